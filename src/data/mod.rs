@@ -1,0 +1,7 @@
+//! Case records: JSON in, validated [`Case`] out, with the JSON path of any problem.
+
+mod model;
+mod parse;
+
+pub use model::*;
+pub use parse::{parse_case, parse_case_value, InputError};

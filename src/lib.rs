@@ -1,0 +1,3 @@
+//! rpl — the Return Policy Language.
+
+pub mod data;

@@ -1,3 +1,5 @@
 //! rpl — the Return Policy Language.
 
 pub mod data;
+pub mod diag;
+pub mod syntax;

@@ -4,4 +4,4 @@ mod model;
 mod parse;
 
 pub use model::*;
-pub use parse::{parse_case, parse_case_value, InputError};
+pub use parse::{InputError, parse_case, parse_case_value};

@@ -10,9 +10,15 @@ pub struct InputError {
 }
 
 pub fn parse_case(_text: &str) -> Result<Case, InputError> {
-    Err(InputError { path: String::new(), message: "not implemented".into() })
+    Err(InputError {
+        path: String::new(),
+        message: "not implemented".into(),
+    })
 }
 
 pub fn parse_case_value(_v: &serde_json::Value) -> Result<Case, InputError> {
-    Err(InputError { path: String::new(), message: "not implemented".into() })
+    Err(InputError {
+        path: String::new(),
+        message: "not implemented".into(),
+    })
 }

@@ -1,0 +1,284 @@
+//! The owned syntax tree. Every node carries its span; spans never take part in
+//! equality, so two trees compare equal when they mean the same thing.
+
+use rust_decimal::Decimal;
+
+use crate::diag::Span;
+
+/// A name as written, with where it was written.
+#[derive(Debug, Clone, Eq)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+impl PartialEq for Ident {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+/// A string literal, already unescaped.
+#[derive(Debug, Clone, Eq)]
+pub struct Text {
+    pub value: String,
+    pub span: Span,
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Policy {
+    pub items: Vec<Item>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    Header(Header),
+    Set(Binding),
+    Let(Binding),
+    Flag(Flag),
+    Rule(Rule),
+    Shipping(Table<Ident>),
+    Refund(Table<Expr>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Header {
+    pub title: Text,
+    pub fields: Vec<HeaderField>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum HeaderField {
+    Currency(Text),
+    Timezone(Text),
+    Version(Text),
+    Default(Decision, Option<Text>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Decision {
+    Approve,
+    Review,
+    Deny,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Approve => "approve",
+            Decision::Review => "review",
+            Decision::Deny => "deny",
+        }
+    }
+}
+
+/// `set NAME = …` or `let NAME = …`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Binding {
+    pub name: Ident,
+    pub value: Expr,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flag {
+    pub name: Ident,
+    pub when: Option<Expr>,
+    pub unless: Option<Expr>,
+    pub score: Option<(i64, Span)>,
+    pub note: Option<Text>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    pub name: Ident,
+    pub when: Option<Expr>,
+    pub unless: Option<Expr>,
+    pub effects: Vec<Effect>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Decide {
+        decision: Decision,
+        message: Option<Text>,
+        span: Span,
+    },
+    Deduct {
+        amount: Expr,
+        label: Text,
+        span: Span,
+    },
+}
+
+/// A first-match table: `VALUE when COND` rows and an `otherwise` row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table<V> {
+    pub rows: Vec<Row<V>>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row<V> {
+    pub value: V,
+    /// `None` is `otherwise`.
+    pub guard: Option<Expr>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+impl PartialEq for Expr {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Minutes,
+    Hours,
+    Days,
+    Weeks,
+}
+
+impl Unit {
+    pub fn seconds(self) -> i64 {
+        match self {
+            Unit::Minutes => 60,
+            Unit::Hours => 3_600,
+            Unit::Days => 86_400,
+            Unit::Weeks => 604_800,
+        }
+    }
+
+    pub fn word(self, amount: i64) -> &'static str {
+        match (self, amount == 1) {
+            (Unit::Minutes, true) => "minute",
+            (Unit::Minutes, false) => "minutes",
+            (Unit::Hours, true) => "hour",
+            (Unit::Hours, false) => "hours",
+            (Unit::Days, true) => "day",
+            (Unit::Days, false) => "days",
+            (Unit::Weeks, true) => "week",
+            (Unit::Weeks, false) => "weeks",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AggFn {
+    Count,
+    Sum,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnOp {
+    Neg,
+    Not,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    Or,
+    And,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    In,
+    NotIn,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Of,
+}
+
+impl BinOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Or => "or",
+            BinOp::And => "and",
+            BinOp::Eq => "==",
+            BinOp::Ne => "!=",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Gt => ">",
+            BinOp::Ge => ">=",
+            BinOp::In => "in",
+            BinOp::NotIn => "not in",
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::Of => "of",
+        }
+    }
+
+    pub fn is_comparison(self) -> bool {
+        matches!(
+            self,
+            BinOp::Eq
+                | BinOp::Ne
+                | BinOp::Lt
+                | BinOp::Le
+                | BinOp::Gt
+                | BinOp::Ge
+                | BinOp::In
+                | BinOp::NotIn
+        )
+    }
+}
+
+/// `in last 30 days`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Window {
+    pub amount: i64,
+    pub unit: Unit,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExprKind {
+    Bool(bool),
+    Int(i64),
+    Dec(Decimal),
+    /// `15%`, kept apart from decimals so it prints back as written.
+    Percent(Decimal),
+    Str(String),
+    Duration(i64, Unit),
+    /// `name` or `name.field.field`.
+    Path(Vec<Ident>),
+    List(Vec<Expr>),
+    Call(Ident, Vec<Expr>),
+    Aggregate {
+        func: AggFn,
+        source: Ident,
+        field: Option<Ident>,
+        window: Option<Window>,
+        filter: Option<Box<Expr>>,
+    },
+    Unary(UnOp, Box<Expr>),
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    /// `X is present` (true) or `X is missing` (false).
+    Is(Box<Expr>, bool),
+    If(Box<Expr>, Box<Expr>, Box<Expr>),
+    /// `( … )`, kept so the formatter can print it back.
+    Paren(Box<Expr>),
+}

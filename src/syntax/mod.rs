@@ -1,0 +1,20 @@
+//! Text -> syntax tree. pest lives here and nowhere else.
+
+pub mod ast;
+mod expr;
+mod parser;
+mod prescan;
+
+pub use parser::MAX_DURATION_SECONDS;
+pub use prescan::MAX_NESTING;
+
+use crate::diag::Diagnostic;
+
+/// Parses a policy. A syntax error stops the parse: what follows it cannot be
+/// read with confidence, so only the first is reported.
+pub fn parse(src: &str) -> Result<ast::Policy, Diagnostic> {
+    if let Some(problem) = prescan::prescan(src) {
+        return Err(problem);
+    }
+    parser::parse_policy(src)
+}

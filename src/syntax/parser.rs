@@ -1,0 +1,679 @@
+//! pest pairs -> owned AST. Nothing of pest leaves this file.
+
+use pest::Parser as _;
+use pest::iterators::Pair;
+use rust_decimal::Decimal;
+
+use super::ast::*;
+use super::expr::{Token, build_expr};
+use crate::diag::{Diagnostic, Span};
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/rpl.pest"]
+struct RplParser;
+
+pub(super) type Result<T> = std::result::Result<T, Diagnostic>;
+
+pub(super) fn span_of(pair: &Pair<'_, Rule>) -> Span {
+    let s = pair.as_span();
+    Span::new(s.start(), s.end())
+}
+
+pub fn parse_policy(src: &str) -> Result<Policy> {
+    let mut pairs = RplParser::parse(Rule::file, src).map_err(|e| syntax_error(src, e))?;
+    let file = pairs
+        .next()
+        .ok_or_else(|| Diagnostic::error("syntax", Span::default(), "empty parse"))?;
+    let mut items = Vec::new();
+    for pair in file.into_inner() {
+        if pair.as_rule() == Rule::EOI {
+            break;
+        }
+        items.push(item(pair)?);
+    }
+    Ok(Policy { items })
+}
+
+fn item(pair: Pair<'_, Rule>) -> Result<Item> {
+    let span = span_of(&pair);
+    let rule = pair.as_rule();
+    let mut inner = pair.into_inner();
+    let mut next = || inner.next().ok_or_else(|| internal(span));
+    Ok(match rule {
+        Rule::header => {
+            next()?;
+            let title = text(next()?)?;
+            let mut fields = Vec::new();
+            for f in inner.filter(|p| !matches!(p.as_rule(), Rule::lbrace | Rule::rbrace)) {
+                fields.push(header_field(f)?);
+            }
+            Item::Header(Header {
+                title,
+                fields,
+                span,
+            })
+        }
+        Rule::set_def | Rule::let_def => {
+            next()?;
+            let name = ident(next()?);
+            next()?;
+            let value = expr(next()?)?;
+            let binding = Binding { name, value, span };
+            if rule == Rule::set_def {
+                Item::Set(binding)
+            } else {
+                Item::Let(binding)
+            }
+        }
+        Rule::flag_def => flag(inner, span)?,
+        Rule::rule_def => rule_def(inner, span)?,
+        Rule::shipping_table => {
+            let rows = rows(inner, |p| Ok(ident(p)))?;
+            Item::Shipping(Table { rows, span })
+        }
+        Rule::refund_table => {
+            let rows = rows(inner, expr)?;
+            Item::Refund(Table { rows, span })
+        }
+        _ => return Err(internal(span)),
+    })
+}
+
+fn header_field(pair: Pair<'_, Rule>) -> Result<HeaderField> {
+    let span = span_of(&pair);
+    let rule = pair.as_rule();
+    let mut inner = pair.into_inner().skip(1);
+    let mut next = || inner.next().ok_or_else(|| internal(span));
+    Ok(match rule {
+        Rule::currency_field => HeaderField::Currency(text(next()?)?),
+        Rule::timezone_field => HeaderField::Timezone(text(next()?)?),
+        Rule::version_field => HeaderField::Version(text(next()?)?),
+        Rule::default_field => {
+            let d = decision(next()?);
+            let message = inner.next().map(text).transpose()?;
+            HeaderField::Default(d, message)
+        }
+        _ => return Err(internal(span)),
+    })
+}
+
+fn flag(mut inner: pest::iterators::Pairs<'_, Rule>, span: Span) -> Result<Item> {
+    inner.next();
+    let name = ident(inner.next().ok_or_else(|| internal(span))?);
+    let mut flag = Flag {
+        name,
+        when: None,
+        unless: None,
+        score: None,
+        note: None,
+        span,
+    };
+    for clause in inner.filter(|p| !matches!(p.as_rule(), Rule::lbrace | Rule::rbrace)) {
+        let cspan = span_of(&clause);
+        let rule = clause.as_rule();
+        let value = clause.into_inner().nth(1).ok_or_else(|| internal(cspan))?;
+        let dup = match rule {
+            Rule::when_clause => flag.when.replace(expr(value)?).is_some(),
+            Rule::unless_clause => flag.unless.replace(expr(value)?).is_some(),
+            Rule::score_clause => {
+                let n = value.as_str().parse::<i64>().map_err(|_| {
+                    Diagnostic::error("syntax", cspan, "this score is too large")
+                        .with_hint("scores are whole numbers that fit in 64 bits")
+                })?;
+                flag.score.replace((n, span_of(&value))).is_some()
+            }
+            Rule::note_clause => flag.note.replace(text(value)?).is_some(),
+            _ => return Err(internal(cspan)),
+        };
+        if dup {
+            return Err(duplicate_clause(cspan));
+        }
+    }
+    Ok(Item::Flag(flag))
+}
+
+fn rule_def(mut inner: pest::iterators::Pairs<'_, Rule>, span: Span) -> Result<Item> {
+    inner.next();
+    let name = ident(inner.next().ok_or_else(|| internal(span))?);
+    let mut rule = Rule_ {
+        when: None,
+        unless: None,
+        effects: Vec::new(),
+    };
+    for clause in inner.filter(|p| !matches!(p.as_rule(), Rule::lbrace | Rule::rbrace)) {
+        let cspan = span_of(&clause);
+        let kind = clause.as_rule();
+        let mut parts = clause.into_inner();
+        let mut next = || parts.next().ok_or_else(|| internal(cspan));
+        match kind {
+            Rule::when_clause | Rule::unless_clause => {
+                next()?;
+                let e = expr(next()?)?;
+                let slot = if kind == Rule::when_clause {
+                    &mut rule.when
+                } else {
+                    &mut rule.unless
+                };
+                if slot.replace(e).is_some() {
+                    return Err(duplicate_clause(cspan));
+                }
+            }
+            Rule::decision_clause => {
+                let decision = decision(next()?);
+                let message = parts.next().map(text).transpose()?;
+                rule.effects.push(Effect::Decide {
+                    decision,
+                    message,
+                    span: cspan,
+                });
+            }
+            Rule::deduct_clause => {
+                next()?;
+                let amount = expr(next()?)?;
+                next()?;
+                let label = text(next()?)?;
+                rule.effects.push(Effect::Deduct {
+                    amount,
+                    label,
+                    span: cspan,
+                });
+            }
+            _ => return Err(internal(cspan)),
+        }
+    }
+    Ok(Item::Rule(super::ast::Rule {
+        name,
+        when: rule.when,
+        unless: rule.unless,
+        effects: rule.effects,
+        span,
+    }))
+}
+
+/// The clauses of a rule while they are being collected.
+struct Rule_ {
+    when: Option<Expr>,
+    unless: Option<Expr>,
+    effects: Vec<Effect>,
+}
+
+fn rows<V>(
+    inner: pest::iterators::Pairs<'_, Rule>,
+    value: impl Fn(Pair<'_, Rule>) -> Result<V>,
+) -> Result<Vec<Row<V>>> {
+    let mut rows = Vec::new();
+    for row in inner.filter(|p| matches!(p.as_rule(), Rule::shipping_row | Rule::refund_row)) {
+        let span = span_of(&row);
+        let mut parts = row.into_inner();
+        let v = value(parts.next().ok_or_else(|| internal(span))?)?;
+        let guard_pair = parts.next().ok_or_else(|| internal(span))?;
+        let mut g = guard_pair.into_inner();
+        let first = g.next().ok_or_else(|| internal(span))?;
+        let guard = match first.as_rule() {
+            Rule::otherwise => None,
+            _ => Some(expr(g.next().ok_or_else(|| internal(span))?)?),
+        };
+        rows.push(Row {
+            value: v,
+            guard,
+            span,
+        });
+    }
+    Ok(rows)
+}
+
+fn duplicate_clause(span: Span) -> Diagnostic {
+    Diagnostic::error("syntax", span, "this clause is given twice")
+        .with_hint("join the conditions with `and`")
+}
+
+fn internal(span: Span) -> Diagnostic {
+    Diagnostic::error(
+        "internal",
+        span,
+        "the parser met a shape it does not know; please report this policy",
+    )
+}
+
+pub(super) fn ident(pair: Pair<'_, Rule>) -> Ident {
+    Ident {
+        name: pair.as_str().to_string(),
+        span: span_of(&pair),
+    }
+}
+
+fn decision(pair: Pair<'_, Rule>) -> Decision {
+    match pair.into_inner().next().map(|p| p.as_rule()) {
+        Some(Rule::kw_deny) => Decision::Deny,
+        Some(Rule::kw_review) => Decision::Review,
+        _ => Decision::Approve,
+    }
+}
+
+/// Unescapes a string literal.
+pub(super) fn text(pair: Pair<'_, Rule>) -> Result<Text> {
+    let span = span_of(&pair);
+    let raw = pair.as_str();
+    let body = raw.get(1..raw.len().saturating_sub(1)).unwrap_or("");
+    let mut value = String::with_capacity(body.len());
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            value.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => value.push('\n'),
+            Some('t') => value.push('\t'),
+            Some('u') => {
+                let hex: String = chars.by_ref().skip(1).take_while(|c| *c != '}').collect();
+                let c = u32::from_str_radix(&hex, 16)
+                    .ok()
+                    .and_then(char::from_u32)
+                    .ok_or_else(|| {
+                        Diagnostic::error(
+                            "syntax",
+                            span,
+                            format!("`\\u{{{hex}}}` is not a Unicode character"),
+                        )
+                        .with_hint("use a scalar value such as \\u{4E2D}")
+                    })?;
+                value.push(c);
+            }
+            Some(other) => value.push(other),
+            None => {}
+        }
+    }
+    Ok(Text { value, span })
+}
+
+pub(super) fn expr(pair: Pair<'_, Rule>) -> Result<Expr> {
+    let span = span_of(&pair);
+    let mut tokens = Vec::new();
+    for p in pair.into_inner() {
+        tokens.push(token(p)?);
+    }
+    build_expr(tokens, span)
+}
+
+fn token(pair: Pair<'_, Rule>) -> Result<Token> {
+    let span = span_of(&pair);
+    let bin = |op| Ok(Token::Infix(op, span));
+    match pair.as_rule() {
+        Rule::neg => Ok(Token::Prefix(UnOp::Neg, span)),
+        Rule::not_op => Ok(Token::Prefix(UnOp::Not, span)),
+        Rule::if_head => {
+            let mut parts = pair.into_inner();
+            parts.next();
+            let c = expr(parts.next().ok_or_else(|| internal(span))?)?;
+            parts.next();
+            let a = expr(parts.next().ok_or_else(|| internal(span))?)?;
+            Ok(Token::If(c, a, span))
+        }
+        Rule::is_missing => Ok(Token::Is(false, span)),
+        Rule::is_present => Ok(Token::Is(true, span)),
+        Rule::or_op => bin(BinOp::Or),
+        Rule::and_op => bin(BinOp::And),
+        Rule::not_in => bin(BinOp::NotIn),
+        Rule::in_op => bin(BinOp::In),
+        Rule::eq => bin(BinOp::Eq),
+        Rule::ne => bin(BinOp::Ne),
+        Rule::le => bin(BinOp::Le),
+        Rule::ge => bin(BinOp::Ge),
+        Rule::lt => bin(BinOp::Lt),
+        Rule::gt => bin(BinOp::Gt),
+        Rule::add => bin(BinOp::Add),
+        Rule::sub => bin(BinOp::Sub),
+        Rule::mul => bin(BinOp::Mul),
+        Rule::div => bin(BinOp::Div),
+        Rule::of_op => bin(BinOp::Of),
+        _ => Ok(Token::Operand(operand(pair)?)),
+    }
+}
+
+fn operand(pair: Pair<'_, Rule>) -> Result<Expr> {
+    let span = span_of(&pair);
+    let kind = match pair.as_rule() {
+        Rule::paren => {
+            let inner = expr(pair.into_inner().next().ok_or_else(|| internal(span))?)?;
+            ExprKind::Paren(Box::new(inner))
+        }
+        Rule::list => ExprKind::List(pair.into_inner().map(expr).collect::<Result<_>>()?),
+        Rule::call => {
+            let mut parts = pair.into_inner();
+            let name = ident(parts.next().ok_or_else(|| internal(span))?);
+            ExprKind::Call(name, parts.map(expr).collect::<Result<_>>()?)
+        }
+        Rule::aggregate => aggregate(pair)?,
+        Rule::path => ExprKind::Path(pair.into_inner().map(ident).collect()),
+        Rule::duration => {
+            let (amount, unit) = duration(pair)?;
+            ExprKind::Duration(amount, unit)
+        }
+        Rule::percent => {
+            let digits = pair.as_str().trim_end_matches('%');
+            let d = number(digits, span)?;
+            ExprKind::Percent(d / Decimal::ONE_HUNDRED)
+        }
+        Rule::decimal => ExprKind::Dec(number(pair.as_str(), span)?),
+        Rule::integer => ExprKind::Int(integer(pair.as_str(), span)?),
+        Rule::string => ExprKind::Str(text(pair)?.value),
+        Rule::kw_true => ExprKind::Bool(true),
+        Rule::kw_false => ExprKind::Bool(false),
+        _ => return Err(internal(span)),
+    };
+    Ok(Expr { kind, span })
+}
+
+fn aggregate(pair: Pair<'_, Rule>) -> Result<ExprKind> {
+    let span = span_of(&pair);
+    let mut parts = pair.into_inner();
+    let func = match parts.next().map(|p| p.as_str().to_string()).as_deref() {
+        Some("sum") => AggFn::Sum,
+        _ => AggFn::Count,
+    };
+    let mut source_parts = parts.next().ok_or_else(|| internal(span))?.into_inner();
+    let source = ident(source_parts.next().ok_or_else(|| internal(span))?);
+    let field = source_parts.next().map(ident);
+    let mut window = None;
+    let mut filter = None;
+    for p in parts {
+        let pspan = span_of(&p);
+        match p.as_rule() {
+            Rule::window => {
+                let d = p.into_inner().nth(2).ok_or_else(|| internal(pspan))?;
+                let (amount, unit) = duration(d)?;
+                window = Some(Window {
+                    amount,
+                    unit,
+                    span: pspan,
+                });
+            }
+            Rule::agg_where => {
+                let e = p.into_inner().nth(1).ok_or_else(|| internal(pspan))?;
+                filter = Some(Box::new(expr(e)?));
+            }
+            _ => return Err(internal(pspan)),
+        }
+    }
+    Ok(ExprKind::Aggregate {
+        func,
+        source,
+        field,
+        window,
+        filter,
+    })
+}
+
+fn duration(pair: Pair<'_, Rule>) -> Result<(i64, Unit)> {
+    let span = span_of(&pair);
+    let mut parts = pair.into_inner();
+    let amount = integer(parts.next().ok_or_else(|| internal(span))?.as_str(), span)?;
+    let unit = match parts
+        .next()
+        .map(|p| p.as_str().trim_end_matches('s').to_string())
+        .as_deref()
+    {
+        Some("minute") => Unit::Minutes,
+        Some("hour") => Unit::Hours,
+        Some("week") => Unit::Weeks,
+        _ => Unit::Days,
+    };
+    if amount
+        .checked_mul(unit.seconds())
+        .is_none_or(|s| s > MAX_DURATION_SECONDS)
+    {
+        return Err(
+            Diagnostic::error("syntax", span, "this duration is too long")
+                .with_hint("durations are at most 100 years"),
+        );
+    }
+    Ok((amount, unit))
+}
+
+/// A hundred years: longer windows say nothing a merchant means.
+pub const MAX_DURATION_SECONDS: i64 = 100 * 366 * 86_400;
+
+fn integer(text: &str, span: Span) -> Result<i64> {
+    text.parse::<i64>().map_err(|_| {
+        Diagnostic::error("syntax", span, format!("the number {text} is too large"))
+            .with_hint("whole numbers are at most 9223372036854775807")
+    })
+}
+
+fn number(text: &str, span: Span) -> Result<Decimal> {
+    text.parse::<Decimal>().map_err(|_| {
+        Diagnostic::error(
+            "syntax",
+            span,
+            format!("the number {text} cannot be held exactly"),
+        )
+        .with_hint("decimals have at most 28 significant digits")
+    })
+}
+
+/// Turns pest's error into one located diagnostic that names what was expected in words.
+fn syntax_error(src: &str, e: pest::error::Error<Rule>) -> Diagnostic {
+    use pest::error::{ErrorVariant, InputLocation};
+    let pos = match e.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((s, _)) => s,
+    };
+    let found = found_at(src, pos);
+    let end = pos + found.map_or(1, |f| f.len()).max(1);
+    let span = Span::new(pos, end.min(src.len().max(pos)));
+    let expected = match &e.variant {
+        ErrorVariant::ParsingError { positives, .. } => describe(positives),
+        ErrorVariant::CustomError { message } => message.clone(),
+    };
+    let found = match found {
+        Some(f) => format!("`{f}`"),
+        None => "the end of the file".to_string(),
+    };
+    Diagnostic::error(
+        "syntax",
+        span,
+        format!("expected {expected}, found {found}"),
+    )
+    .with_hint(hint_for(&expected, src, pos))
+}
+
+fn found_at(src: &str, pos: usize) -> Option<&str> {
+    let tail = src.get(pos..)?;
+    let first = tail.chars().next()?;
+    if first.is_ascii_alphanumeric() || first == '_' {
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(tail.len());
+        Some(&tail[..end])
+    } else {
+        Some(&tail[..first.len_utf8()])
+    }
+}
+
+fn hint_for(expected: &str, src: &str, pos: usize) -> String {
+    let word = found_at(src, pos).unwrap_or("");
+    if KEYWORDS.contains(&word) && expected.contains("a name") {
+        return format!("`{word}` is a reserved word; pick another name");
+    }
+    if KEYWORDS.contains(&word) && expected.contains("an expression") {
+        return format!("`{word}` cannot start a value: the expression before it is unfinished");
+    }
+    if word == "=" && expected.contains("an operator") {
+        return "to compare two values, write `==`".into();
+    }
+    let words = KEYWORDS
+        .iter()
+        .copied()
+        .chain(["currency", "timezone", "version", "default"]);
+    if word.len() > 2
+        && let Some(w) = crate::diag::did_you_mean(word, words)
+    {
+        return format!("did you mean `{w}`?");
+    }
+    if expected.contains("an expression") {
+        return "an expression is a value such as `item.amount`, `7 days`, `\"text\"` or `(a + b)`"
+            .into();
+    }
+    if expected.contains("a clause") {
+        return "rules hold `when`, `unless`, `approve`, `deny \"…\"`, `review \"…\"` and `deduct … as \"…\"`".into();
+    }
+    "check the line against the language tour in README.md".into()
+}
+
+const KEYWORDS: &[&str] = &[
+    "policy",
+    "set",
+    "let",
+    "flag",
+    "rule",
+    "shipping",
+    "refund",
+    "when",
+    "unless",
+    "otherwise",
+    "approve",
+    "deny",
+    "review",
+    "deduct",
+    "as",
+    "score",
+    "note",
+    "and",
+    "or",
+    "not",
+    "in",
+    "is",
+    "missing",
+    "present",
+    "if",
+    "then",
+    "else",
+    "of",
+    "last",
+    "true",
+    "false",
+    "where",
+];
+
+/// Names a set of grammar rules in words, the way a person would list them.
+fn describe(rules: &[Rule]) -> String {
+    let mut words: Vec<&str> = Vec::new();
+    let mut push = |w: &'static str| {
+        if !w.is_empty() && !words.contains(&w) {
+            words.push(w);
+        }
+    };
+    for r in rules {
+        push(match r {
+            Rule::header | Rule::kw_policy => {
+                "an item (policy, set, let, flag, rule, shipping, refund)"
+            }
+            Rule::set_def
+            | Rule::kw_set
+            | Rule::let_def
+            | Rule::kw_let
+            | Rule::flag_def
+            | Rule::kw_flag => "an item (policy, set, let, flag, rule, shipping, refund)",
+            Rule::rule_def | Rule::kw_rule | Rule::shipping_table | Rule::kw_shipping => {
+                "an item (policy, set, let, flag, rule, shipping, refund)"
+            }
+            Rule::refund_table | Rule::kw_refund => {
+                "an item (policy, set, let, flag, rule, shipping, refund)"
+            }
+            Rule::EOI => "the end of the file",
+            Rule::currency_field
+            | Rule::timezone_field
+            | Rule::version_field
+            | Rule::default_field => "a header field (currency, timezone, version, default)",
+            Rule::kw_currency | Rule::kw_timezone | Rule::kw_version | Rule::kw_default => {
+                "a header field (currency, timezone, version, default)"
+            }
+            Rule::when_clause
+            | Rule::unless_clause
+            | Rule::decision_clause
+            | Rule::deduct_clause => "a clause (when, unless, approve, deny, review, deduct)",
+            Rule::kw_when | Rule::kw_unless | Rule::kw_deduct => {
+                "a clause (when, unless, approve, deny, review, deduct)"
+            }
+            Rule::score_clause | Rule::note_clause | Rule::kw_score | Rule::kw_note => {
+                "a flag clause (when, unless, score, note)"
+            }
+            Rule::decision | Rule::kw_approve | Rule::kw_deny | Rule::kw_review => {
+                "a decision (approve, deny, review)"
+            }
+            Rule::score_value => "a whole number",
+            Rule::shipping_row | Rule::payer => "a payer (buyer, merchant, platform, insurance)",
+            Rule::refund_row => "a refund amount",
+            Rule::row_guard | Rule::otherwise | Rule::kw_otherwise => "`when` or `otherwise`",
+            Rule::expr | Rule::neg | Rule::not_op | Rule::if_head | Rule::kw_if => "an expression",
+            // `not` starts both `not x` and `not in`; the rules around it say which was meant.
+            Rule::kw_not => "",
+            Rule::paren | Rule::list | Rule::aggregate | Rule::call | Rule::path | Rule::agg_fn => {
+                "an expression"
+            }
+            Rule::duration
+            | Rule::percent
+            | Rule::decimal
+            | Rule::integer
+            | Rule::kw_true
+            | Rule::kw_false => "an expression",
+            Rule::is_missing | Rule::is_present | Rule::kw_is => "an operator",
+            Rule::or_op | Rule::and_op | Rule::not_in | Rule::in_op | Rule::eq | Rule::ne => {
+                "an operator"
+            }
+            Rule::le
+            | Rule::ge
+            | Rule::lt
+            | Rule::gt
+            | Rule::add
+            | Rule::sub
+            | Rule::mul
+            | Rule::div
+            | Rule::of_op => "an operator",
+            Rule::kw_and | Rule::kw_or | Rule::kw_of => "an operator",
+            Rule::string | Rule::inner => "a string in \"quotes\"",
+            Rule::escape => "an escape (\\\" \\\\ \\n \\t \\u{…})",
+            Rule::name | Rule::field | Rule::agg_source => "a name",
+            Rule::unit => "a unit (minutes, hours, days, weeks)",
+            Rule::window => "`in last …`",
+            Rule::kw_in => "an operator",
+            Rule::kw_last => "`last`",
+            Rule::agg_where | Rule::kw_where => "`where`",
+            Rule::kw_then => "`then`",
+            Rule::kw_else => "`else`",
+            Rule::kw_as => "`as`",
+            Rule::kw_missing | Rule::kw_present => "`missing` or `present`",
+            Rule::lbrace => "`{`",
+            Rule::rbrace => "`}`",
+            Rule::equals => "`=`",
+            Rule::file
+            | Rule::keyword
+            | Rule::header_field
+            | Rule::flag_clause
+            | Rule::rule_clause => "more input",
+            Rule::WHITESPACE
+            | Rule::COMMENT
+            | Rule::item
+            | Rule::prefix
+            | Rule::postfix
+            | Rule::infix => "more input",
+            Rule::operand | Rule::literal | Rule::ident_char | Rule::ident_chars => "more input",
+        });
+    }
+    let has = |w: &str, words: &[&str]| words.contains(&w);
+    if has("an expression", &words) {
+        words.retain(|w| *w != "a string in \"quotes\"" && *w != "a name");
+    }
+    if has(
+        "a clause (when, unless, approve, deny, review, deduct)",
+        &words,
+    ) {
+        words.retain(|w| *w != "a decision (approve, deny, review)");
+    }
+    match words.as_slice() {
+        [] => "something else".into(),
+        [one] => (*one).into(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}

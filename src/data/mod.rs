@@ -1,7 +1,11 @@
 //! Case records: JSON in, validated [`Case`] out, with the JSON path of any problem.
 
+mod json;
 mod model;
 mod parse;
 
 pub use model::*;
-pub use parse::{InputError, parse_case, parse_case_value};
+pub use parse::{
+    InputError, RETURN_TYPES, parse_case, parse_case_value, parse_customer, parse_history,
+    parse_order, parse_order_item, parse_past_order, parse_past_return, parse_return,
+};

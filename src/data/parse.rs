@@ -16,7 +16,7 @@ use super::model::{
 };
 
 /// A case that breaks the data contract, with the JSON path of the problem.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize)]
 #[error("{path}: {message}")]
 pub struct InputError {
     pub path: String,

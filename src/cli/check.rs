@@ -1,0 +1,54 @@
+//! `rpl check FILE…`: every problem in every file, then a summary line.
+
+use super::{EXIT_INPUT, EXIT_POLICY, ErrorFormat, print_diagnostics, read_text};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Policy files to check.
+    #[arg(required = true)]
+    files: Vec<String>,
+    /// How to print problems.
+    #[arg(long, value_enum, default_value_t)]
+    error_format: ErrorFormat,
+    /// Treat warnings as errors (for CI).
+    #[arg(long)]
+    deny_warnings: bool,
+}
+
+pub fn run(args: &Args) -> u8 {
+    let mut worst = 0;
+    for path in &args.files {
+        let source = match read_text(path) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e}");
+                worst = worst.max(EXIT_INPUT);
+                continue;
+            }
+        };
+        let diags = match rpl::compile(&source) {
+            Ok(c) => c.warnings,
+            Err(d) => d,
+        };
+        print_diagnostics(path, &source, &diags, args.error_format);
+        let errors = diags.iter().filter(|d| d.is_error()).count();
+        let warnings = diags.len() - errors;
+        if errors > 0 || (args.deny_warnings && warnings > 0) {
+            worst = worst.max(EXIT_POLICY);
+        }
+        if args.error_format == ErrorFormat::Human {
+            eprintln!("{path}: {}", summary(errors, warnings));
+        }
+    }
+    worst
+}
+
+fn summary(errors: usize, warnings: usize) -> String {
+    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    match (errors, warnings) {
+        (0, 0) => "ok".into(),
+        (0, w) => format!("ok, {}", plural(w, "warning")),
+        (e, 0) => plural(e, "error"),
+        (e, w) => format!("{}, {}", plural(e, "error"), plural(w, "warning")),
+    }
+}

@@ -1,0 +1,87 @@
+//! `rpl check | judge`: one file per subcommand.
+
+mod check;
+mod judge;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// rpl — the Return Policy Language: check, judge and explain return policies.
+#[derive(Parser)]
+#[command(name = "rpl", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check policies: report every error and warning, with file:line:column.
+    Check(check::Args),
+    /// Judge return requests (a JSON case, or JSON Lines of cases) against a policy.
+    Judge(judge::Args),
+}
+
+#[derive(Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum ErrorFormat {
+    /// rustc-style: file:line:column, the source line, carets and a hint.
+    #[default]
+    Human,
+    /// One JSON object per diagnostic, one per line.
+    Json,
+}
+
+/// Exit statuses: 0 all good, 1 the policy has errors (or a check failed),
+/// 2 the input could not be used.
+pub const EXIT_POLICY: u8 = 1;
+pub const EXIT_INPUT: u8 = 2;
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Check(args) => check::run(&args),
+        Command::Judge(args) => judge::run(&args),
+    };
+    ExitCode::from(code)
+}
+
+/// Reads a UTF-8 text file (or standard input for `-`), naming the problem when it cannot.
+pub fn read_text(path: &str) -> Result<String, String> {
+    let bytes = if path == "-" {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        buf
+    } else {
+        std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?
+    };
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let text = String::from_utf8_lossy(&e.as_bytes()[..at]);
+        let (line, col) = rpl::diag::line_col(&text, at);
+        format!("{path}:{line}:{col}: the file is not valid UTF-8 (byte {at})")
+    })
+}
+
+/// Reads and compiles a policy, printing its diagnostics; `None` when it has errors.
+pub fn load_policy(path: &str, format: ErrorFormat) -> Result<rpl::Compiled, u8> {
+    let source = read_text(path).map_err(|e| {
+        eprintln!("error: {e}");
+        EXIT_INPUT
+    })?;
+    match rpl::compile(&source) {
+        Ok(c) => Ok(c),
+        Err(diags) => {
+            print_diagnostics(path, &source, &diags, format);
+            Err(EXIT_POLICY)
+        }
+    }
+}
+
+pub fn print_diagnostics(path: &str, source: &str, diags: &[rpl::Diagnostic], format: ErrorFormat) {
+    match format {
+        ErrorFormat::Human => eprint!("{}", rpl::diag::render(path, source, diags)),
+        ErrorFormat::Json => print!("{}", rpl::diag::render_json(path, source, diags)),
+    }
+}

@@ -1,0 +1,374 @@
+//! Explanations for people: for each flag, rule and table row that applied,
+//! the values that made its conditions hold, and the past events each
+//! aggregate counted — what a support agent needs to answer an appeal.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::frame::Frame;
+use super::value::Value;
+use super::verdict::Verdict;
+use crate::check::program::{Cmp, Node, NodeId};
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Explanation {
+    pub flags: Vec<FiredExplain>,
+    pub shipping: Option<FiredExplain>,
+    pub lines: Vec<LineExplain>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct LineExplain {
+    pub sku: String,
+    pub rules: Vec<FiredExplain>,
+    pub refund: Option<FiredExplain>,
+}
+
+/// One construct that applied, with the facts that made it apply.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct FiredExplain {
+    pub name: String,
+    pub facts: Vec<String>,
+}
+
+/// Past events listed per aggregate before the list is cut short.
+const MAX_EVIDENCE: usize = 20;
+
+impl<'a> Frame<'a> {
+    pub(super) fn explain_fired(
+        &mut self,
+        name: &str,
+        _kind: &str,
+        when: Option<NodeId>,
+        unless: Option<NodeId>,
+    ) -> FiredExplain {
+        let mut facts = Vec::new();
+        if let Some(w) = when {
+            self.facts_of(w, "", &mut facts);
+        }
+        if let Some(u) = unless {
+            self.facts_of(u, "unless ", &mut facts);
+        }
+        for root in [when, unless].into_iter().flatten() {
+            self.evidence_of(root, &mut facts);
+        }
+        FiredExplain {
+            name: name.to_string(),
+            facts,
+        }
+    }
+
+    pub(super) fn explain_row(
+        &mut self,
+        index: usize,
+        value: &str,
+        guard: Option<NodeId>,
+    ) -> FiredExplain {
+        let mut facts = Vec::new();
+        match guard {
+            Some(g) => {
+                self.facts_of(g, "", &mut facts);
+                self.evidence_of(g, &mut facts);
+            }
+            None => facts.push("otherwise".to_string()),
+        }
+        FiredExplain {
+            name: format!("row {}: {value}", index + 1),
+            facts,
+        }
+    }
+
+    /// The atoms of a condition that were evaluated, with their values.
+    fn facts_of(&mut self, id: NodeId, prefix: &str, out: &mut Vec<String>) {
+        let p = self.p;
+        match p.nodes.get(id as usize) {
+            Some(Node::And(a, b) | Node::Or(a, b)) => {
+                self.facts_of(*a, prefix, out);
+                self.facts_of(*b, prefix, out);
+            }
+            Some(Node::Not(x)) => self.facts_of(*x, prefix, out),
+            Some(Node::If(c, a, b)) => {
+                self.facts_of(*c, prefix, out);
+                self.facts_of(*a, prefix, out);
+                self.facts_of(*b, prefix, out);
+            }
+            Some(Node::Lit(_)) | None => {}
+            Some(node) => {
+                let Some(result) = self.traced(id) else {
+                    return;
+                };
+                let text = match node {
+                    Node::Cmp(op, a, b) => {
+                        let op = match op {
+                            Cmp::Eq => "==",
+                            Cmp::Ne => "!=",
+                            Cmp::Lt => "<",
+                            Cmp::Le => "<=",
+                            Cmp::Gt => ">",
+                            Cmp::Ge => ">=",
+                        };
+                        format!("{} {op} {}", self.side(*a, true), self.side(*b, false))
+                    }
+                    Node::In(n, l, negated) => {
+                        let op = if *negated { "not in" } else { "in" };
+                        format!("{} {op} {}", self.side(*n, true), self.src(*l))
+                    }
+                    Node::Is(x, present) => {
+                        let word = if *present { "present" } else { "missing" };
+                        match self.traced(*x) {
+                            Some(v) => format!("{} is {word} ({})", self.src(*x), self.show(v)),
+                            None => format!("{} is {word}", self.src(*x)),
+                        }
+                    }
+                    _ => format!("{} = {}", self.src(id), self.show(result)),
+                };
+                let held = !matches!(result, Value::Bool(false));
+                let suffix =
+                    if held || matches!(node, Node::Let(_) | Node::Field(_) | Node::Attr(_)) {
+                        ""
+                    } else {
+                        " is false"
+                    };
+                out.push(format!("{prefix}{text}{suffix}"));
+            }
+        }
+    }
+
+    /// Aggregates read by a condition, directly or through lets, with the events they counted.
+    fn evidence_of(&mut self, root: NodeId, out: &mut Vec<String>) {
+        let mut seen = Vec::new();
+        let mut stack = vec![root];
+        let p = self.p;
+        while let Some(id) = stack.pop() {
+            let Some(node) = p.nodes.get(id as usize) else {
+                continue;
+            };
+            match node {
+                Node::Agg(i) => {
+                    if seen.contains(i) {
+                        continue;
+                    }
+                    seen.push(*i);
+                    let Some((value, ids)) =
+                        self.trace.as_ref().and_then(|t| t.evidence.get(i)).cloned()
+                    else {
+                        continue;
+                    };
+                    {
+                        let mut line = format!("{} = {}", self.src(id), self.show(value));
+                        if !ids.is_empty() {
+                            let shown: Vec<&str> = ids.iter().take(MAX_EVIDENCE).copied().collect();
+                            let _ = write!(line, ": {}", shown.join(", "));
+                            if ids.len() > MAX_EVIDENCE {
+                                let _ = write!(line, " and {} more", ids.len() - MAX_EVIDENCE);
+                            }
+                        }
+                        out.push(line);
+                    }
+                }
+                Node::Let(i) => {
+                    if let Some(l) = p.lets.get(*i as usize) {
+                        stack.push(l.body);
+                    }
+                }
+                Node::Not(x) | Node::Neg(x) | Node::Is(x, _) => stack.push(*x),
+                Node::And(a, b)
+                | Node::Or(a, b)
+                | Node::Cmp(_, a, b)
+                | Node::In(a, b, _)
+                | Node::Arith(_, a, b)
+                | Node::Concat(a, b) => {
+                    stack.push(*b);
+                    stack.push(*a);
+                }
+                Node::If(c, a, b) => stack.extend([*b, *a, *c]),
+                Node::Call(_, a, b) => {
+                    stack.extend(b.iter().copied());
+                    stack.push(*a);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn traced(&self, id: NodeId) -> Option<Value<'a>> {
+        self.trace.as_ref().and_then(|t| t.values.get(&id).copied())
+    }
+
+    fn src(&self, id: NodeId) -> &'a str {
+        let p = self.p;
+        p.spans
+            .get(id as usize)
+            .and_then(|s| p.source.get(s.range()))
+            .unwrap_or("?")
+    }
+
+    /// One side of a comparison: literals as written, other values with what they were.
+    fn side(&mut self, id: NodeId, left: bool) -> String {
+        let src = self.src(id);
+        if matches!(
+            self.p.nodes.get(id as usize),
+            Some(Node::Lit(_) | Node::List(_))
+        ) {
+            return src.to_string();
+        }
+        match self.traced(id) {
+            Some(v) => {
+                let shown = self.show(v);
+                if shown == src {
+                    shown
+                } else if left {
+                    format!("{src} = {shown}")
+                } else {
+                    format!("{src} ({shown})")
+                }
+            }
+            None => src.to_string(),
+        }
+    }
+
+    /// A value as a person reads it.
+    pub(super) fn show(&mut self, v: Value<'a>) -> String {
+        match v {
+            Value::Bool(b) => b.to_string(),
+            Value::Int(i) => i.to_string(),
+            Value::Dec(d) => d.normalize().to_string(),
+            Value::Str(s) => quote(s),
+            Value::Lower(s) => quote(&s.to_lowercase()),
+            Value::Time(t) => self.p.header.timezone.format(t),
+            Value::Dur(secs) => duration(secs),
+            Value::List(node) => {
+                let items = self.list_items(node);
+                let quoted: Vec<String> = items.iter().map(|s| quote(s)).collect();
+                format!("[{}]", quoted.join(", "))
+            }
+        }
+    }
+
+    fn list_items(&mut self, node: NodeId) -> Vec<&'a str> {
+        let p = self.p;
+        match p.nodes.get(node as usize) {
+            Some(Node::List(i)) => p
+                .lists
+                .get(*i as usize)
+                .map_or(Vec::new(), |l| l.iter().map(String::as_str).collect()),
+            Some(Node::Concat(a, b)) => {
+                let (a, b) = (*a, *b);
+                let mut items = Vec::new();
+                for side in [a, b] {
+                    if let Ok(Value::List(n)) = self.eval(side) {
+                        items.extend(self.list_items(n));
+                    }
+                }
+                items
+            }
+            _ => match self.list_slices(node) {
+                Ok((x, y)) => x.iter().chain(y).map(String::as_str).collect(),
+                Err(_) => Vec::new(),
+            },
+        }
+    }
+}
+
+fn quote(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
+}
+
+fn duration(secs: i64) -> String {
+    let units = [
+        (604_800, "week"),
+        (86_400, "day"),
+        (3_600, "hour"),
+        (60, "minute"),
+    ];
+    for (size, name) in units {
+        if secs != 0 && secs % size == 0 {
+            let n = secs / size;
+            return format!("{n} {name}{}", if n.abs() == 1 { "" } else { "s" });
+        }
+    }
+    format!("{secs} seconds")
+}
+
+/// The verdict and its explanation, as text for a support agent.
+pub fn render_explanation(v: &Verdict, e: &Explanation) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "return {}: {}, refund {} {}",
+        v.return_id, v.decision, v.refund, v.currency
+    );
+    let _ = writeln!(out, "shipping paid by {}", v.shipping);
+    if let Some(row) = &e.shipping {
+        write_facts(
+            &mut out,
+            "  ",
+            &format!("shipping {}", row.name),
+            &row.facts,
+        );
+    }
+    let _ = writeln!(out, "risk {}", v.risk);
+    if e.flags.is_empty() {
+        let _ = writeln!(out, "  no flag fired");
+    }
+    for (flag, hit) in e.flags.iter().zip(&v.flags) {
+        let note = hit
+            .note
+            .as_deref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
+        write_facts(
+            &mut out,
+            "  ",
+            &format!("flag {} +{}{note}", flag.name, hit.score),
+            &flag.facts,
+        );
+    }
+    for (line, lx) in v.lines.iter().zip(&e.lines) {
+        let _ = writeln!(
+            out,
+            "\nline {}: {}, refund {}",
+            line.sku, line.decision, line.refund
+        );
+        if let Some(m) = &line.message {
+            let _ = writeln!(out, "  says: {m}");
+        }
+        if lx.rules.is_empty() {
+            let _ = writeln!(out, "  no rule fired: the policy's default applies");
+        }
+        for (rule, hit) in lx.rules.iter().zip(&line.rules) {
+            write_facts(
+                &mut out,
+                "  ",
+                &format!("rule {} -> {}", rule.name, hit.effect),
+                &rule.facts,
+            );
+        }
+        if let Some(row) = &lx.refund {
+            write_facts(&mut out, "  ", &format!("refund {}", row.name), &row.facts);
+        }
+        for d in &line.deductions {
+            let _ = writeln!(out, "  deducted {} ({})", d.amount, d.label);
+        }
+    }
+    if !v.errors.is_empty() {
+        let _ = writeln!(out, "\nerrors (these lines were sent to review):");
+        for err in &v.errors {
+            let sku = err
+                .sku
+                .as_deref()
+                .map(|s| format!(" on {s}"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "  {}{sku}: {}", err.construct, err.message);
+        }
+    }
+    out
+}
+
+fn write_facts(out: &mut String, indent: &str, head: &str, facts: &[String]) {
+    let _ = writeln!(out, "{indent}{head}");
+    for f in facts {
+        let _ = writeln!(out, "{indent}    {f}");
+    }
+}

@@ -1,0 +1,447 @@
+//! One evaluation: the case, the line being judged, the event a `where` is
+//! looking at, and the caches of lets and aggregates.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+
+use super::value::{self, ErrKind, Eval, EvalError, Value, str_matches, type_error};
+use crate::check::Program;
+use crate::check::program::{AttrObject, Func, Lit, Node, NodeId};
+use crate::check::schema::{EventField, Field};
+use crate::data::{Case, ReturnLine, Scalar};
+use crate::history::{self, Event};
+use crate::syntax::ast::AggFn;
+
+type Slot<'a> = Option<Result<Value<'a>, EvalError>>;
+
+pub(super) struct Frame<'a> {
+    pub(super) p: &'a Program,
+    case: &'a Case,
+    line: Option<&'a ReturnLine>,
+    event: Option<Event<'a>>,
+    risk: i64,
+    now: DateTime<Utc>,
+    today: i64,
+    lets: Vec<Slot<'a>>,
+    aggs: Vec<Slot<'a>>,
+    attrs: Vec<Option<&'a Scalar>>,
+    pub(super) trace: Option<Trace<'a>>,
+}
+
+/// What explaining records: the value of each node evaluated for the
+/// construct at hand, and the events each aggregate counted.
+#[derive(Default)]
+pub(super) struct Trace<'a> {
+    pub values: HashMap<NodeId, Value<'a>>,
+    pub evidence: HashMap<u32, (Value<'a>, Vec<&'a str>)>,
+}
+
+fn find<'a>(attrs: &'a [(String, Scalar)], name: &str) -> Option<&'a Scalar> {
+    attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+}
+
+impl<'a> Frame<'a> {
+    pub(super) fn new(p: &'a Program, case: &'a Case, explain: bool) -> Frame<'a> {
+        let now = case.ret.requested_at;
+        let attrs = p
+            .attrs
+            .iter()
+            .map(|slot| match slot.object {
+                AttrObject::Order => find(&case.order.attrs, &slot.name),
+                AttrObject::Return => find(&case.ret.attrs, &slot.name),
+                AttrObject::Customer => find(&case.customer.attrs, &slot.name),
+                AttrObject::Item => None,
+            })
+            .collect();
+        Frame {
+            p,
+            case,
+            line: None,
+            event: None,
+            risk: 0,
+            now,
+            today: p.header.timezone.epoch_day(now),
+            lets: vec![None; p.lets.len()],
+            aggs: vec![None; p.aggs.len()],
+            attrs,
+            trace: explain.then(Trace::default),
+        }
+    }
+
+    pub(super) fn explaining(&self) -> bool {
+        self.trace.is_some()
+    }
+
+    pub(super) fn set_risk(&mut self, risk: i64) {
+        self.risk = risk;
+        // Lets that read `risk` may have been cached before it was known; only
+        // rules and tables read it, and they run from here on.
+        for slot in &mut self.lets {
+            *slot = None;
+        }
+    }
+
+    pub(super) fn begin_line(&mut self, line: &'a ReturnLine) {
+        self.line = Some(line);
+        for &i in &self.p.per_line_lets {
+            self.lets[i as usize] = None;
+        }
+        for &i in &self.p.per_line_aggs {
+            self.aggs[i as usize] = None;
+            if let Some(t) = &mut self.trace {
+                t.evidence.remove(&i);
+            }
+        }
+        for (slot, bound) in self.p.attrs.iter().zip(self.attrs.iter_mut()) {
+            if slot.object == AttrObject::Item {
+                *bound = find(&line.attrs, &slot.name);
+            }
+        }
+    }
+
+    pub(super) fn begin_construct(&mut self) {
+        if let Some(t) = &mut self.trace {
+            t.values.clear();
+        }
+    }
+
+    /// Whether `when` holds and `unless` does not (a missing `when` holds).
+    pub(super) fn holds(
+        &mut self,
+        when: Option<NodeId>,
+        unless: Option<NodeId>,
+    ) -> Result<bool, EvalError> {
+        if let Some(w) = when
+            && !self.bool(w)?
+        {
+            return Ok(false);
+        }
+        match unless {
+            Some(u) => Ok(!self.bool(u)?),
+            None => Ok(true),
+        }
+    }
+
+    /// An amount of money that must not be negative.
+    pub(super) fn deduction(&mut self, node: NodeId) -> Result<Decimal, EvalError> {
+        let v = self.eval(node)?;
+        let d = v
+            .as_dec()
+            .ok_or_else(|| type_error(node, "an amount", &v))?;
+        if d.is_sign_negative() && !d.is_zero() {
+            return Err(EvalError {
+                node,
+                kind: ErrKind::NegativeDeduction,
+            });
+        }
+        Ok(d)
+    }
+
+    fn bool(&mut self, node: NodeId) -> Result<bool, EvalError> {
+        match self.eval(node)? {
+            Value::Bool(b) => Ok(b),
+            other => Err(type_error(node, "a boolean", &other)),
+        }
+    }
+
+    fn missing(node: NodeId) -> EvalError {
+        EvalError {
+            node,
+            kind: ErrKind::Missing,
+        }
+    }
+
+    pub(super) fn eval(&mut self, id: NodeId) -> Eval<'a> {
+        let v = self.eval_inner(id)?;
+        if let Some(t) = &mut self.trace {
+            t.values.insert(id, v);
+        }
+        Ok(v)
+    }
+
+    fn eval_inner(&mut self, id: NodeId) -> Eval<'a> {
+        let p = self.p;
+        let Some(node) = p.nodes.get(id as usize) else {
+            return Err(Self::missing(id));
+        };
+        Ok(match node {
+            Node::Lit(l) => match l {
+                Lit::Bool(b) => Value::Bool(*b),
+                Lit::Int(i) => Value::Int(*i),
+                Lit::Dec(d) => Value::Dec(*d),
+                Lit::Str(s) => Value::Str(s),
+                Lit::Time(t) => Value::Time(*t),
+                Lit::Dur(d) => Value::Dur(*d),
+            },
+            Node::List(_) | Node::Concat(..) => Value::List(id),
+            Node::Field(f) => self.field(*f, id)?,
+            Node::Event(f) => self.event_field(*f, id)?,
+            Node::Attr(slot) => match self.attrs.get(*slot as usize).copied().flatten() {
+                Some(Scalar::Bool(b)) => Value::Bool(*b),
+                Some(Scalar::Int(i)) => Value::Int(*i),
+                Some(Scalar::Dec(d)) => Value::Dec(*d),
+                Some(Scalar::Str(s)) => Value::Str(s),
+                Some(Scalar::Null) | None => return Err(Self::missing(id)),
+            },
+            Node::Let(i) => {
+                let i = *i as usize;
+                if let Some(cached) = self.lets.get(i).copied().flatten() {
+                    return cached;
+                }
+                let body = p.lets.get(i).map_or(id, |l| l.body);
+                let r = self.eval(body);
+                if let Some(slot) = self.lets.get_mut(i) {
+                    *slot = Some(r);
+                }
+                r?
+            }
+            Node::Agg(i) => {
+                let i = *i as usize;
+                if let Some(cached) = self.aggs.get(i).copied().flatten() {
+                    return cached;
+                }
+                let r = self.aggregate(i, id);
+                if let Some(slot) = self.aggs.get_mut(i) {
+                    *slot = Some(r);
+                }
+                r?
+            }
+            Node::Risk => Value::Int(self.risk),
+            Node::Now => Value::Time(self.now),
+            Node::Not(x) => Value::Bool(!self.bool(*x)?),
+            Node::Neg(x) => {
+                let v = self.eval(*x)?;
+                value::negate(id, v)?
+            }
+            Node::And(a, b) => Value::Bool(self.bool(*a)? && self.bool(*b)?),
+            Node::Or(a, b) => Value::Bool(self.bool(*a)? || self.bool(*b)?),
+            Node::If(c, a, b) => {
+                let branch = if self.bool(*c)? { *a } else { *b };
+                self.eval(branch)?
+            }
+            Node::Cmp(op, a, b) => {
+                let x = self.eval(*a)?;
+                let y = self.eval(*b)?;
+                Value::Bool(value::compare(id, *op, x, y)?)
+            }
+            Node::In(needle, list, negated) => {
+                let n = self.eval(*needle)?;
+                if !matches!(n, Value::Str(_) | Value::Lower(_)) {
+                    return Err(type_error(id, "a string", &n));
+                }
+                Value::Bool(self.contains(*list, n)? != *negated)
+            }
+            Node::Arith(op, a, b) => {
+                let x = self.eval(*a)?;
+                let y = self.eval(*b)?;
+                value::arith(id, *op, x, y)?
+            }
+            Node::Is(x, present) => match self.eval(*x) {
+                Ok(_) => Value::Bool(*present),
+                Err(e) if e.kind == ErrKind::Missing => Value::Bool(!*present),
+                Err(e) => return Err(e),
+            },
+            Node::Call(f, a, b) => self.call(id, *f, *a, *b)?,
+        })
+    }
+
+    fn call(&mut self, id: NodeId, f: Func, a: NodeId, b: Option<NodeId>) -> Eval<'a> {
+        let x = self.eval(a)?;
+        let y = match b {
+            Some(b) => Some(self.eval(b)?),
+            None => None,
+        };
+        let y = y.unwrap_or(x);
+        Ok(match f {
+            Func::DaysSince => match x {
+                Value::Time(t) => Value::Int(self.today - self.p.header.timezone.epoch_day(t)),
+                other => return Err(type_error(id, "a time", &other)),
+            },
+            Func::HoursSince => match x {
+                Value::Time(t) => Value::Int((self.now - t).num_hours()),
+                other => return Err(type_error(id, "a time", &other)),
+            },
+            Func::Min => value::pick(id, x, y, false)?,
+            Func::Max => value::pick(id, x, y, true)?,
+            Func::Round => value::round(id, x, y)?,
+            Func::Abs => value::abs(id, x)?,
+            Func::Lower => match x {
+                Value::Str(s) | Value::Lower(s) => Value::Lower(s),
+                other => return Err(type_error(id, "a string", &other)),
+            },
+            Func::Len => Value::Int(self.list_len(a, x)?),
+            Func::Ratio => value::ratio(id, x, y)?,
+        })
+    }
+
+    /// Walks a list value without building it.
+    fn contains(&mut self, list: NodeId, needle: Value<'a>) -> Result<bool, EvalError> {
+        let v = self.eval(list)?;
+        let Value::List(node) = v else {
+            return Err(type_error(list, "a list", &v));
+        };
+        let p = self.p;
+        match p.nodes.get(node as usize) {
+            Some(Node::List(i)) => Ok(p
+                .lists
+                .get(*i as usize)
+                .is_some_and(|l| l.iter().any(|s| str_matches(needle, s)))),
+            Some(Node::Concat(a, b)) => {
+                Ok(self.contains(*a, needle)? || self.contains(*b, needle)?)
+            }
+            _ => {
+                let (first, second) = self.list_slices(node)?;
+                Ok(first.iter().chain(second).any(|s| str_matches(needle, s)))
+            }
+        }
+    }
+
+    fn list_len(&mut self, at: NodeId, v: Value<'a>) -> Result<i64, EvalError> {
+        let Value::List(node) = v else {
+            return Err(type_error(at, "a list", &v));
+        };
+        let p = self.p;
+        let n = match p.nodes.get(node as usize) {
+            Some(Node::List(i)) => p.lists.get(*i as usize).map_or(0, Vec::len),
+            Some(Node::Concat(a, b)) => {
+                let (a, b) = (*a, *b);
+                let x = self.eval(a)?;
+                let y = self.eval(b)?;
+                return Ok(self.list_len(a, x)? + self.list_len(b, y)?);
+            }
+            _ => {
+                let (first, second) = self.list_slices(node)?;
+                first.len() + second.len()
+            }
+        };
+        Ok(n as i64)
+    }
+
+    /// A list read from the case: at most two slices (an item's tags are its
+    /// order line's, then its return line's).
+    pub(super) fn list_slices(
+        &mut self,
+        node: NodeId,
+    ) -> Result<(&'a [String], &'a [String]), EvalError> {
+        let none: &'a [String] = &[];
+        let case = self.case;
+        match self.p.nodes.get(node as usize) {
+            Some(Node::Field(Field::OrderTags)) => Ok((&case.order.tags, none)),
+            Some(Node::Field(Field::ReturnEvidence)) => Ok((&case.ret.evidence, none)),
+            Some(Node::Field(Field::CustomerTags)) => Ok((&case.customer.tags, none)),
+            Some(Node::Field(Field::ItemTags)) => {
+                let line = self.line.ok_or_else(|| Self::missing(node))?;
+                Ok((&line.tags, none))
+            }
+            Some(Node::Event(EventField::OrderTags)) => match self.event {
+                Some(Event::Order(o)) => Ok((&o.tags, none)),
+                _ => Err(Self::missing(node)),
+            },
+            _ => Err(Self::missing(node)),
+        }
+    }
+
+    fn field(&mut self, f: Field, id: NodeId) -> Eval<'a> {
+        let case = self.case;
+        let o = &case.order;
+        let r = &case.ret;
+        let c = &case.customer;
+        let time = |t: Option<DateTime<Utc>>| t.map(Value::Time).ok_or_else(|| Self::missing(id));
+        let line = || self.line.ok_or_else(|| Self::missing(id));
+        Ok(match f {
+            Field::OrderId => Value::Str(&o.id),
+            Field::OrderCustomerId => Value::Str(&o.customer_id),
+            Field::OrderCurrency => Value::Str(&o.currency),
+            Field::OrderPlacedAt => Value::Time(o.placed_at),
+            Field::OrderPaidAt => time(o.paid_at)?,
+            Field::OrderShippedAt => time(o.shipped_at)?,
+            Field::OrderDeliveredAt => time(o.delivered_at)?,
+            Field::OrderTotal => Value::Dec(o.total),
+            Field::OrderShippingFee => Value::Dec(o.shipping_fee),
+            Field::OrderShippingInsurance => Value::Bool(o.shipping_insurance),
+            Field::ItemSku => Value::Str(&line()?.sku),
+            Field::ItemCategory => Value::Str(&line()?.category),
+            Field::ItemUnitPrice => Value::Dec(line()?.unit_price),
+            Field::ItemQuantity => Value::Int(line()?.quantity),
+            Field::ItemOrderedQuantity => Value::Int(line()?.ordered_quantity),
+            Field::ItemAmount => Value::Dec(line()?.amount),
+            Field::ItemCondition => Value::Str(&line()?.condition),
+            Field::ReturnId => Value::Str(&r.id),
+            Field::ReturnRequestedAt => Value::Time(r.requested_at),
+            Field::ReturnType => Value::Str(&r.kind),
+            Field::ReturnReason => Value::Str(&r.reason),
+            Field::ReturnAmount => Value::Dec(r.amount),
+            Field::ReturnItemCount => Value::Int(r.items.len() as i64),
+            Field::CustomerId => Value::Str(&c.id),
+            Field::CustomerCreatedAt => time(c.created_at)?,
+            Field::CustomerVip => Value::Bool(c.vip),
+            Field::OrderTags | Field::ItemTags | Field::ReturnEvidence | Field::CustomerTags => {
+                Value::List(id)
+            }
+        })
+    }
+
+    fn event_field(&mut self, f: EventField, id: NodeId) -> Eval<'a> {
+        Ok(match (self.event, f) {
+            (Some(Event::Order(o)), EventField::OrderId) => Value::Str(&o.id),
+            (Some(Event::Order(o)), EventField::OrderPlacedAt) => Value::Time(o.placed_at),
+            (Some(Event::Order(o)), EventField::OrderTotal) => Value::Dec(o.total),
+            (Some(Event::Order(_)), EventField::OrderTags) => Value::List(id),
+            (Some(Event::Return(r)), EventField::ReturnId) => Value::Str(&r.id),
+            (Some(Event::Return(r)), EventField::ReturnOrderId) => Value::Str(&r.order_id),
+            (Some(Event::Return(r)), EventField::ReturnRequestedAt) => Value::Time(r.requested_at),
+            (Some(Event::Return(r)), EventField::ReturnType) => Value::Str(&r.kind),
+            (Some(Event::Return(r)), EventField::ReturnReason) => Value::Str(&r.reason),
+            (Some(Event::Return(r)), EventField::ReturnAmount) => Value::Dec(r.amount),
+            (Some(Event::Return(r)), EventField::ReturnStatus) => Value::Str(&r.status),
+            _ => return Err(Self::missing(id)),
+        })
+    }
+
+    fn aggregate(&mut self, i: usize, id: NodeId) -> Eval<'a> {
+        let p = self.p;
+        let Some(agg) = p.aggs.get(i) else {
+            return Err(Self::missing(id));
+        };
+        let window = history::Window::new(self.now, agg.window);
+        let mut count: i64 = 0;
+        let mut sum = Decimal::ZERO;
+        let mut ids = Vec::new();
+        let outer = self.event;
+        for event in history::events(&self.case.history, agg.source, window) {
+            if let Some(filter) = agg.filter {
+                self.event = Some(event);
+                let keep = self.bool(filter);
+                self.event = outer;
+                if !keep? {
+                    continue;
+                }
+            }
+            count += 1;
+            if let Some(field) = agg.field {
+                let amount = match (event, field) {
+                    (Event::Return(r), EventField::ReturnAmount) => r.amount,
+                    (Event::Order(o), EventField::OrderTotal) => o.total,
+                    _ => Decimal::ZERO,
+                };
+                sum = sum.checked_add(amount).ok_or(EvalError {
+                    node: id,
+                    kind: ErrKind::Overflow,
+                })?;
+            }
+            if self.trace.is_some() {
+                ids.push(event.id());
+            }
+        }
+        let value = match agg.func {
+            AggFn::Count => Value::Int(count),
+            AggFn::Sum => Value::Dec(sum),
+        };
+        if let Some(t) = &mut self.trace {
+            t.evidence.insert(i as u32, (value, ids));
+        }
+        Ok(value)
+    }
+}

@@ -117,9 +117,7 @@ fn render_one(out: &mut String, file: &str, source: &str, d: &Diagnostic) {
     let end = floor_char_boundary(source, (d.span.end as usize).clamp(start, source.len()));
     let (line, col) = line_col(source, start);
     let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = source[start..]
-        .find('\n')
-        .map_or(source.len(), |i| start + i);
+    let line_end = source[start..].find('\n').map_or(source.len(), |i| start + i);
     let text = source[line_start..line_end].trim_end_matches('\r');
     let severity = match d.severity {
         Severity::Error => "error",
@@ -132,10 +130,7 @@ fn render_one(out: &mut String, file: &str, source: &str, d: &Diagnostic) {
     let _ = writeln!(out, "{pad} |");
     let _ = writeln!(out, "{line} | {}", text.replace('\t', " "));
     let lead = text.chars().take(col - 1).count();
-    let width = source[start..end.min(line_end).max(start)]
-        .chars()
-        .count()
-        .max(1);
+    let width = source[start..end.min(line_end).max(start)].chars().count().max(1);
     let _ = write!(out, "{pad} | {}{}", " ".repeat(lead), "^".repeat(width));
     match &d.hint {
         Some(hint) => {
@@ -185,10 +180,7 @@ pub fn render_json(file: &str, source: &str, diags: &[Diagnostic]) -> String {
 }
 
 /// The closest of `candidates` to `name`, if close enough to be a likely typo.
-pub fn did_you_mean<'a>(
-    name: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (name.chars().count() / 3).max(1);
     candidates
         .into_iter()
@@ -198,19 +190,30 @@ pub fn did_you_mean<'a>(
         .map(|(_, c)| c)
 }
 
+/// Edit distance where swapping two neighbouring letters counts as one edit
+/// (optimal string alignment): `itme` is one step from `item`.
 fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+    let width = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * width];
+    for i in 0..=a.len() {
+        for j in 0..=b.len() {
+            d[i * width + j] = if i == 0 || j == 0 {
+                i + j
+            } else {
+                let cost = usize::from(a[i - 1] != b[j - 1]);
+                let mut best = (d[(i - 1) * width + j] + 1)
+                    .min(d[i * width + j - 1] + 1)
+                    .min(d[(i - 1) * width + j - 1] + cost);
+                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                    best = best.min(d[(i - 2) * width + j - 2] + 1);
+                }
+                best
+            };
         }
-        std::mem::swap(&mut prev, &mut cur);
     }
-    prev[b.len()]
+    d[a.len() * width + b.len()]
 }
 
 #[cfg(test)]
@@ -230,5 +233,24 @@ mod tests {
         let names = ["delivered_at", "placed_at", "paid_at"];
         assert_eq!(did_you_mean("deliverd_at", names), Some("delivered_at"));
         assert_eq!(did_you_mean("zzz", names), None);
+        assert_eq!(did_you_mean("itme", ["order", "item"]), Some("item"));
     }
+}
+
+/// Stack for parsing and checking: nesting is bounded (256 levels), but pest's
+/// recursion in a debug build takes kilobytes a level, more than a test
+/// thread's 2 MiB. The memory is reserved, and touched only as deep as used.
+const WORK_STACK: usize = 64 << 20;
+
+/// Runs `f` on a thread with a stack deep enough for any input the limits admit.
+pub(crate) fn with_stack<T: Send>(f: impl FnOnce() -> T + Send) -> Option<T> {
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("rpl-compile".into())
+            .stack_size(WORK_STACK)
+            .spawn_scoped(s, f)
+            .ok()?
+            .join()
+            .ok()
+    })
 }

@@ -206,12 +206,7 @@ mod tests {
     #[test]
     fn table_is_sorted_without_duplicates() {
         for pair in TABLE.windows(2) {
-            assert!(
-                pair[0].0 < pair[1].0,
-                "{} must sort before {}",
-                pair[0].0,
-                pair[1].0
-            );
+            assert!(pair[0].0 < pair[1].0, "{} must sort before {}", pair[0].0, pair[1].0);
         }
     }
 
@@ -241,8 +236,8 @@ mod tests {
             assert_eq!(minor_units(code), Some(3), "{code}");
         }
         for code in [
-            "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI",
-            "VND", "VUV", "XAF", "XOF", "XPF",
+            "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF",
+            "XOF", "XPF",
         ] {
             assert_eq!(minor_units(code), Some(0), "{code}");
         }
@@ -255,8 +250,7 @@ mod tests {
     #[test]
     fn unknown_codes_are_none() {
         for code in [
-            "cny", "XXX", "ABC", "", "US", "USDD", "XAU", "XAG", "XPD", "XPT", "XTS", "XBA", "XBB",
-            "XBC", "XBD",
+            "cny", "XXX", "ABC", "", "US", "USDD", "XAU", "XAG", "XPD", "XPT", "XTS", "XBA", "XBB", "XBC", "XBD",
         ] {
             assert_eq!(minor_units(code), None, "{code:?}");
         }

@@ -36,12 +36,7 @@ impl Checker<'_> {
 
     /// Stands in for an expression that failed, so checking can go on.
     fn poison(&mut self, span: Span) -> Typed {
-        self.typed(
-            Node::Lit(Lit::Bool(false)),
-            span,
-            Ty::Error,
-            Props::default(),
-        )
+        self.typed(Node::Lit(Lit::Bool(false)), span, Ty::Error, Props::default())
     }
 
     fn fail(&mut self, d: Diagnostic) -> Typed {
@@ -59,9 +54,7 @@ impl Checker<'_> {
         match &e.kind {
             ExprKind::Bool(b) => self.typed(Node::Lit(Lit::Bool(*b)), span, Ty::Bool, leaf),
             ExprKind::Int(i) => self.typed(Node::Lit(Lit::Int(*i)), span, Ty::Int, leaf),
-            ExprKind::Dec(d) | ExprKind::Percent(d) => {
-                self.typed(Node::Lit(Lit::Dec(*d)), span, Ty::Dec, leaf)
-            }
+            ExprKind::Dec(d) | ExprKind::Percent(d) => self.typed(Node::Lit(Lit::Dec(*d)), span, Ty::Dec, leaf),
             ExprKind::Str(s) => self.typed(Node::Lit(Lit::Str(s.clone())), span, Ty::Str, leaf),
             ExprKind::Duration(n, unit) => self.typed(
                 Node::Lit(Lit::Dur(n.saturating_mul(unit.seconds()))),
@@ -79,14 +72,7 @@ impl Checker<'_> {
                 field,
                 window,
                 filter,
-            } => self.aggregate(
-                *func,
-                source,
-                field.as_ref(),
-                window.as_ref(),
-                filter.as_deref(),
-                span,
-            ),
+            } => self.aggregate(*func, source, field.as_ref(), window.as_ref(), filter.as_deref(), span),
             ExprKind::Unary(op, x) => self.unary(*op, x, span),
             ExprKind::Binary(op, a, b) => self.binary(*op, a, b, span),
             ExprKind::Is(x, present) => {
@@ -110,10 +96,7 @@ impl Checker<'_> {
                         Diagnostic::error(
                             "type",
                             span,
-                            format!(
-                                "the branches of this `if` differ: {} and {}",
-                                a_t.ty, b_t.ty
-                            ),
+                            format!("the branches of this `if` differ: {} and {}", a_t.ty, b_t.ty),
                         )
                         .with_hint("both branches must give the same kind of value"),
                     );
@@ -146,8 +129,9 @@ impl Checker<'_> {
                 ExprKind::Str(s) => values.push(s.clone()),
                 _ => {
                     self.error(
-                        Diagnostic::error("type", item.span, "a list holds strings written in quotes")
-                            .with_hint("write `[\"a\", \"b\"]`; to test a field against values use `field in [\"a\", \"b\"]`"),
+                        Diagnostic::error("type", item.span, "a list holds strings written in quotes").with_hint(
+                            "write `[\"a\", \"b\"]`; to test a field against values use `field in [\"a\", \"b\"]`",
+                        ),
                     );
                 }
             }
@@ -175,9 +159,7 @@ impl Checker<'_> {
         };
         if parts.len() == 1 {
             if let Some(source) = self.scope
-                && let Some((_, _, field, ty)) = EVENT_FIELDS
-                    .iter()
-                    .find(|e| e.0 == source && e.1 == root.name)
+                && let Some((_, _, field, ty)) = EVENT_FIELDS.iter().find(|e| e.0 == source && e.1 == root.name)
             {
                 return self.typed(Node::Event(*field), span, *ty, leaf);
             }
@@ -186,8 +168,7 @@ impl Checker<'_> {
                 let Some((t, index)) = self.binding(i, span) else {
                     return self.poison(span);
                 };
-                if matches!(self.nodes.get(t.node as usize), Some(Node::List(_))) && self.is_set(i)
-                {
+                if matches!(self.nodes.get(t.node as usize), Some(Node::List(_))) && self.is_set(i) {
                     return Typed { props: leaf, ..t };
                 }
                 let props = Props {
@@ -209,11 +190,7 @@ impl Checker<'_> {
                     },
                 ),
                 name if ROOTS.contains(&name) => {
-                    let fields: Vec<&str> = FIELDS
-                        .iter()
-                        .filter(|f| f.root == name)
-                        .map(|f| f.name)
-                        .collect();
+                    let fields: Vec<&str> = FIELDS.iter().filter(|f| f.root == name).map(|f| f.name).collect();
                     self.fail(
                         Diagnostic::error(
                             "unknown-field",
@@ -227,10 +204,7 @@ impl Checker<'_> {
                     Diagnostic::error(
                         "history",
                         span,
-                        format!(
-                            "`{}` is the customer's history, read through an aggregate",
-                            root.name
-                        ),
+                        format!("`{}` is the customer's history, read through an aggregate", root.name),
                     )
                     .with_hint(format!("e.g. `count({} in last 30 days)`", root.name)),
                 ),
@@ -243,19 +217,19 @@ impl Checker<'_> {
             } else {
                 "not a record"
             };
+            let hint = match did_you_mean(&root.name, ROOTS) {
+                Some(r) => format!("did you mean `{r}`?"),
+                None => "records with fields are order, item, return and customer".into(),
+            };
             return self.fail(
-                Diagnostic::error("unknown-field", span, format!("`{}` is {what}", root.name))
-                    .with_hint("records with fields are order, item, return and customer"),
+                Diagnostic::error("unknown-field", root.span, format!("`{}` is {what}", root.name)).with_hint(hint),
             );
         }
         let item = (root.name == "item").then_some(span);
         let props = Props { item, ..leaf };
         match parts {
             [_, field] => {
-                let Some(info) = FIELDS
-                    .iter()
-                    .find(|f| f.root == root.name && f.name == field.name)
-                else {
+                let Some(info) = FIELDS.iter().find(|f| f.root == root.name && f.name == field.name) else {
                     let names = FIELDS
                         .iter()
                         .filter(|f| f.root == root.name)
@@ -266,10 +240,7 @@ impl Checker<'_> {
                     } else {
                         match did_you_mean(&field.name, names) {
                             Some(s) => format!("did you mean `{}.{s}`?", root.name),
-                            None => format!(
-                                "free-form values are read as `{}.attrs.{}`",
-                                root.name, field.name
-                            ),
+                            None => format!("free-form values are read as `{}.attrs.{}`", root.name, field.name),
                         }
                     };
                     return self.fail(
@@ -282,11 +253,7 @@ impl Checker<'_> {
                     );
                 };
                 if info.optional && !presence_test {
-                    self.warn_unguarded(
-                        Key::Field(info.field),
-                        span,
-                        &format!("{}.{}", info.root, info.name),
-                    );
+                    self.warn_unguarded(Key::Field(info.field), span, &format!("{}.{}", info.root, info.name));
                 }
                 self.typed(Node::Field(info.field), span, info.ty, props)
             }
@@ -378,14 +345,7 @@ impl Checker<'_> {
             }
             None => "define it with `let` or `set`".to_string(),
         };
-        self.fail(
-            Diagnostic::error(
-                "unknown-name",
-                name.span,
-                format!("unknown name `{}`", name.name),
-            )
-            .with_hint(hint),
-        )
+        self.fail(Diagnostic::error("unknown-name", name.span, format!("unknown name `{}`", name.name)).with_hint(hint))
     }
 
     fn unary(&mut self, op: UnOp, x: &Expr, span: Span) -> Typed {
@@ -404,11 +364,7 @@ impl Checker<'_> {
             }
             UnOp::Neg => {
                 if !(t.ty.is_num() || t.ty == Ty::Dur) {
-                    return self.fail(Diagnostic::error(
-                        "type",
-                        x.span,
-                        format!("cannot negate {}", t.ty),
-                    ));
+                    return self.fail(Diagnostic::error("type", x.span, format!("cannot negate {}", t.ty)));
                 }
                 self.typed(Node::Neg(t.node), span, t.ty, props)
             }
@@ -417,9 +373,7 @@ impl Checker<'_> {
 
     fn binary(&mut self, op: BinOp, a: &Expr, b: &Expr, span: Span) -> Typed {
         let l = match op {
-            BinOp::And | BinOp::Or => {
-                self.cond_operand(a, &format!("each side of `{}`", op.symbol()))
-            }
+            BinOp::And | BinOp::Or => self.cond_operand(a, &format!("each side of `{}`", op.symbol())),
             _ => self.expr(a),
         };
         let r = match op {
@@ -449,8 +403,14 @@ impl Checker<'_> {
                 }
                 if !r.ty.fits(Ty::List) {
                     return self.fail(
-                        Diagnostic::error("type", b.span, format!("`{}` needs a list on its right, but this is {}", op.symbol(), r.ty))
-                            .with_hint("e.g. `item.category in [\"a\", \"b\"]` or a set's name; to compare two values use `==`"),
+                        Diagnostic::error(
+                            "type",
+                            b.span,
+                            format!("`{}` needs a list on its right, but this is {}", op.symbol(), r.ty),
+                        )
+                        .with_hint(
+                            "e.g. `item.category in [\"a\", \"b\"]` or a set's name; to compare two values use `==`",
+                        ),
                     );
                 }
                 (Node::In(l.node, r.node, op == BinOp::NotIn), Ty::Bool)
@@ -485,12 +445,7 @@ impl Checker<'_> {
                         Diagnostic::error(
                             "type",
                             span,
-                            format!(
-                                "cannot compare {} with {} using `{}`",
-                                l.ty,
-                                r.ty,
-                                op.symbol()
-                            ),
+                            format!("cannot compare {} with {} using `{}`", l.ty, r.ty, op.symbol()),
                         )
                         .with_hint(hint),
                     );
@@ -520,18 +475,14 @@ impl Checker<'_> {
             (Arith::Div, a, b) if a.is_num() && b.is_num() => Some(Dec),
             (Arith::Add | Arith::Sub | Arith::Mul, Int, Int) => Some(Int),
             (Arith::Add | Arith::Sub | Arith::Mul, a, b) if a.is_num() && b.is_num() => Some(Dec),
-            (Arith::Add, Time, Dur) | (Arith::Add, Dur, Time) | (Arith::Sub, Time, Dur) => {
-                Some(Time)
-            }
+            (Arith::Add, Time, Dur) | (Arith::Add, Dur, Time) | (Arith::Sub, Time, Dur) => Some(Time),
             (Arith::Sub, Time, Time) | (Arith::Add | Arith::Sub, Dur, Dur) => Some(Dur),
             (Arith::Mul, Dur, Int) | (Arith::Mul, Int, Dur) => Some(Dur),
             _ => None,
         };
         let Some(ty) = ty else {
             let hint = match (l.ty, r.ty) {
-                (Time, Int | Dec) | (Int | Dec, Time) => {
-                    "add a duration to a time: `order.delivered_at + 7 days`"
-                }
+                (Time, Int | Dec) | (Int | Dec, Time) => "add a duration to a time: `order.delivered_at + 7 days`",
                 (Str, Str) => "strings cannot be joined; compare them with `==`",
                 (List, _) | (_, List) => "`+` joins two lists",
                 _ => "check the kinds of value on each side",
@@ -550,10 +501,9 @@ impl Checker<'_> {
 
     /// `a + b` of lists: folded when both are constant.
     fn concat(&mut self, l: Typed, r: Typed, span: Span, props: Props) -> Typed {
-        if let (Some(Node::List(a)), Some(Node::List(b))) = (
-            self.nodes.get(l.node as usize),
-            self.nodes.get(r.node as usize),
-        ) {
+        if let (Some(Node::List(a)), Some(Node::List(b))) =
+            (self.nodes.get(l.node as usize), self.nodes.get(r.node as usize))
+        {
             let mut values = self.lists[*a as usize].clone();
             values.extend(self.lists[*b as usize].iter().cloned());
             return self.const_list(values, span);
@@ -578,19 +528,16 @@ impl Checker<'_> {
             "ratio" => Func::Ratio,
             "count" | "sum" => {
                 return self.fail(
-                    Diagnostic::error(
-                        "aggregate",
-                        span,
-                        format!("`{f}` reads the customer's history"),
-                    )
-                    .with_hint(format!(
-                        "write `{f}(returns in last 30 days where …)`{}",
-                        if f == "sum" {
-                            " with a field: `sum(returns.amount …)`"
-                        } else {
-                            ""
-                        }
-                    )),
+                    Diagnostic::error("aggregate", span, format!("`{f}` reads the customer's history")).with_hint(
+                        format!(
+                            "write `{f}(returns in last 30 days where …)`{}",
+                            if f == "sum" {
+                                " with a field: `sum(returns.amount …)`"
+                            } else {
+                                ""
+                            }
+                        ),
+                    ),
                 );
             }
             _ => {
@@ -599,12 +546,7 @@ impl Checker<'_> {
                     None => format!("functions are {}", FUNCTIONS.join(", ")),
                 };
                 return self.fail(
-                    Diagnostic::error(
-                        "unknown-function",
-                        name.span,
-                        format!("unknown function `{f}`"),
-                    )
-                    .with_hint(hint),
+                    Diagnostic::error("unknown-function", name.span, format!("unknown function `{f}`")).with_hint(hint),
                 );
             }
         };
@@ -631,10 +573,7 @@ impl Checker<'_> {
         let a = typed[0];
         let b = typed.get(1).copied();
         let bad = |c: &mut Self, at: &Expr, t: Typed| {
-            c.fail(
-                Diagnostic::error("type", at.span, format!("`{f}` cannot take {}", t.ty))
-                    .with_hint(signature(func)),
-            )
+            c.fail(Diagnostic::error("type", at.span, format!("`{f}` cannot take {}", t.ty)).with_hint(signature(func)))
         };
         let ty = match func {
             Func::DaysSince | Func::HoursSince => {
@@ -690,34 +629,25 @@ impl Checker<'_> {
                 Ty::Dec
             }
         };
-        self.typed(
-            Node::Call(func, a.node, b.map(|b| b.node)),
-            span,
-            ty,
-            deeper(props),
-        )
+        self.typed(Node::Call(func, a.node, b.map(|b| b.node)), span, ty, deeper(props))
     }
 
     fn time_literal(&mut self, f: &str, args: &[Expr], span: Span) -> Typed {
         let text = match args {
             [
                 Expr {
-                    kind: ExprKind::Str(s),
-                    ..
+                    kind: ExprKind::Str(s), ..
                 },
             ] => s,
             _ => {
                 return self.fail(
-                    Diagnostic::error(
-                        "bad-time",
-                        span,
-                        format!("`{f}` takes one string written in quotes"),
-                    )
-                    .with_hint(if f == "date" {
-                        "e.g. `date(\"2026-11-11\")`"
-                    } else {
-                        "e.g. `time(\"2026-11-11T00:00:00+08:00\")`"
-                    }),
+                    Diagnostic::error("bad-time", span, format!("`{f}` takes one string written in quotes")).with_hint(
+                        if f == "date" {
+                            "e.g. `date(\"2026-11-11\")`"
+                        } else {
+                            "e.g. `time(\"2026-11-11T00:00:00+08:00\")`"
+                        },
+                    ),
                 );
             }
         };
@@ -736,10 +666,8 @@ impl Checker<'_> {
             } else {
                 "write an RFC 3339 time with its offset, e.g. `time(\"2026-11-11T00:00:00+08:00\")`"
             };
-            return self.fail(
-                Diagnostic::error("bad-time", span, format!("`{text}` is not a valid {f}"))
-                    .with_hint(hint),
-            );
+            return self
+                .fail(Diagnostic::error("bad-time", span, format!("`{text}` is not a valid {f}")).with_hint(hint));
         };
         self.typed(
             Node::Lit(Lit::Time(t)),
@@ -763,12 +691,8 @@ impl Checker<'_> {
     ) -> Typed {
         if self.scope.is_some() {
             return self.fail(
-                Diagnostic::error(
-                    "aggregate",
-                    span,
-                    "an aggregate cannot stand inside another's `where`",
-                )
-                .with_hint("compute it in a `let` and compare the two"),
+                Diagnostic::error("aggregate", span, "an aggregate cannot stand inside another's `where`")
+                    .with_hint("compute it in a `let` and compare the two"),
             );
         }
         let src = match source.name.as_str() {
@@ -780,74 +704,54 @@ impl Checker<'_> {
                     None => "aggregates read `returns` or `orders`".into(),
                 };
                 return self.fail(
-                    Diagnostic::error(
-                        "aggregate",
-                        source.span,
-                        format!("`{other}` is not a history"),
-                    )
-                    .with_hint(hint),
+                    Diagnostic::error("aggregate", source.span, format!("`{other}` is not a history")).with_hint(hint),
                 );
             }
         };
         let summed = match (func, field) {
             (AggFn::Count, Some(f)) => {
                 return self.fail(
-                    Diagnostic::error(
-                        "aggregate",
-                        f.span,
-                        "`count` counts events and takes no field",
-                    )
-                    .with_hint(format!(
-                        "to add up a field use `sum({}.{} …)`",
-                        src.name(),
-                        f.name
-                    )),
+                    Diagnostic::error("aggregate", f.span, "`count` counts events and takes no field")
+                        .with_hint(format!("to add up a field use `sum({}.{} …)`", src.name(), f.name)),
                 );
             }
             (AggFn::Sum, None) => {
                 return self.fail(
-                    Diagnostic::error("aggregate", source.span, "`sum` needs a field to add up")
-                        .with_hint(format!(
-                            "e.g. `sum({}.{} in last 90 days)`",
-                            src.name(),
-                            if src == Source::Returns {
-                                "amount"
-                            } else {
-                                "total"
-                            }
-                        )),
+                    Diagnostic::error("aggregate", source.span, "`sum` needs a field to add up").with_hint(format!(
+                        "e.g. `sum({}.{} in last 90 days)`",
+                        src.name(),
+                        if src == Source::Returns { "amount" } else { "total" }
+                    )),
                 );
             }
-            (AggFn::Sum, Some(f)) => {
-                match EVENT_FIELDS.iter().find(|e| e.0 == src && e.1 == f.name) {
-                    Some(e) if e.3 == Ty::Dec => Some(e.2),
-                    Some(_) => {
-                        return self.fail(
-                            Diagnostic::error(
-                                "aggregate",
-                                f.span,
-                                format!("`{}.{}` is not an amount", src.name(), f.name),
-                            )
-                            .with_hint("`sum` adds up amounts: returns.amount or orders.total"),
-                        );
-                    }
-                    None => {
-                        let names = EVENT_FIELDS.iter().filter(|e| e.0 == src).map(|e| e.1);
-                        let hint = match did_you_mean(&f.name, names) {
-                            Some(s) => format!("did you mean `{}.{s}`?", src.name()),
-                            None => "`sum` adds up amounts: returns.amount or orders.total".into(),
-                        };
-                        return self.fail(
-                            Diagnostic::error(
-                                "unknown-field",
-                                f.span,
-                                format!("`{}` has no field `{}`", src.name(), f.name),
-                            )
-                            .with_hint(hint),
-                        );
-                    }
+            (AggFn::Sum, Some(f)) => match EVENT_FIELDS.iter().find(|e| e.0 == src && e.1 == f.name) {
+                Some(e) if e.3 == Ty::Dec => Some(e.2),
+                Some(_) => {
+                    return self.fail(
+                        Diagnostic::error(
+                            "aggregate",
+                            f.span,
+                            format!("`{}.{}` is not an amount", src.name(), f.name),
+                        )
+                        .with_hint("`sum` adds up amounts: returns.amount or orders.total"),
+                    );
                 }
-            }
+                None => {
+                    let names = EVENT_FIELDS.iter().filter(|e| e.0 == src).map(|e| e.1);
+                    let hint = match did_you_mean(&f.name, names) {
+                        Some(s) => format!("did you mean `{}.{s}`?", src.name()),
+                        None => "`sum` adds up amounts: returns.amount or orders.total".into(),
+                    };
+                    return self.fail(
+                        Diagnostic::error(
+                            "unknown-field",
+                            f.span,
+                            format!("`{}` has no field `{}`", src.name(), f.name),
+                        )
+                        .with_hint(hint),
+                    );
+                }
+            },
             (AggFn::Count, None) => None,
         };
         let filter_t = filter.map(|f| {
@@ -872,11 +776,7 @@ impl Checker<'_> {
             filter: filter_t.map(|t| t.node),
         });
         self.agg_props.push(props);
-        let ty = if func == AggFn::Count {
-            Ty::Int
-        } else {
-            Ty::Dec
-        };
+        let ty = if func == AggFn::Count { Ty::Int } else { Ty::Dec };
         self.typed(Node::Agg(index), span, ty, props)
     }
 }

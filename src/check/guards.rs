@@ -79,9 +79,7 @@ pub(crate) fn presence_test(c: &Checker<'_>, body: &Expr) -> Option<(Key, bool)>
         ExprKind::Paren(x) => presence_test(c, x),
         ExprKind::Is(x, present) => key_of(x).map(|k| (k, *present)),
         ExprKind::Unary(UnOp::Not, x) => presence_test(c, x).map(|(k, p)| (k, !p)),
-        ExprKind::Path(parts) if parts.len() == 1 => {
-            c.binding_presence(c.find_binding(&parts[0].name)?)
-        }
+        ExprKind::Path(parts) if parts.len() == 1 => c.binding_presence(c.find_binding(&parts[0].name)?),
         _ => None,
     }
 }
@@ -96,18 +94,12 @@ pub(crate) fn constant_bool(nodes: &[Node], lists: &[Vec<String>], id: NodeId) -
     match node {
         Node::Lit(Lit::Bool(b)) => Some(*b),
         Node::Not(x) => constant_bool(nodes, lists, *x).map(|b| !b),
-        Node::And(a, b) => match (
-            constant_bool(nodes, lists, *a),
-            constant_bool(nodes, lists, *b),
-        ) {
+        Node::And(a, b) => match (constant_bool(nodes, lists, *a), constant_bool(nodes, lists, *b)) {
             (Some(false), _) | (_, Some(false)) => Some(false),
             (Some(true), Some(true)) => Some(true),
             _ => None,
         },
-        Node::Or(a, b) => match (
-            constant_bool(nodes, lists, *a),
-            constant_bool(nodes, lists, *b),
-        ) {
+        Node::Or(a, b) => match (constant_bool(nodes, lists, *a), constant_bool(nodes, lists, *b)) {
             (Some(true), _) | (_, Some(true)) => Some(true),
             (Some(false), Some(false)) => Some(false),
             _ => None,

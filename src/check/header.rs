@@ -7,10 +7,7 @@ use super::program::{HeaderInfo, PolicyTz};
 use crate::diag::{Diagnostic, Span, did_you_mean};
 use crate::syntax::ast::{self, Decision, HeaderField, Item};
 
-pub(super) fn check_header(
-    policy: &ast::Policy,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<HeaderInfo> {
+pub(super) fn check_header(policy: &ast::Policy, diags: &mut Vec<Diagnostic>) -> Option<HeaderInfo> {
     let headers: Vec<&ast::Header> = policy
         .items
         .iter()
@@ -33,12 +30,8 @@ pub(super) fn check_header(
     };
     for extra in &headers[1..] {
         diags.push(
-            Diagnostic::error(
-                "duplicate-header",
-                extra.title.span,
-                "a second `policy` header",
-            )
-            .with_hint("a file holds one policy; move this one to a file of its own"),
+            Diagnostic::error("duplicate-header", extra.title.span, "a second `policy` header")
+                .with_hint("a file holds one policy; move this one to a file of its own"),
         );
     }
     let mut currency = None;
@@ -55,8 +48,7 @@ pub(super) fn check_header(
         };
         if seen.contains(&name) {
             diags.push(
-                Diagnostic::error("duplicate-field", span, format!("`{name}` is given twice"))
-                    .with_hint("keep one"),
+                Diagnostic::error("duplicate-field", span, format!("`{name}` is given twice")).with_hint("keep one"),
             );
             continue;
         }
@@ -132,17 +124,9 @@ fn check_timezone(t: &ast::Text, diags: &mut Vec<Diagnostic>) -> Option<Option<P
     }
     let hint = match did_you_mean(&t.value, chrono_tz::TZ_VARIANTS.iter().map(|z| z.name())) {
         Some(s) => format!("did you mean `\"{s}\"`?"),
-        None => "use an IANA name such as \"Asia/Shanghai\", or a fixed offset such as \"+08:00\""
-            .into(),
+        None => "use an IANA name such as \"Asia/Shanghai\", or a fixed offset such as \"+08:00\"".into(),
     };
-    diags.push(
-        Diagnostic::error(
-            "bad-timezone",
-            t.span,
-            format!("`{}` is not a timezone", t.value),
-        )
-        .with_hint(hint),
-    );
+    diags.push(Diagnostic::error("bad-timezone", t.span, format!("`{}` is not a timezone", t.value)).with_hint(hint));
     Some(None)
 }
 

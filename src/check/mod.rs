@@ -19,18 +19,24 @@ use types::Ty;
 use crate::diag::{Diagnostic, Span, did_you_mean};
 use crate::syntax::ast::{self, Effect, Item};
 
-/// Deepest chain of expressions, counted through lets, that evaluation will
-/// recurse through.
-pub const MAX_EVAL_DEPTH: usize = 1024;
+/// Deepest nesting, counted through the lets an expression reads, that
+/// evaluation will recurse through (SPEC §9's 256 levels, which a chain of
+/// lets must not get around).
+pub const MAX_EVAL_DEPTH: usize = crate::syntax::MAX_NESTING;
 
 /// Checks a parsed policy. Returns the program when there is no error, and
 /// every diagnostic (errors and warnings) in source order.
 pub fn check(policy: &ast::Policy, source: &str) -> (Option<Program>, Vec<Diagnostic>) {
+    crate::diag::with_stack(|| check_here(policy, source)).unwrap_or_else(|| {
+        let d = Diagnostic::error("internal", Span::default(), "the checker could not start");
+        (None, vec![d])
+    })
+}
+
+fn check_here(policy: &ast::Policy, source: &str) -> (Option<Program>, Vec<Diagnostic>) {
     let mut c = Checker::new(policy, source);
     let header = header::check_header(policy, &mut c.diags);
-    c.tz = header
-        .as_ref()
-        .map_or(PolicyTz::Fixed(utc()), |h| h.timezone);
+    c.tz = header.as_ref().map_or(PolicyTz::Fixed(utc()), |h| h.timezone);
     c.collect_names(policy);
     c.check_items(policy);
     c.warn_unused();
@@ -171,14 +177,10 @@ impl<'a> Checker<'a> {
             if let Some(first) = seen.get(name.name.as_str()) {
                 let (line, col) = crate::diag::line_col(self.src, first.start as usize);
                 self.error(
-                    Diagnostic::error(
-                        "duplicate-name",
-                        name.span,
-                        format!("`{}` is defined twice", name.name),
-                    )
-                    .with_hint(format!(
-                        "the first definition is at {line}:{col}; names are unique in a policy"
-                    )),
+                    Diagnostic::error("duplicate-name", name.span, format!("`{}` is defined twice", name.name))
+                        .with_hint(format!(
+                            "the first definition is at {line}:{col}; names are unique in a policy"
+                        )),
                 );
                 continue;
             }
@@ -224,12 +226,8 @@ impl<'a> Checker<'a> {
                 Item::Shipping(t) => {
                     if std::mem::replace(&mut shipping_seen, true) {
                         self.error(
-                            Diagnostic::error(
-                                "duplicate-table",
-                                t.span,
-                                "a second `shipping` table",
-                            )
-                            .with_hint("a policy has at most one shipping table; merge the rows"),
+                            Diagnostic::error("duplicate-table", t.span, "a second `shipping` table")
+                                .with_hint("a policy has at most one shipping table; merge the rows"),
                         );
                     } else {
                         self.shipping_table(t);
@@ -298,25 +296,22 @@ impl<'a> Checker<'a> {
             self.bindings[i].index = index;
             Some(result)
         };
+        let typed = typed.filter(|t| {
+            let ok = t.props.depth <= MAX_EVAL_DEPTH;
+            if !ok {
+                // Reported once, here; lets built on this one fail quietly.
+                let msg = format!(
+                    "`{}` nests deeper than {MAX_EVAL_DEPTH} levels, counted through the lets it reads",
+                    b.name.name
+                );
+                self.error(Diagnostic::error("too-deep", b.name.span, msg).with_hint("flatten the chain of lets"));
+            }
+            ok
+        });
         self.bindings[i].state = match typed {
             Some(t) => BindState::Done(t, presence),
             None => BindState::Failed,
         };
-        if let Some(t) = typed
-            && t.props.depth > MAX_EVAL_DEPTH
-        {
-            self.error(
-                Diagnostic::error(
-                    "too-deep",
-                    b.name.span,
-                    format!(
-                        "`{}` nests deeper than {MAX_EVAL_DEPTH} levels through lets",
-                        b.name.name
-                    ),
-                )
-                .with_hint("flatten the chain of lets"),
-            );
-        }
         typed.map(|t| (t, self.bindings[i].index))
     }
 
@@ -356,10 +351,7 @@ impl<'a> Checker<'a> {
     }
 
     pub(crate) fn binding_names(&self) -> Vec<&'a str> {
-        self.bindings
-            .iter()
-            .map(|b| b.ast.name.name.as_str())
-            .collect()
+        self.bindings.iter().map(|b| b.ast.name.name.as_str()).collect()
     }
 
     fn cond(&mut self, e: &ast::Expr, what: &str) -> Typed {
@@ -399,11 +391,7 @@ impl<'a> Checker<'a> {
         let (w, u, mark) = self.conditions(f.when.as_ref(), f.unless.as_ref());
         self.facts.truncate(mark);
         for t in [w, u].into_iter().flatten() {
-            self.refuse(
-                t.props,
-                "a flag",
-                "flags judge the whole request, before any line",
-            );
+            self.refuse(t.props, "a flag", "flags judge the whole request, before any line");
         }
         let Some((score, _)) = f.score else {
             self.error(
@@ -430,21 +418,16 @@ impl<'a> Checker<'a> {
     fn refuse(&mut self, props: Props, place: &str, why: &str) {
         if let Some(span) = props.item {
             self.error(
-                Diagnostic::error(
-                    "item-in-request",
-                    span,
-                    format!("{place} cannot read `item`"),
-                )
-                .with_hint(why.to_string()),
+                Diagnostic::error("item-in-request", span, format!("{place} cannot read `item`"))
+                    .with_hint(why.to_string()),
             );
         }
         if place == "a flag"
             && let Some(span) = props.risk
         {
             self.error(
-                Diagnostic::error("risk-in-flag", span, "a flag cannot read `risk`").with_hint(
-                    "`risk` is the sum of the flags' scores, known only after every flag",
-                ),
+                Diagnostic::error("risk-in-flag", span, "a flag cannot read `risk`")
+                    .with_hint("`risk` is the sum of the flags' scores, known only after every flag"),
             );
         }
     }
@@ -457,10 +440,7 @@ impl<'a> Checker<'a> {
                 Diagnostic::warning(
                     "never-fires",
                     self.spans[t.node as usize],
-                    format!(
-                        "{what} `{}` can never fire: its condition is always false",
-                        name.name
-                    ),
+                    format!("{what} `{}` can never fire: its condition is always false", name.name),
                 )
                 .with_hint("remove it, or fix the condition"),
             );
@@ -486,15 +466,11 @@ impl<'a> Checker<'a> {
                     }
                     if *d != ast::Decision::Approve && message.is_none() {
                         self.error(
-                            Diagnostic::error(
-                                "missing-message",
-                                *span,
-                                format!("`{}` needs a message", d.as_str()),
-                            )
-                            .with_hint(format!(
-                                "say why, for the customer and the agent: `{} \"…\"`",
-                                d.as_str()
-                            )),
+                            Diagnostic::error("missing-message", *span, format!("`{}` needs a message", d.as_str()))
+                                .with_hint(format!(
+                                    "say why, for the customer and the agent: `{} \"…\"`",
+                                    d.as_str()
+                                )),
                         );
                     }
                     decision = Some((*d, message.as_ref().map(|m| m.value.clone()), *span));
@@ -559,10 +535,7 @@ impl<'a> Checker<'a> {
                 );
                 continue;
             }
-            let guard = row
-                .guard
-                .as_ref()
-                .map(|g| self.cond(g, "a table row's guard"));
+            let guard = row.guard.as_ref().map(|g| self.cond(g, "a table row's guard"));
             let inner = self.facts.len();
             if let Some(g) = &row.guard {
                 guards::assume(self, g, true);
@@ -587,19 +560,16 @@ impl<'a> Checker<'a> {
         if !ended {
             let at = rows.last().map_or(table_span, |r| r.span);
             self.error(
-                Diagnostic::error(
-                    "no-otherwise",
-                    at,
-                    format!("the {what} table has no `otherwise` row"),
-                )
-                .with_hint(format!(
-                    "end it with a row that always applies, e.g. `{}`",
-                    if what == "shipping" {
-                        "buyer otherwise"
-                    } else {
-                        "item.amount otherwise"
-                    }
-                )),
+                Diagnostic::error("no-otherwise", at, format!("the {what} table has no `otherwise` row")).with_hint(
+                    format!(
+                        "end it with a row that always applies, e.g. `{}`",
+                        if what == "shipping" {
+                            "buyer otherwise"
+                        } else {
+                            "item.amount otherwise"
+                        }
+                    ),
+                ),
             );
         }
         out
@@ -617,10 +587,7 @@ impl<'a> Checker<'a> {
 
     fn shipping_table(&mut self, t: &'a ast::Table<ast::Ident>) {
         let rows = self.rows(t.span, &t.rows, "shipping", |c, row| {
-            let payer = Payer::ALL
-                .iter()
-                .find(|(n, _)| *n == row.value.name)
-                .map(|(_, p)| *p);
+            let payer = Payer::ALL.iter().find(|(n, _)| *n == row.value.name).map(|(_, p)| *p);
             if payer.is_none() {
                 let hint = match did_you_mean(&row.value.name, Payer::ALL.iter().map(|(n, _)| *n)) {
                     Some(s) => format!("did you mean `{s}`?"),

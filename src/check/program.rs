@@ -67,10 +67,7 @@ impl PolicyTz {
         // A gap may swallow midnight (e.g. America/Santiago): walk forward to the first valid minute.
         for _ in 0..(24 * 60) {
             let found = match self {
-                PolicyTz::Named(tz) => tz
-                    .from_local_datetime(&probe)
-                    .earliest()
-                    .map(|t| t.with_timezone(&Utc)),
+                PolicyTz::Named(tz) => tz.from_local_datetime(&probe).earliest().map(|t| t.with_timezone(&Utc)),
                 PolicyTz::Fixed(off) => off
                     .from_local_datetime(&probe)
                     .earliest()

@@ -46,13 +46,7 @@ pub struct FieldInfo {
     pub optional: bool,
 }
 
-const fn f(
-    root: &'static str,
-    name: &'static str,
-    field: Field,
-    ty: Ty,
-    optional: bool,
-) -> FieldInfo {
+const fn f(root: &'static str, name: &'static str, field: Field, ty: Ty, optional: bool) -> FieldInfo {
     FieldInfo {
         root,
         name,
@@ -64,32 +58,14 @@ const fn f(
 
 pub const FIELDS: &[FieldInfo] = &[
     f("order", "id", Field::OrderId, Ty::Str, false),
-    f(
-        "order",
-        "customer_id",
-        Field::OrderCustomerId,
-        Ty::Str,
-        false,
-    ),
+    f("order", "customer_id", Field::OrderCustomerId, Ty::Str, false),
     f("order", "currency", Field::OrderCurrency, Ty::Str, false),
     f("order", "placed_at", Field::OrderPlacedAt, Ty::Time, false),
     f("order", "paid_at", Field::OrderPaidAt, Ty::Time, true),
     f("order", "shipped_at", Field::OrderShippedAt, Ty::Time, true),
-    f(
-        "order",
-        "delivered_at",
-        Field::OrderDeliveredAt,
-        Ty::Time,
-        true,
-    ),
+    f("order", "delivered_at", Field::OrderDeliveredAt, Ty::Time, true),
     f("order", "total", Field::OrderTotal, Ty::Dec, false),
-    f(
-        "order",
-        "shipping_fee",
-        Field::OrderShippingFee,
-        Ty::Dec,
-        false,
-    ),
+    f("order", "shipping_fee", Field::OrderShippingFee, Ty::Dec, false),
     f(
         "order",
         "shipping_insurance",
@@ -102,43 +78,19 @@ pub const FIELDS: &[FieldInfo] = &[
     f("item", "category", Field::ItemCategory, Ty::Str, false),
     f("item", "unit_price", Field::ItemUnitPrice, Ty::Dec, false),
     f("item", "quantity", Field::ItemQuantity, Ty::Int, false),
-    f(
-        "item",
-        "ordered_quantity",
-        Field::ItemOrderedQuantity,
-        Ty::Int,
-        false,
-    ),
+    f("item", "ordered_quantity", Field::ItemOrderedQuantity, Ty::Int, false),
     f("item", "amount", Field::ItemAmount, Ty::Dec, false),
     f("item", "condition", Field::ItemCondition, Ty::Str, false),
     f("item", "tags", Field::ItemTags, Ty::List, false),
     f("return", "id", Field::ReturnId, Ty::Str, false),
-    f(
-        "return",
-        "requested_at",
-        Field::ReturnRequestedAt,
-        Ty::Time,
-        false,
-    ),
+    f("return", "requested_at", Field::ReturnRequestedAt, Ty::Time, false),
     f("return", "type", Field::ReturnType, Ty::Str, false),
     f("return", "reason", Field::ReturnReason, Ty::Str, false),
     f("return", "evidence", Field::ReturnEvidence, Ty::List, false),
     f("return", "amount", Field::ReturnAmount, Ty::Dec, false),
-    f(
-        "return",
-        "item_count",
-        Field::ReturnItemCount,
-        Ty::Int,
-        false,
-    ),
+    f("return", "item_count", Field::ReturnItemCount, Ty::Int, false),
     f("customer", "id", Field::CustomerId, Ty::Str, false),
-    f(
-        "customer",
-        "created_at",
-        Field::CustomerCreatedAt,
-        Ty::Time,
-        true,
-    ),
+    f("customer", "created_at", Field::CustomerCreatedAt, Ty::Time, true),
     f("customer", "vip", Field::CustomerVip, Ty::Bool, false),
     f("customer", "tags", Field::CustomerTags, Ty::List, false),
 ];
@@ -146,10 +98,7 @@ pub const FIELDS: &[FieldInfo] = &[
 pub const ROOTS: [&str; 4] = ["order", "item", "return", "customer"];
 
 pub fn field_info(field: Field) -> &'static FieldInfo {
-    FIELDS
-        .iter()
-        .find(|i| i.field == field)
-        .unwrap_or(&FIELDS[0])
+    FIELDS.iter().find(|i| i.field == field).unwrap_or(&FIELDS[0])
 }
 
 /// The history an aggregate runs over.
@@ -186,27 +135,12 @@ pub enum EventField {
 
 pub const EVENT_FIELDS: &[(Source, &str, EventField, Ty)] = &[
     (Source::Orders, "id", EventField::OrderId, Ty::Str),
-    (
-        Source::Orders,
-        "placed_at",
-        EventField::OrderPlacedAt,
-        Ty::Time,
-    ),
+    (Source::Orders, "placed_at", EventField::OrderPlacedAt, Ty::Time),
     (Source::Orders, "total", EventField::OrderTotal, Ty::Dec),
     (Source::Orders, "tags", EventField::OrderTags, Ty::List),
     (Source::Returns, "id", EventField::ReturnId, Ty::Str),
-    (
-        Source::Returns,
-        "order_id",
-        EventField::ReturnOrderId,
-        Ty::Str,
-    ),
-    (
-        Source::Returns,
-        "requested_at",
-        EventField::ReturnRequestedAt,
-        Ty::Time,
-    ),
+    (Source::Returns, "order_id", EventField::ReturnOrderId, Ty::Str),
+    (Source::Returns, "requested_at", EventField::ReturnRequestedAt, Ty::Time),
     (Source::Returns, "type", EventField::ReturnType, Ty::Str),
     (Source::Returns, "reason", EventField::ReturnReason, Ty::Str),
     (Source::Returns, "amount", EventField::ReturnAmount, Ty::Dec),
@@ -214,8 +148,5 @@ pub const EVENT_FIELDS: &[(Source, &str, EventField, Ty)] = &[
 ];
 
 pub fn event_field_name(field: EventField) -> &'static str {
-    EVENT_FIELDS
-        .iter()
-        .find(|e| e.2 == field)
-        .map_or("?", |e| e.1)
+    EVENT_FIELDS.iter().find(|e| e.2 == field).map_or("?", |e| e.1)
 }

@@ -76,11 +76,7 @@ pub fn run(args: &Args) -> u8 {
             Ok(rendered) => render(rendered, true),
             Err(e) => {
                 status = EXIT_INPUT;
-                serde_json::to_string(&LineError {
-                    line: i + 1,
-                    error: &e,
-                })
-                .unwrap_or_default()
+                serde_json::to_string(&LineError { line: i + 1, error: &e }).unwrap_or_default()
             }
         };
         if writeln!(out, "{written}").is_err() {
@@ -95,11 +91,7 @@ enum Rendered {
     Explained(rpl::Verdict, rpl::Explanation),
 }
 
-fn judge_value(
-    program: &Program,
-    value: &serde_json::Value,
-    explain: bool,
-) -> Result<Rendered, InputError> {
+fn judge_value(program: &Program, value: &serde_json::Value, explain: bool) -> Result<Rendered, InputError> {
     let case = rpl::data::parse_case_value(value)?;
     Ok(if explain {
         let (v, e) = program.judge_explained(&case)?;

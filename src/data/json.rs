@@ -118,12 +118,7 @@ pub fn time(v: &Value, path: &str) -> Result<Time, InputError> {
     };
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.to_utc())
-        .map_err(|_| {
-            err(
-                path,
-                format!("{} is not an RFC 3339 time with an offset", show(v)),
-            )
-        })
+        .map_err(|_| err(path, format!("{} is not an RFC 3339 time with an offset", show(v))))
 }
 
 /// An array, each element read by `read` at its own index path.
@@ -194,12 +189,10 @@ pub fn attrs(v: &Value, path: &str) -> Result<Attrs, InputError> {
                 Value::String(s) => Scalar::Str(s.clone()),
                 Value::Number(n) => match n.as_i64() {
                     Some(i) => Scalar::Int(i),
-                    None => Scalar::Dec(decimal(n.as_str()).map_err(|_| {
-                        err(
-                            &field_path(path, name),
-                            format!("{n} does not fit a decimal"),
-                        )
-                    })?),
+                    None => Scalar::Dec(
+                        decimal(n.as_str())
+                            .map_err(|_| err(&field_path(path, name), format!("{n} does not fit a decimal")))?,
+                    ),
                 },
                 _ => {
                     let what = "a scalar (string, number, boolean or null)";
@@ -287,8 +280,7 @@ mod tests {
             Ok(dec("0.1000000000000000000000000001"))
         );
         for bad in [
-            "", "-", "12,00", "abc", "NaN", "inf", ".5", "5.", "1_000", "+1", " 1", "1e", "1e+",
-            "0x10",
+            "", "-", "12,00", "abc", "NaN", "inf", ".5", "5.", "1_000", "+1", " 1", "1e", "1e+", "0x10",
         ] {
             assert_eq!(decimal(bad), Err(Bad::Syntax), "{bad}");
         }

@@ -6,6 +6,6 @@ mod parse;
 
 pub use model::*;
 pub use parse::{
-    InputError, RETURN_TYPES, parse_case, parse_case_value, parse_customer, parse_history,
-    parse_order, parse_order_item, parse_past_order, parse_past_return, parse_return,
+    InputError, RETURN_TYPES, parse_case, parse_case_value, parse_customer, parse_history, parse_order,
+    parse_order_item, parse_past_order, parse_past_return, parse_return,
 };

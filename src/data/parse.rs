@@ -8,12 +8,9 @@ use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
 use super::json::{
-    Obj, attrs, boolean, err, field_path, index_path, list, money, quantity, quote, string,
-    strings, time,
+    Obj, attrs, boolean, err, field_path, index_path, list, money, quantity, quote, string, strings, time,
 };
-use super::model::{
-    Case, Customer, History, Order, OrderItem, PastOrder, PastReturn, Return, ReturnLine,
-};
+use super::model::{Case, Customer, History, Order, OrderItem, PastOrder, PastReturn, Return, ReturnLine};
 
 /// A case that breaks the data contract, with the JSON path of the problem.
 #[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize)]
@@ -57,10 +54,7 @@ pub fn parse_order(v: &Value, path: &str) -> Result<Order, InputError> {
     let customer_id = o.req("customer_id", string)?;
     let currency = o.req("currency", string)?;
     if !(currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase())) {
-        let msg = format!(
-            "{} is not a three-letter uppercase currency code",
-            quote(&currency)
-        );
+        let msg = format!("{} is not a three-letter uppercase currency code", quote(&currency));
         return Err(err(&o.at("currency"), msg));
     }
     let placed_at = o.req("placed_at", time)?;
@@ -136,8 +130,7 @@ pub fn parse_return(v: &Value, path: &str, order: &Order) -> Result<Return, Inpu
     let evidence = o.opt("evidence", strings)?.unwrap_or_default();
     let attrs = o.opt("attrs", attrs)?.unwrap_or_default();
 
-    let lines: HashMap<&str, &OrderItem> =
-        order.items.iter().map(|i| (i.sku.as_str(), i)).collect();
+    let lines: HashMap<&str, &OrderItem> = order.items.iter().map(|i| (i.sku.as_str(), i)).collect();
     let items_path = o.at("items");
     let items = o.req("items", |v, p| {
         list(v, p, |v, p| parse_return_line(v, p, order, &lines))
@@ -185,19 +178,12 @@ fn parse_return_line(
         .unit_price
         .checked_mul(Decimal::from(quantity))
         .ok_or_else(|| err(path, "unit_price × quantity overflows"))?;
-    let condition = o
-        .opt("condition", string)?
-        .unwrap_or_else(|| "unknown".into());
+    let condition = o.opt("condition", string)?.unwrap_or_else(|| "unknown".into());
     let mut tags = line.tags.clone();
     tags.extend(o.opt("tags", strings)?.unwrap_or_default());
     let mut attrs = o.opt("attrs", attrs)?.unwrap_or_default();
     let own: HashSet<String> = attrs.iter().map(|(name, _)| name.clone()).collect();
-    attrs.extend(
-        line.attrs
-            .iter()
-            .filter(|(name, _)| !own.contains(name))
-            .cloned(),
-    );
+    attrs.extend(line.attrs.iter().filter(|(name, _)| !own.contains(name)).cloned());
     Ok(ReturnLine {
         sku,
         category: line.category.clone(),
@@ -213,11 +199,7 @@ fn parse_return_line(
 
 /// A customer profile. `id` defaults to `default_id` (the order's `customer_id`);
 /// without a default it is required.
-pub fn parse_customer(
-    v: &Value,
-    path: &str,
-    default_id: Option<&str>,
-) -> Result<Customer, InputError> {
+pub fn parse_customer(v: &Value, path: &str, default_id: Option<&str>) -> Result<Customer, InputError> {
     let o = Obj::new(v, path)?;
     let id = match (o.opt("id", string)?, default_id) {
         (Some(id), _) => id,
@@ -269,19 +251,12 @@ pub fn parse_past_return(v: &Value, path: &str) -> Result<PastReturn, InputError
 }
 
 /// Rejects the second occurrence of a sku, at `items[i].sku`.
-fn unique_skus<'s>(
-    skus: impl Iterator<Item = &'s str>,
-    items_path: &str,
-    on: &str,
-) -> Result<(), InputError> {
+fn unique_skus<'s>(skus: impl Iterator<Item = &'s str>, items_path: &str, on: &str) -> Result<(), InputError> {
     let mut seen = HashSet::new();
     for (i, sku) in skus.enumerate() {
         if !seen.insert(sku) {
             let path = field_path(&index_path(items_path, i), "sku");
-            return Err(err(
-                &path,
-                format!("{} appears twice on the {on}", quote(sku)),
-            ));
+            return Err(err(&path, format!("{} appears twice on the {on}", quote(sku))));
         }
     }
     Ok(())

@@ -59,12 +59,7 @@ impl<'a> Frame<'a> {
         }
     }
 
-    pub(super) fn explain_row(
-        &mut self,
-        index: usize,
-        value: &str,
-        guard: Option<NodeId>,
-    ) -> FiredExplain {
+    pub(super) fn explain_row(&mut self, index: usize, value: &str, guard: Option<NodeId>) -> FiredExplain {
         let mut facts = Vec::new();
         match guard {
             Some(g) => {
@@ -124,12 +119,11 @@ impl<'a> Frame<'a> {
                     _ => format!("{} = {}", self.src(id), self.show(result)),
                 };
                 let held = !matches!(result, Value::Bool(false));
-                let suffix =
-                    if held || matches!(node, Node::Let(_) | Node::Field(_) | Node::Attr(_)) {
-                        ""
-                    } else {
-                        " is false"
-                    };
+                let suffix = if held || matches!(node, Node::Let(_) | Node::Field(_) | Node::Attr(_)) {
+                    ""
+                } else {
+                    " is false"
+                };
                 out.push(format!("{prefix}{text}{suffix}"));
             }
         }
@@ -150,9 +144,7 @@ impl<'a> Frame<'a> {
                         continue;
                     }
                     seen.push(*i);
-                    let Some((value, ids)) =
-                        self.trace.as_ref().and_then(|t| t.evidence.get(i)).cloned()
-                    else {
+                    let Some((value, ids)) = self.trace.as_ref().and_then(|t| t.evidence.get(i)).cloned() else {
                         continue;
                     };
                     {
@@ -207,10 +199,7 @@ impl<'a> Frame<'a> {
     /// One side of a comparison: literals as written, other values with what they were.
     fn side(&mut self, id: NodeId, left: bool) -> String {
         let src = self.src(id);
-        if matches!(
-            self.p.nodes.get(id as usize),
-            Some(Node::Lit(_) | Node::List(_))
-        ) {
+        if matches!(self.p.nodes.get(id as usize), Some(Node::Lit(_) | Node::List(_))) {
             return src.to_string();
         }
         match self.traced(id) {
@@ -276,12 +265,7 @@ fn quote(s: &str) -> String {
 }
 
 fn duration(secs: i64) -> String {
-    let units = [
-        (604_800, "week"),
-        (86_400, "day"),
-        (3_600, "hour"),
-        (60, "minute"),
-    ];
+    let units = [(604_800, "week"), (86_400, "day"), (3_600, "hour"), (60, "minute")];
     for (size, name) in units {
         if secs != 0 && secs % size == 0 {
             let n = secs / size;
@@ -301,23 +285,14 @@ pub fn render_explanation(v: &Verdict, e: &Explanation) -> String {
     );
     let _ = writeln!(out, "shipping paid by {}", v.shipping);
     if let Some(row) = &e.shipping {
-        write_facts(
-            &mut out,
-            "  ",
-            &format!("shipping {}", row.name),
-            &row.facts,
-        );
+        write_facts(&mut out, "  ", &format!("shipping {}", row.name), &row.facts);
     }
     let _ = writeln!(out, "risk {}", v.risk);
     if e.flags.is_empty() {
         let _ = writeln!(out, "  no flag fired");
     }
     for (flag, hit) in e.flags.iter().zip(&v.flags) {
-        let note = hit
-            .note
-            .as_deref()
-            .map(|n| format!(" ({n})"))
-            .unwrap_or_default();
+        let note = hit.note.as_deref().map(|n| format!(" ({n})")).unwrap_or_default();
         write_facts(
             &mut out,
             "  ",
@@ -326,11 +301,7 @@ pub fn render_explanation(v: &Verdict, e: &Explanation) -> String {
         );
     }
     for (line, lx) in v.lines.iter().zip(&e.lines) {
-        let _ = writeln!(
-            out,
-            "\nline {}: {}, refund {}",
-            line.sku, line.decision, line.refund
-        );
+        let _ = writeln!(out, "\nline {}: {}, refund {}", line.sku, line.decision, line.refund);
         if let Some(m) = &line.message {
             let _ = writeln!(out, "  says: {m}");
         }
@@ -355,11 +326,7 @@ pub fn render_explanation(v: &Verdict, e: &Explanation) -> String {
     if !v.errors.is_empty() {
         let _ = writeln!(out, "\nerrors (these lines were sent to review):");
         for err in &v.errors {
-            let sku = err
-                .sku
-                .as_deref()
-                .map(|s| format!(" on {s}"))
-                .unwrap_or_default();
+            let sku = err.sku.as_deref().map(|s| format!(" on {s}")).unwrap_or_default();
             let _ = writeln!(out, "  {}{sku}: {}", err.construct, err.message);
         }
     }

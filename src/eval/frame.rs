@@ -108,11 +108,7 @@ impl<'a> Frame<'a> {
     }
 
     /// Whether `when` holds and `unless` does not (a missing `when` holds).
-    pub(super) fn holds(
-        &mut self,
-        when: Option<NodeId>,
-        unless: Option<NodeId>,
-    ) -> Result<bool, EvalError> {
+    pub(super) fn holds(&mut self, when: Option<NodeId>, unless: Option<NodeId>) -> Result<bool, EvalError> {
         if let Some(w) = when
             && !self.bool(w)?
         {
@@ -127,9 +123,7 @@ impl<'a> Frame<'a> {
     /// An amount of money that must not be negative.
     pub(super) fn deduction(&mut self, node: NodeId) -> Result<Decimal, EvalError> {
         let v = self.eval(node)?;
-        let d = v
-            .as_dec()
-            .ok_or_else(|| type_error(node, "an amount", &v))?;
+        let d = v.as_dec().ok_or_else(|| type_error(node, "an amount", &v))?;
         if d.is_sign_negative() && !d.is_zero() {
             return Err(EvalError {
                 node,
@@ -288,9 +282,7 @@ impl<'a> Frame<'a> {
                 .lists
                 .get(*i as usize)
                 .is_some_and(|l| l.iter().any(|s| str_matches(needle, s)))),
-            Some(Node::Concat(a, b)) => {
-                Ok(self.contains(*a, needle)? || self.contains(*b, needle)?)
-            }
+            Some(Node::Concat(a, b)) => Ok(self.contains(*a, needle)? || self.contains(*b, needle)?),
             _ => {
                 let (first, second) = self.list_slices(node)?;
                 Ok(first.iter().chain(second).any(|s| str_matches(needle, s)))
@@ -321,10 +313,7 @@ impl<'a> Frame<'a> {
 
     /// A list read from the case: at most two slices (an item's tags are its
     /// order line's, then its return line's).
-    pub(super) fn list_slices(
-        &mut self,
-        node: NodeId,
-    ) -> Result<(&'a [String], &'a [String]), EvalError> {
+    pub(super) fn list_slices(&mut self, node: NodeId) -> Result<(&'a [String], &'a [String]), EvalError> {
         let none: &'a [String] = &[];
         let case = self.case;
         match self.p.nodes.get(node as usize) {
@@ -377,9 +366,7 @@ impl<'a> Frame<'a> {
             Field::CustomerId => Value::Str(&c.id),
             Field::CustomerCreatedAt => time(c.created_at)?,
             Field::CustomerVip => Value::Bool(c.vip),
-            Field::OrderTags | Field::ItemTags | Field::ReturnEvidence | Field::CustomerTags => {
-                Value::List(id)
-            }
+            Field::OrderTags | Field::ItemTags | Field::ReturnEvidence | Field::CustomerTags => Value::List(id),
         })
     }
 

@@ -72,11 +72,7 @@ impl Program {
                         Some(r) => risk = r,
                         None => {
                             request_failed = true;
-                            errors.push(self.error_entry(
-                                format!("flag {}", flag.name),
-                                None,
-                                None,
-                            ));
+                            errors.push(self.error_entry(format!("flag {}", flag.name), None, None));
                         }
                     }
                     flags.push(FlagHit {
@@ -140,12 +136,9 @@ impl Program {
                     }
                 }
                 if explain {
-                    line_explain.rules.push(f.explain_fired(
-                        &rule.name,
-                        "rule",
-                        rule.when,
-                        rule.unless,
-                    ));
+                    line_explain
+                        .rules
+                        .push(f.explain_fired(&rule.name, "rule", rule.when, rule.unless));
                 }
                 if let Some((d, msg)) = &rule.decision
                     && decided.is_none_or(|(cur, _)| *d > cur)
@@ -169,16 +162,11 @@ impl Program {
                 }
                 fired.push(RuleHit {
                     rule: rule.name.clone(),
-                    effect: rule
-                        .decision
-                        .as_ref()
-                        .map_or("deduct", |(d, _)| d.as_str())
-                        .to_string(),
+                    effect: rule.decision.as_ref().map_or("deduct", |(d, _)| d.as_str()).to_string(),
                     message: rule.decision.as_ref().and_then(|(_, m)| m.clone()),
                 });
             }
-            let (base, base_failed) =
-                self.base_refund(&mut f, line, &mut errors, &mut line_explain);
+            let (base, base_failed) = self.base_refund(&mut f, line, &mut errors, &mut line_explain);
             line_failed |= base_failed;
             let (mut decision, mut message) = match decided {
                 Some((d, m)) => (d, m.map(str::to_string)),
@@ -186,10 +174,7 @@ impl Program {
             };
             if line_failed && decision < Decision::Review {
                 decision = Decision::Review;
-                message = Some(
-                    "The policy could not be evaluated on this line; a person will look at it"
-                        .into(),
-                );
+                message = Some("The policy could not be evaluated on this line; a person will look at it".into());
             }
             let refund = if decision == Decision::Deny {
                 Decimal::ZERO
@@ -229,16 +214,14 @@ impl Program {
                 .items
                 .iter()
                 .zip(lines)
-                .map(
-                    |(line, (d, refund, message, deductions, rules))| LineVerdict {
-                        sku: line.sku.clone(),
-                        decision: d.as_str().to_string(),
-                        refund: self.money(refund),
-                        message,
-                        deductions,
-                        rules,
-                    },
-                )
+                .map(|(line, (d, refund, message, deductions, rules))| LineVerdict {
+                    sku: line.sku.clone(),
+                    decision: d.as_str().to_string(),
+                    refund: self.money(refund),
+                    message,
+                    deductions,
+                    rules,
+                })
                 .collect(),
             errors,
         };
@@ -283,10 +266,7 @@ impl Program {
     }
 
     fn round_minor(&self, d: Decimal) -> Decimal {
-        d.round_dp_with_strategy(
-            self.header.minor_units,
-            RoundingStrategy::MidpointAwayFromZero,
-        )
+        d.round_dp_with_strategy(self.header.minor_units, RoundingStrategy::MidpointAwayFromZero)
     }
 
     /// An amount as the verdict prints it: exactly the currency's minor digits.
@@ -296,12 +276,7 @@ impl Program {
         d.to_string()
     }
 
-    fn error_entry(
-        &self,
-        construct: String,
-        sku: Option<&str>,
-        e: Option<EvalError>,
-    ) -> ErrorEntry {
+    fn error_entry(&self, construct: String, sku: Option<&str>, e: Option<EvalError>) -> ErrorEntry {
         let message = match e {
             Some(e) => self.describe_error(e),
             None => "the sum of the flags' scores overflowed".into(),

@@ -50,10 +50,7 @@ impl Value<'_> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrKind {
     Missing,
-    Type {
-        wanted: &'static str,
-        found: &'static str,
-    },
+    Type { wanted: &'static str, found: &'static str },
     Overflow,
     DivByZero,
     NegativeDeduction,
@@ -135,17 +132,10 @@ pub fn compare(node: NodeId, op: Cmp, a: Value<'_>, b: Value<'_>) -> Result<bool
 pub fn arith<'a>(node: NodeId, op: Arith, a: Value<'a>, b: Value<'a>) -> Eval<'a> {
     let overflow = || err(node, ErrKind::Overflow);
     let v = match (op, a, b) {
-        (Arith::Add, Value::Int(x), Value::Int(y)) => {
-            Value::Int(x.checked_add(y).ok_or_else(overflow)?)
-        }
-        (Arith::Sub, Value::Int(x), Value::Int(y)) => {
-            Value::Int(x.checked_sub(y).ok_or_else(overflow)?)
-        }
-        (Arith::Mul, Value::Int(x), Value::Int(y)) => {
-            Value::Int(x.checked_mul(y).ok_or_else(overflow)?)
-        }
-        (Arith::Add, Value::Time(t), Value::Dur(d))
-        | (Arith::Add, Value::Dur(d), Value::Time(t)) => Value::Time(
+        (Arith::Add, Value::Int(x), Value::Int(y)) => Value::Int(x.checked_add(y).ok_or_else(overflow)?),
+        (Arith::Sub, Value::Int(x), Value::Int(y)) => Value::Int(x.checked_sub(y).ok_or_else(overflow)?),
+        (Arith::Mul, Value::Int(x), Value::Int(y)) => Value::Int(x.checked_mul(y).ok_or_else(overflow)?),
+        (Arith::Add, Value::Time(t), Value::Dur(d)) | (Arith::Add, Value::Dur(d), Value::Time(t)) => Value::Time(
             t.checked_add_signed(chrono::Duration::try_seconds(d).ok_or_else(overflow)?)
                 .ok_or_else(overflow)?,
         ),
@@ -154,12 +144,8 @@ pub fn arith<'a>(node: NodeId, op: Arith, a: Value<'a>, b: Value<'a>) -> Eval<'a
                 .ok_or_else(overflow)?,
         ),
         (Arith::Sub, Value::Time(x), Value::Time(y)) => Value::Dur((x - y).num_seconds()),
-        (Arith::Add, Value::Dur(x), Value::Dur(y)) => {
-            Value::Dur(x.checked_add(y).ok_or_else(overflow)?)
-        }
-        (Arith::Sub, Value::Dur(x), Value::Dur(y)) => {
-            Value::Dur(x.checked_sub(y).ok_or_else(overflow)?)
-        }
+        (Arith::Add, Value::Dur(x), Value::Dur(y)) => Value::Dur(x.checked_add(y).ok_or_else(overflow)?),
+        (Arith::Sub, Value::Dur(x), Value::Dur(y)) => Value::Dur(x.checked_sub(y).ok_or_else(overflow)?),
         (Arith::Mul, Value::Dur(d), Value::Int(n)) | (Arith::Mul, Value::Int(n), Value::Dur(d)) => {
             Value::Dur(d.checked_mul(n).ok_or_else(overflow)?)
         }
@@ -215,13 +201,9 @@ pub fn round<'a>(node: NodeId, x: Value<'a>, places: Value<'a>) -> Eval<'a> {
 
 pub fn abs<'a>(node: NodeId, v: Value<'a>) -> Eval<'a> {
     match v {
-        Value::Int(i) => Ok(Value::Int(
-            i.checked_abs().ok_or(err(node, ErrKind::Overflow))?,
-        )),
+        Value::Int(i) => Ok(Value::Int(i.checked_abs().ok_or(err(node, ErrKind::Overflow))?)),
         Value::Dec(d) => Ok(Value::Dec(d.abs())),
-        Value::Dur(d) => Ok(Value::Dur(
-            d.checked_abs().ok_or(err(node, ErrKind::Overflow))?,
-        )),
+        Value::Dur(d) => Ok(Value::Dur(d.checked_abs().ok_or(err(node, ErrKind::Overflow))?)),
         other => Err(type_error(node, "a number", &other)),
     }
 }
@@ -232,7 +214,5 @@ pub fn ratio<'a>(node: NodeId, a: Value<'a>, b: Value<'a>) -> Eval<'a> {
     if y.is_zero() {
         return Ok(Value::Dec(Decimal::ZERO));
     }
-    x.checked_div(y)
-        .map(Value::Dec)
-        .ok_or(err(node, ErrKind::Overflow))
+    x.checked_div(y).map(Value::Dec).ok_or(err(node, ErrKind::Overflow))
 }

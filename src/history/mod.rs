@@ -50,11 +50,7 @@ impl Window {
 }
 
 /// The events of `source` inside `window`, in the order the history lists them.
-pub fn events<'a>(
-    history: &'a History,
-    source: Source,
-    window: Window,
-) -> impl Iterator<Item = Event<'a>> + 'a {
+pub fn events<'a>(history: &'a History, source: Source, window: Window) -> impl Iterator<Item = Event<'a>> + 'a {
     let orders = match source {
         Source::Orders => history.orders.as_slice(),
         Source::Returns => &[],

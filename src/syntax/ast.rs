@@ -141,9 +141,19 @@ pub struct Expr {
     pub span: Span,
 }
 
+/// Parentheses that were written do not change what an expression means.
 impl PartialEq for Expr {
     fn eq(&self, other: &Self) -> bool {
-        self.kind == other.kind
+        self.unparen().kind == other.unparen().kind
+    }
+}
+
+impl Expr {
+    pub fn unparen(&self) -> &Expr {
+        match &self.kind {
+            ExprKind::Paren(inner) => inner.unparen(),
+            _ => self,
+        }
     }
 }
 
@@ -234,14 +244,7 @@ impl BinOp {
     pub fn is_comparison(self) -> bool {
         matches!(
             self,
-            BinOp::Eq
-                | BinOp::Ne
-                | BinOp::Lt
-                | BinOp::Le
-                | BinOp::Gt
-                | BinOp::Ge
-                | BinOp::In
-                | BinOp::NotIn
+            BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::In | BinOp::NotIn
         )
     }
 }

@@ -72,10 +72,8 @@ impl Builder {
                         Some(Token::Infix(_, s) | Token::Is(_, s)) => *s,
                         _ => lhs.span,
                     };
-                    return Err(
-                        Diagnostic::error("syntax", at, "comparisons cannot be chained")
-                            .with_hint("join the two comparisons with `and`"),
-                    );
+                    return Err(Diagnostic::error("syntax", at, "comparisons cannot be chained")
+                        .with_hint("join the two comparisons with `and`"));
                 }
                 compared = true;
             }
@@ -137,11 +135,7 @@ impl Builder {
     }
 
     fn incomplete(&self) -> Diagnostic {
-        Diagnostic::error(
-            "internal",
-            self.span,
-            "an expression the parser could not arrange",
-        )
+        Diagnostic::error("internal", self.span, "an expression the parser could not arrange")
     }
 }
 
@@ -169,9 +163,7 @@ pub(crate) fn expr_depth(e: &Expr) -> usize {
         ExprKind::Binary(_, a, b) => vec![a, b],
         ExprKind::If(a, b, c) => vec![a, b, c],
         ExprKind::List(xs) | ExprKind::Call(_, xs) => xs.iter().collect(),
-        ExprKind::Aggregate {
-            filter: Some(f), ..
-        } => vec![f],
+        ExprKind::Aggregate { filter: Some(f), .. } => vec![f],
         _ => vec![],
     };
     1 + children.into_iter().map(expr_depth).max().unwrap_or(0)

@@ -4,6 +4,7 @@ pub mod ast;
 mod expr;
 mod parser;
 mod prescan;
+mod sexpr;
 
 pub use parser::MAX_DURATION_SECONDS;
 pub use prescan::MAX_NESTING;
@@ -16,5 +17,11 @@ pub fn parse(src: &str) -> Result<ast::Policy, Diagnostic> {
     if let Some(problem) = prescan::prescan(src) {
         return Err(problem);
     }
-    parser::parse_policy(src)
+    crate::diag::with_stack(|| parser::parse_policy(src)).unwrap_or_else(|| {
+        Err(Diagnostic::error(
+            "internal",
+            crate::diag::Span::default(),
+            "the parser could not start",
+        ))
+    })
 }

@@ -47,11 +47,7 @@ fn item(pair: Pair<'_, Rule>) -> Result<Item> {
             for f in inner.filter(|p| !matches!(p.as_rule(), Rule::lbrace | Rule::rbrace)) {
                 fields.push(header_field(f)?);
             }
-            Item::Header(Header {
-                title,
-                fields,
-                span,
-            })
+            Item::Header(Header { title, fields, span })
         }
         Rule::set_def | Rule::let_def => {
             next()?;
@@ -213,18 +209,13 @@ fn rows<V>(
             Rule::otherwise => None,
             _ => Some(expr(g.next().ok_or_else(|| internal(span))?)?),
         };
-        rows.push(Row {
-            value: v,
-            guard,
-            span,
-        });
+        rows.push(Row { value: v, guard, span });
     }
     Ok(rows)
 }
 
 fn duplicate_clause(span: Span) -> Diagnostic {
-    Diagnostic::error("syntax", span, "this clause is given twice")
-        .with_hint("join the conditions with `and`")
+    Diagnostic::error("syntax", span, "this clause is given twice").with_hint("join the conditions with `and`")
 }
 
 fn internal(span: Span) -> Diagnostic {
@@ -271,12 +262,8 @@ pub(super) fn text(pair: Pair<'_, Rule>) -> Result<Text> {
                     .ok()
                     .and_then(char::from_u32)
                     .ok_or_else(|| {
-                        Diagnostic::error(
-                            "syntax",
-                            span,
-                            format!("`\\u{{{hex}}}` is not a Unicode character"),
-                        )
-                        .with_hint("use a scalar value such as \\u{4E2D}")
+                        Diagnostic::error("syntax", span, format!("`\\u{{{hex}}}` is not a Unicode character"))
+                            .with_hint("use a scalar value such as \\u{4E2D}")
                     })?;
                 value.push(c);
             }
@@ -424,8 +411,7 @@ fn duration(pair: Pair<'_, Rule>) -> Result<(i64, Unit)> {
         .is_none_or(|s| s > MAX_DURATION_SECONDS)
     {
         return Err(
-            Diagnostic::error("syntax", span, "this duration is too long")
-                .with_hint("durations are at most 100 years"),
+            Diagnostic::error("syntax", span, "this duration is too long").with_hint("durations are at most 100 years")
         );
     }
     Ok((amount, unit))
@@ -443,12 +429,8 @@ fn integer(text: &str, span: Span) -> Result<i64> {
 
 fn number(text: &str, span: Span) -> Result<Decimal> {
     text.parse::<Decimal>().map_err(|_| {
-        Diagnostic::error(
-            "syntax",
-            span,
-            format!("the number {text} cannot be held exactly"),
-        )
-        .with_hint("decimals have at most 28 significant digits")
+        Diagnostic::error("syntax", span, format!("the number {text} cannot be held exactly"))
+            .with_hint("decimals have at most 28 significant digits")
     })
 }
 
@@ -470,12 +452,8 @@ fn syntax_error(src: &str, e: pest::error::Error<Rule>) -> Diagnostic {
         Some(f) => format!("`{f}`"),
         None => "the end of the file".to_string(),
     };
-    Diagnostic::error(
-        "syntax",
-        span,
-        format!("expected {expected}, found {found}"),
-    )
-    .with_hint(hint_for(&expected, src, pos))
+    Diagnostic::error("syntax", span, format!("expected {expected}, found {found}"))
+        .with_hint(hint_for(&expected, src, pos))
 }
 
 fn found_at(src: &str, pos: usize) -> Option<&str> {
@@ -512,8 +490,7 @@ fn hint_for(expected: &str, src: &str, pos: usize) -> String {
         return format!("did you mean `{w}`?");
     }
     if expected.contains("an expression") {
-        return "an expression is a value such as `item.amount`, `7 days`, `\"text\"` or `(a + b)`"
-            .into();
+        return "an expression is a value such as `item.amount`, `7 days`, `\"text\"` or `(a + b)`".into();
     }
     if expected.contains("a clause") {
         return "rules hold `when`, `unless`, `approve`, `deny \"…\"`, `review \"…\"` and `deduct … as \"…\"`".into();
@@ -566,42 +543,31 @@ fn describe(rules: &[Rule]) -> String {
     };
     for r in rules {
         push(match r {
-            Rule::header | Rule::kw_policy => {
+            Rule::header | Rule::kw_policy => "an item (policy, set, let, flag, rule, shipping, refund)",
+            Rule::set_def | Rule::kw_set | Rule::let_def | Rule::kw_let | Rule::flag_def | Rule::kw_flag => {
                 "an item (policy, set, let, flag, rule, shipping, refund)"
             }
-            Rule::set_def
-            | Rule::kw_set
-            | Rule::let_def
-            | Rule::kw_let
-            | Rule::flag_def
-            | Rule::kw_flag => "an item (policy, set, let, flag, rule, shipping, refund)",
             Rule::rule_def | Rule::kw_rule | Rule::shipping_table | Rule::kw_shipping => {
                 "an item (policy, set, let, flag, rule, shipping, refund)"
             }
-            Rule::refund_table | Rule::kw_refund => {
-                "an item (policy, set, let, flag, rule, shipping, refund)"
-            }
+            Rule::refund_table | Rule::kw_refund => "an item (policy, set, let, flag, rule, shipping, refund)",
             Rule::EOI => "the end of the file",
-            Rule::currency_field
-            | Rule::timezone_field
-            | Rule::version_field
-            | Rule::default_field => "a header field (currency, timezone, version, default)",
+            Rule::currency_field | Rule::timezone_field | Rule::version_field | Rule::default_field => {
+                "a header field (currency, timezone, version, default)"
+            }
             Rule::kw_currency | Rule::kw_timezone | Rule::kw_version | Rule::kw_default => {
                 "a header field (currency, timezone, version, default)"
             }
-            Rule::when_clause
-            | Rule::unless_clause
-            | Rule::decision_clause
-            | Rule::deduct_clause => "a clause (when, unless, approve, deny, review, deduct)",
+            Rule::when_clause | Rule::unless_clause | Rule::decision_clause | Rule::deduct_clause => {
+                "a clause (when, unless, approve, deny, review, deduct)"
+            }
             Rule::kw_when | Rule::kw_unless | Rule::kw_deduct => {
                 "a clause (when, unless, approve, deny, review, deduct)"
             }
             Rule::score_clause | Rule::note_clause | Rule::kw_score | Rule::kw_note => {
                 "a flag clause (when, unless, score, note)"
             }
-            Rule::decision | Rule::kw_approve | Rule::kw_deny | Rule::kw_review => {
-                "a decision (approve, deny, review)"
-            }
+            Rule::decision | Rule::kw_approve | Rule::kw_deny | Rule::kw_review => "a decision (approve, deny, review)",
             Rule::score_value => "a whole number",
             Rule::shipping_row | Rule::payer => "a payer (buyer, merchant, platform, insurance)",
             Rule::refund_row => "a refund amount",
@@ -609,28 +575,14 @@ fn describe(rules: &[Rule]) -> String {
             Rule::expr | Rule::neg | Rule::not_op | Rule::if_head | Rule::kw_if => "an expression",
             // `not` starts both `not x` and `not in`; the rules around it say which was meant.
             Rule::kw_not => "",
-            Rule::paren | Rule::list | Rule::aggregate | Rule::call | Rule::path | Rule::agg_fn => {
-                "an expression"
-            }
-            Rule::duration
-            | Rule::percent
-            | Rule::decimal
-            | Rule::integer
-            | Rule::kw_true
-            | Rule::kw_false => "an expression",
+            Rule::paren | Rule::list | Rule::aggregate | Rule::call | Rule::path | Rule::agg_fn => "an expression",
+            Rule::duration => "a duration such as `30 days`",
+            Rule::percent | Rule::decimal | Rule::integer | Rule::kw_true | Rule::kw_false => "an expression",
             Rule::is_missing | Rule::is_present | Rule::kw_is => "an operator",
-            Rule::or_op | Rule::and_op | Rule::not_in | Rule::in_op | Rule::eq | Rule::ne => {
+            Rule::or_op | Rule::and_op | Rule::not_in | Rule::in_op | Rule::eq | Rule::ne => "an operator",
+            Rule::le | Rule::ge | Rule::lt | Rule::gt | Rule::add | Rule::sub | Rule::mul | Rule::div | Rule::of_op => {
                 "an operator"
             }
-            Rule::le
-            | Rule::ge
-            | Rule::lt
-            | Rule::gt
-            | Rule::add
-            | Rule::sub
-            | Rule::mul
-            | Rule::div
-            | Rule::of_op => "an operator",
             Rule::kw_and | Rule::kw_or | Rule::kw_of => "an operator",
             Rule::string | Rule::inner => "a string in \"quotes\"",
             Rule::escape => "an escape (\\\" \\\\ \\n \\t \\u{…})",
@@ -647,28 +599,16 @@ fn describe(rules: &[Rule]) -> String {
             Rule::lbrace => "`{`",
             Rule::rbrace => "`}`",
             Rule::equals => "`=`",
-            Rule::file
-            | Rule::keyword
-            | Rule::header_field
-            | Rule::flag_clause
-            | Rule::rule_clause => "more input",
-            Rule::WHITESPACE
-            | Rule::COMMENT
-            | Rule::item
-            | Rule::prefix
-            | Rule::postfix
-            | Rule::infix => "more input",
+            Rule::file | Rule::keyword | Rule::header_field | Rule::flag_clause | Rule::rule_clause => "more input",
+            Rule::WHITESPACE | Rule::COMMENT | Rule::item | Rule::prefix | Rule::postfix | Rule::infix => "more input",
             Rule::operand | Rule::literal | Rule::ident_char | Rule::ident_chars => "more input",
         });
     }
     let has = |w: &str, words: &[&str]| words.contains(&w);
     if has("an expression", &words) {
-        words.retain(|w| *w != "a string in \"quotes\"" && *w != "a name");
+        words.retain(|w| !matches!(*w, "a string in \"quotes\"" | "a name" | "a duration such as `30 days`"));
     }
-    if has(
-        "a clause (when, unless, approve, deny, review, deduct)",
-        &words,
-    ) {
+    if has("a clause (when, unless, approve, deny, review, deduct)", &words) {
         words.retain(|w| *w != "a decision (approve, deny, review)");
     }
     match words.as_slice() {

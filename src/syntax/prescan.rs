@@ -63,9 +63,7 @@ pub fn prescan(src: &str) -> Option<Diagnostic> {
                         Span::new(i, i + c.len_utf8()),
                         format!("the character `{c}` can only appear in a string or a comment"),
                     )
-                    .with_hint(
-                        "names are ASCII letters, digits and `_`; put other text in \"quotes\"",
-                    ),
+                    .with_hint("names are ASCII letters, digits and `_`; put other text in \"quotes\""),
                 );
             }
             _ => {}
@@ -98,12 +96,10 @@ fn string_end(bytes: &[u8], start: usize) -> Result<usize, Diagnostic> {
             _ => i += 1,
         }
     }
-    Err(Diagnostic::error(
-        "syntax",
-        Span::new(start, start + 1),
-        "this string is never closed",
+    Err(
+        Diagnostic::error("syntax", Span::new(start, start + 1), "this string is never closed")
+            .with_hint("end it with `\"` on the same line"),
     )
-    .with_hint("end it with `\"` on the same line"))
 }
 
 #[cfg(test)]
@@ -112,11 +108,7 @@ mod tests {
 
     #[test]
     fn nesting_is_bounded() {
-        let ok = format!(
-            "let x = {}1{}",
-            "(".repeat(MAX_NESTING),
-            ")".repeat(MAX_NESTING)
-        );
+        let ok = format!("let x = {}1{}", "(".repeat(MAX_NESTING), ")".repeat(MAX_NESTING));
         assert!(prescan(&ok).is_none());
         let deep = format!("let x = {}1", "(".repeat(MAX_NESTING + 1));
         assert_eq!(prescan(&deep).map(|d| d.code), Some("too-deep"));

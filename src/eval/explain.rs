@@ -32,6 +32,9 @@ pub struct FiredExplain {
     pub facts: Vec<String>,
 }
 
+/// How many lets deep an explanation opens boolean lets to show their parts.
+const MAX_LET_EXPANSION: usize = 3;
+
 /// Past events listed per aggregate before the list is cut short.
 const MAX_EVIDENCE: usize = 20;
 
@@ -74,23 +77,30 @@ impl<'a> Frame<'a> {
         }
     }
 
-    /// The atoms of a condition that were evaluated, with their values.
     fn facts_of(&mut self, id: NodeId, prefix: &str, out: &mut Vec<String>) {
+        self.atoms(id, prefix, 0, out);
+    }
+
+    /// The atoms of a condition that were evaluated, with their values. A
+    /// condition's own atoms count only if this construct evaluated them; the
+    /// body of a boolean let it reads is shown beneath it, a level deeper.
+    fn atoms(&mut self, id: NodeId, prefix: &str, let_depth: usize, out: &mut Vec<String>) {
         let p = self.p;
         match p.nodes.get(id as usize) {
             Some(Node::And(a, b) | Node::Or(a, b)) => {
-                self.facts_of(*a, prefix, out);
-                self.facts_of(*b, prefix, out);
+                self.atoms(*a, prefix, let_depth, out);
+                self.atoms(*b, prefix, let_depth, out);
             }
-            Some(Node::Not(x)) => self.facts_of(*x, prefix, out),
+            Some(Node::Not(x)) => self.atoms(*x, prefix, let_depth, out),
             Some(Node::If(c, a, b)) => {
-                self.facts_of(*c, prefix, out);
-                self.facts_of(*a, prefix, out);
-                self.facts_of(*b, prefix, out);
+                self.atoms(*c, prefix, let_depth, out);
+                self.atoms(*a, prefix, let_depth, out);
+                self.atoms(*b, prefix, let_depth, out);
             }
             Some(Node::Lit(_)) | None => {}
             Some(node) => {
-                let Some(result) = self.traced(id) else {
+                let current = let_depth > 0 || self.traced_now(id);
+                let Some(result) = self.traced(id).filter(|_| current) else {
                     return;
                 };
                 let text = match node {
@@ -125,8 +135,18 @@ impl<'a> Frame<'a> {
                     " is false"
                 };
                 out.push(format!("{prefix}{text}{suffix}"));
+                if let (Node::Let(i), Value::Bool(_)) = (node, result)
+                    && let_depth < MAX_LET_EXPANSION
+                    && let Some(body) = p.lets.get(*i as usize).map(|l| l.body)
+                {
+                    self.atoms(body, &format!("{prefix}  "), let_depth + 1, out);
+                }
             }
         }
+    }
+
+    fn traced_now(&self, id: NodeId) -> bool {
+        self.trace.as_ref().is_some_and(|t| t.values.get(&id).is_some_and(|(_, c)| *c == t.construct))
     }
 
     /// Aggregates read by a condition, directly or through lets, with the events they counted.
@@ -148,10 +168,11 @@ impl<'a> Frame<'a> {
                         continue;
                     };
                     {
-                        let mut line = format!("{} = {}", self.src(id), self.show(value));
+                        let verb = if matches!(value, Value::Int(_)) { "counted" } else { "added up" };
+                        let mut line = format!("{} {verb} {}", self.src(id), if ids.is_empty() { "nothing" } else { "" });
                         if !ids.is_empty() {
                             let shown: Vec<&str> = ids.iter().take(MAX_EVIDENCE).copied().collect();
-                            let _ = write!(line, ": {}", shown.join(", "));
+                            let _ = write!(line, "{}", shown.join(", "));
                             if ids.len() > MAX_EVIDENCE {
                                 let _ = write!(line, " and {} more", ids.len() - MAX_EVIDENCE);
                             }
@@ -185,7 +206,7 @@ impl<'a> Frame<'a> {
     }
 
     fn traced(&self, id: NodeId) -> Option<Value<'a>> {
-        self.trace.as_ref().and_then(|t| t.values.get(&id).copied())
+        self.trace.as_ref().and_then(|t| t.values.get(&id)).map(|(v, _)| *v)
     }
 
     fn src(&self, id: NodeId) -> &'a str {

@@ -34,7 +34,9 @@ pub(super) struct Frame<'a> {
 /// construct at hand, and the events each aggregate counted.
 #[derive(Default)]
 pub(super) struct Trace<'a> {
-    pub values: HashMap<NodeId, Value<'a>>,
+    /// Each node's latest value, with the construct that computed it.
+    pub values: HashMap<NodeId, (Value<'a>, u32)>,
+    pub construct: u32,
     pub evidence: HashMap<u32, (Value<'a>, Vec<&'a str>)>,
 }
 
@@ -102,8 +104,10 @@ impl<'a> Frame<'a> {
     }
 
     pub(super) fn begin_construct(&mut self) {
+        // Values are kept across constructs: a let's body is evaluated once
+        // and explained wherever the let is used.
         if let Some(t) = &mut self.trace {
-            t.values.clear();
+            t.construct += 1;
         }
     }
 
@@ -150,7 +154,7 @@ impl<'a> Frame<'a> {
     pub(super) fn eval(&mut self, id: NodeId) -> Eval<'a> {
         let v = self.eval_inner(id)?;
         if let Some(t) = &mut self.trace {
-            t.values.insert(id, v);
+            t.values.insert(id, (v, t.construct));
         }
         Ok(v)
     }

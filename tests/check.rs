@@ -1,6 +1,8 @@
 //! Checker snapshots, one per file under `tests/check/`: every error and
 //! warning the checker reports, rendered as `rpl check` prints them.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[test]
 fn check() {
     insta::glob!("check/*.rpl", |path| {

@@ -1,6 +1,8 @@
 //! Parser snapshots, one per file under `tests/parse/`: the tree as an
 //! S-expression, or for `err_*.rpl` the rendered syntax error.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[test]
 fn parse() {
     insta::glob!("parse/*.rpl", |path| {

@@ -1,0 +1,316 @@
+//! A smoke fuzz that runs in every `cargo test`: random token soups, mutated
+//! shipped policies and mutated cases go through the whole pipeline. Any panic
+//! fails the test; every outcome must be a value or a located error.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+
+/// xorshift64*: deterministic, so a failure reproduces from its seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+}
+
+const TOKENS: &[&str] = &[
+    "policy",
+    "\"P\"",
+    "{",
+    "}",
+    "currency",
+    "\"CNY\"",
+    "timezone",
+    "\"Asia/Shanghai\"",
+    "default",
+    "set",
+    "let",
+    "flag",
+    "rule",
+    "shipping",
+    "refund",
+    "when",
+    "unless",
+    "otherwise",
+    "approve",
+    "deny",
+    "review",
+    "deduct",
+    "as",
+    "score",
+    "note",
+    "and",
+    "or",
+    "not",
+    "in",
+    "is",
+    "missing",
+    "present",
+    "if",
+    "then",
+    "else",
+    "of",
+    "last",
+    "where",
+    "true",
+    "false",
+    "=",
+    "==",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "+",
+    "-",
+    "*",
+    "/",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    "x",
+    "y",
+    "d",
+    "order.delivered_at",
+    "item.amount",
+    "item.category",
+    "return.reason",
+    "customer.vip",
+    "item.attrs.serial",
+    "order.attrs.w",
+    "risk",
+    "now",
+    "count(returns in last 30 days)",
+    "sum(returns.amount in last 9 days)",
+    "count(orders where total > 1)",
+    "days_since(",
+    "hours_since(",
+    "ratio(",
+    "round(",
+    "min(",
+    "max(",
+    "lower(",
+    "len(",
+    "abs(",
+    "time(\"2026-11-11T00:00:00+08:00\")",
+    "date(\"2026-11-11\")",
+    "0",
+    "7",
+    "15%",
+    "199.00",
+    "9223372036854775807",
+    "79228162514264337593543950335",
+    "7 days",
+    "48 hours",
+    "\"a\"",
+    "\"超\"",
+    "buyer",
+    "merchant",
+    "# c\n",
+    "\n",
+];
+
+fn cases() -> Vec<String> {
+    let mut out = Vec::new();
+    for dir in ["marketplace", "fashion", "electronics", "risk"] {
+        let Ok(entries) = std::fs::read_dir(Path::new("examples").join(dir)) else {
+            continue;
+        };
+        let mut paths: Vec<_> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        paths.sort();
+        out.extend(paths.iter().filter_map(|p| std::fs::read_to_string(p).ok()));
+    }
+    out
+}
+
+fn policies() -> Vec<String> {
+    let mut paths: Vec<_> = std::fs::read_dir("policies")
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rpl"))
+        .collect();
+    paths.sort();
+    paths.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect()
+}
+
+/// Compiles, and when that works, judges every case (with and without
+/// explaining). Returns whether the source compiled.
+fn run(source: &str, cases: &[rpl::Case]) -> bool {
+    let Ok(compiled) = rpl::compile(source) else {
+        return false;
+    };
+    {
+        for case in cases {
+            if let Ok(v) = compiled.program.judge(case) {
+                serde_json::to_string(&v).unwrap();
+            }
+            if let Ok((v, e)) = compiled.program.judge_explained(case) {
+                rpl::eval::render_explanation(&v, &e);
+            }
+        }
+    }
+    true
+}
+
+#[test]
+fn token_soups_never_panic() {
+    let cases: Vec<rpl::Case> = cases().iter().filter_map(|c| rpl::data::parse_case(c).ok()).collect();
+    let mut rng = Rng(0x5EED_0001);
+    let header = "policy \"Fuzz\" { currency \"CNY\" timezone \"Asia/Shanghai\" }\n";
+    for _ in 0..3000 {
+        let n = 1 + rng.below(30);
+        let mut src = String::from(if rng.below(2) == 0 { header } else { "" });
+        for _ in 0..n {
+            src.push_str(rng.pick(TOKENS));
+            src.push(' ');
+        }
+        run(&src, &cases);
+    }
+}
+
+#[test]
+fn well_formed_random_rules_never_panic() {
+    let cases: Vec<rpl::Case> = cases().iter().filter_map(|c| rpl::data::parse_case(c).ok()).collect();
+    let mut rng = Rng(0x5EED_0002);
+    let atoms = [
+        "item.amount",
+        "order.total",
+        "return.amount",
+        "risk",
+        "count(returns in last 30 days)",
+        "7",
+        "0",
+        "15%",
+        "199.00",
+        "order.attrs.w",
+        "item.attrs.serial",
+        "days_since(order.delivered_at)",
+        "hours_since(now)",
+        "sum(returns.amount in last 90 days)",
+        "ratio(item.amount, order.total)",
+        "-3",
+        "79228162514264337593543950335",
+    ];
+    let ops = ["+", "-", "*", "/", "of"];
+    let mut compiled = 0;
+    let cmps = ["==", "!=", "<", "<=", ">", ">="];
+    for _ in 0..1500 {
+        let mut src = String::from("policy \"Fuzz\" { currency \"CNY\" timezone \"+08:00\" }\n");
+        for r in 0..(1 + rng.below(4)) {
+            let mut e = rng.pick(&atoms).to_string();
+            for _ in 0..rng.below(4) {
+                e = format!("({e} {} {})", rng.pick(&ops), rng.pick(&atoms));
+            }
+            let cond = format!("{e} {} {}", rng.pick(&cmps), rng.pick(&atoms));
+            let effect = match rng.below(4) {
+                0 => "approve".to_string(),
+                1 => "deny \"no\"".to_string(),
+                2 => "review \"look\"".to_string(),
+                _ => format!("deduct {e} as \"fee\""),
+            };
+            src.push_str(&format!("rule r{r} {{ when {cond} {effect} }}\n"));
+        }
+        if rng.below(2) == 0 {
+            src.push_str(&format!(
+                "refund {{ {} when risk > 3 item.amount otherwise }}\n",
+                rng.pick(&atoms)
+            ));
+        }
+        compiled += usize::from(run(&src, &cases));
+    }
+    assert!(
+        compiled > 500,
+        "only {compiled} of 1500 generated policies compiled: the generator has drifted"
+    );
+}
+
+#[test]
+fn mutated_policies_never_panic() {
+    let cases: Vec<rpl::Case> = cases().iter().filter_map(|c| rpl::data::parse_case(c).ok()).collect();
+    let mut rng = Rng(0x5EED_0003);
+    for policy in policies() {
+        let chars: Vec<char> = policy.chars().collect();
+        for _ in 0..150 {
+            let mut m = chars.clone();
+            for _ in 0..(1 + rng.below(4)) {
+                let at = rng.below(m.len().max(1));
+                match rng.below(4) {
+                    0 if !m.is_empty() => {
+                        m.remove(at.min(m.len() - 1));
+                    }
+                    1 => m.insert(
+                        at.min(m.len()),
+                        ['(', '"', '}', '#', 'x', '9', '.', '\n', 'é'][rng.below(9)],
+                    ),
+                    2 if m.len() > 1 => {
+                        let (a, b) = (at.min(m.len() - 1), rng.below(m.len()));
+                        m.swap(a, b);
+                    }
+                    _ => m.truncate(at),
+                }
+            }
+            run(&m.iter().collect::<String>(), &cases);
+        }
+    }
+}
+
+#[test]
+fn mutated_cases_never_panic() {
+    let compiled: Vec<rpl::Compiled> = policies().iter().map(|p| rpl::compile(p).unwrap()).collect();
+    let mut rng = Rng(0x5EED_0004);
+    let values = [
+        "null",
+        "0",
+        "-1",
+        "1.5",
+        "1e400",
+        "\"\"",
+        "\"x\"",
+        "[]",
+        "{}",
+        "true",
+        "99999999999999999999999999999",
+        "\"2026-13-40T99:00:00Z\"",
+        "\"2026-11-10T20:00:00\"",
+        "\"-0.00\"",
+        "[1]",
+    ];
+    for case in cases() {
+        for _ in 0..40 {
+            let mut text = case.clone();
+            // Replace the value after a random `": ` with a hostile one.
+            let spots: Vec<usize> = text.match_indices("\": ").map(|(i, _)| i + 3).collect();
+            if spots.is_empty() {
+                continue;
+            }
+            let at = spots[rng.below(spots.len())];
+            let end = text[at..].find([',', '}', '\n']).map_or(text.len(), |i| at + i);
+            text.replace_range(at..end, rng.pick(&values));
+            if let Ok(case) = rpl::data::parse_case(&text) {
+                for c in &compiled {
+                    let _ = c.program.judge(&case);
+                }
+            }
+        }
+    }
+}

@@ -33,6 +33,7 @@ pub mod data;
 pub mod diag;
 pub mod eval;
 pub mod history;
+pub mod suite;
 pub mod syntax;
 
 pub use check::Program;

@@ -388,6 +388,7 @@ impl<'a> Checker<'a> {
     }
 
     fn flag(&mut self, f: &'a ast::Flag) {
+        let errors_before = self.error_count();
         let (w, u, mark) = self.conditions(f.when.as_ref(), f.unless.as_ref());
         self.facts.truncate(mark);
         for t in [w, u].into_iter().flatten() {
@@ -404,7 +405,7 @@ impl<'a> Checker<'a> {
             );
             return;
         };
-        self.warn_never(w, &f.name, "flag");
+        self.warn_never(w, &f.name, "flag", errors_before);
         self.flags.push(FlagDef {
             name: f.name.name.clone(),
             when: w.map(|t| t.node),
@@ -432,7 +433,16 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn warn_never(&mut self, when: Option<Typed>, name: &ast::Ident, what: &str) {
+    fn error_count(&self) -> usize {
+        self.diags.iter().filter(|d| d.is_error()).count()
+    }
+
+    /// Warns of a condition that is always false; not when the item had
+    /// errors, whose stand-in values would make it look so.
+    fn warn_never(&mut self, when: Option<Typed>, name: &ast::Ident, what: &str, errors_before: usize) {
+        if self.error_count() > errors_before {
+            return;
+        }
         if let Some(t) = when
             && guards::constant_bool(&self.nodes, &self.lists, t.node) == Some(false)
         {
@@ -448,6 +458,7 @@ impl<'a> Checker<'a> {
     }
 
     fn rule(&mut self, r: &'a ast::Rule) {
+        let errors_before = self.error_count();
         let (w, u, mark) = self.conditions(r.when.as_ref(), r.unless.as_ref());
         let mut decision: Option<(ast::Decision, Option<String>, Span)> = None;
         let mut deducts = Vec::new();
@@ -502,7 +513,7 @@ impl<'a> Checker<'a> {
                 .with_hint("add `approve`, `deny \"…\"`, `review \"…\"` or `deduct … as \"…\"`"),
             );
         }
-        self.warn_never(w, &r.name, "rule");
+        self.warn_never(w, &r.name, "rule", errors_before);
         self.rules.push(RuleDef {
             name: r.name.name.clone(),
             when: w.map(|t| t.node),

@@ -37,16 +37,22 @@ pub fn run(args: &Args) -> u8 {
             worst = worst.max(EXIT_POLICY);
         }
         if args.error_format == ErrorFormat::Human {
-            eprintln!("{path}: {}", summary(errors, warnings));
+            let denied = if args.deny_warnings && errors == 0 && warnings > 0 {
+                " (denied by --deny-warnings)"
+            } else {
+                ""
+            };
+            eprintln!("{path}: {}{denied}", summary(errors, warnings, args.deny_warnings));
         }
     }
     worst
 }
 
-fn summary(errors: usize, warnings: usize) -> String {
+fn summary(errors: usize, warnings: usize, deny_warnings: bool) -> String {
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
     match (errors, warnings) {
         (0, 0) => "ok".into(),
+        (0, w) if deny_warnings => plural(w, "warning"),
         (0, w) => format!("ok, {}", plural(w, "warning")),
         (e, 0) => plural(e, "error"),
         (e, w) => format!("{}, {}", plural(e, "error"), plural(w, "warning")),

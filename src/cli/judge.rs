@@ -47,8 +47,24 @@ pub fn run(args: &Args) -> u8 {
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    // One JSON document (pretty or not) is one case; otherwise each line is one.
-    if let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) {
+    if text.trim().is_empty() {
+        eprintln!("error: {}: no case in the input", args.case);
+        return EXIT_INPUT;
+    }
+    // One JSON document (pretty or not) is one case. JSON Lines are told
+    // apart by a first line that is a whole JSON value by itself; anything
+    // else is one document, and its error is reported where it is.
+    let whole = serde_json::from_str::<serde_json::Value>(&text);
+    let first_line_whole = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .is_some_and(|l| serde_json::from_str::<serde_json::Value>(l).is_ok());
+    if whole.is_err() && !first_line_whole {
+        let e = whole.err().map(|e| e.to_string()).unwrap_or_default();
+        eprintln!("error: {}: not JSON: {e}", args.case);
+        return EXIT_INPUT;
+    }
+    if let Ok(value) = whole {
         return match judge_value(program, &value, args.explain) {
             Ok(rendered) => {
                 let _ = write!(out, "{}", render(rendered, args.compact).trim_end());

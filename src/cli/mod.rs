@@ -2,6 +2,7 @@
 
 mod check;
 mod judge;
+mod test;
 
 use std::process::ExitCode;
 
@@ -21,6 +22,8 @@ enum Command {
     Check(check::Args),
     /// Judge return requests (a JSON case, or JSON Lines of cases) against a policy.
     Judge(judge::Args),
+    /// Run policy test suites (`*.test.toml`, or every one under a directory).
+    Test(test::Args),
 }
 
 #[derive(Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
@@ -42,6 +45,7 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Judge(args) => judge::run(&args),
+        Command::Test(args) => test::run(&args),
     };
     ExitCode::from(code)
 }

@@ -139,14 +139,17 @@ impl<'a> Frame<'a> {
                     && let_depth < MAX_LET_EXPANSION
                     && let Some(body) = p.lets.get(*i as usize).map(|l| l.body)
                 {
-                    self.atoms(body, &format!("{prefix}  "), let_depth + 1, out);
+                    let indent = " ".repeat(prefix.chars().count() + 2);
+                    self.atoms(body, &indent, let_depth + 1, out);
                 }
             }
         }
     }
 
     fn traced_now(&self, id: NodeId) -> bool {
-        self.trace.as_ref().is_some_and(|t| t.values.get(&id).is_some_and(|(_, c)| *c == t.construct))
+        self.trace
+            .as_ref()
+            .is_some_and(|t| t.values.get(&id).is_some_and(|(_, c)| *c == t.construct))
     }
 
     /// Aggregates read by a condition, directly or through lets, with the events they counted.
@@ -168,8 +171,16 @@ impl<'a> Frame<'a> {
                         continue;
                     };
                     {
-                        let verb = if matches!(value, Value::Int(_)) { "counted" } else { "added up" };
-                        let mut line = format!("{} {verb} {}", self.src(id), if ids.is_empty() { "nothing" } else { "" });
+                        let verb = if matches!(value, Value::Int(_)) {
+                            "counted"
+                        } else {
+                            "added up"
+                        };
+                        let mut line = format!(
+                            "{} {verb} {}",
+                            self.src(id),
+                            if ids.is_empty() { "nothing" } else { "" }
+                        );
                         if !ids.is_empty() {
                             let shown: Vec<&str> = ids.iter().take(MAX_EVIDENCE).copied().collect();
                             let _ = write!(line, "{}", shown.join(", "));
@@ -209,12 +220,15 @@ impl<'a> Frame<'a> {
         self.trace.as_ref().and_then(|t| t.values.get(&id)).map(|(v, _)| *v)
     }
 
-    fn src(&self, id: NodeId) -> &'a str {
+    /// The source of a node on one line: comments dropped, white space folded.
+    fn src(&self, id: NodeId) -> String {
         let p = self.p;
-        p.spans
+        let text = p
+            .spans
             .get(id as usize)
             .and_then(|s| p.source.get(s.range()))
-            .unwrap_or("?")
+            .unwrap_or("?");
+        one_line(text)
     }
 
     /// One side of a comparison: literals as written, other values with what they were.
@@ -281,6 +295,49 @@ impl<'a> Frame<'a> {
     }
 }
 
+/// Source text on one line: `#` comments dropped (outside strings), runs of
+/// white space folded to one space.
+pub(super) fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_string = false;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => in_string = !in_string,
+            '\\' if in_string => {
+                out.push(c);
+                if let Some(next) = chars.next() {
+                    out.push(next);
+                }
+                continue;
+            }
+            '#' if !in_string => {
+                for skipped in chars.by_ref() {
+                    if skipped == '\n' {
+                        break;
+                    }
+                }
+                if !out.ends_with(' ') {
+                    out.push(' ');
+                }
+                continue;
+            }
+            c if c.is_whitespace() && !in_string => {
+                if !out.ends_with([' ', '[', '(']) {
+                    out.push(' ');
+                }
+                continue;
+            }
+            ']' | ')' | ',' if !in_string && out.ends_with(' ') => {
+                out.pop();
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
+    out.trim().to_string()
+}
+
 fn quote(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
 }
@@ -317,7 +374,7 @@ pub fn render_explanation(v: &Verdict, e: &Explanation) -> String {
         write_facts(
             &mut out,
             "  ",
-            &format!("flag {} +{}{note}", flag.name, hit.score),
+            &format!("flag {} {:+}{note}", flag.name, hit.score),
             &flag.facts,
         );
     }
@@ -327,7 +384,13 @@ pub fn render_explanation(v: &Verdict, e: &Explanation) -> String {
             let _ = writeln!(out, "  says: {m}");
         }
         if lx.rules.is_empty() {
-            let _ = writeln!(out, "  no rule fired: the policy's default applies");
+            let failed = v.errors.iter().any(|e| e.sku.as_deref().is_none_or(|s| s == line.sku));
+            let why = if failed {
+                "an error sent the line to review"
+            } else {
+                "the policy's default applies"
+            };
+            let _ = writeln!(out, "  no rule fired: {why}");
         }
         for (rule, hit) in lx.rules.iter().zip(&line.rules) {
             write_facts(

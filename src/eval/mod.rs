@@ -18,6 +18,9 @@ use crate::data::{Case, InputError};
 use crate::syntax::ast::Decision;
 use frame::Frame;
 
+/// The message of a line decided review because something on it failed.
+const FAILED_LINE: &str = "The policy could not be evaluated on this line; a person will look at it";
+
 impl Program {
     /// Judges one case.
     pub fn judge(&self, case: &Case) -> Result<Verdict, InputError> {
@@ -147,13 +150,23 @@ impl Program {
                 }
                 for (amount, label) in &rule.deducts {
                     match f.deduction(*amount).map(|a| self.round_minor(a)) {
-                        Ok(a) => {
-                            deducted = deducted.checked_add(a).unwrap_or(Decimal::MAX);
-                            deductions.push(Deduction {
-                                label: label.clone(),
-                                amount: self.money(a),
-                            });
-                        }
+                        Ok(a) => match deducted.checked_add(a) {
+                            Some(sum) => {
+                                deducted = sum;
+                                deductions.push(Deduction {
+                                    label: label.clone(),
+                                    amount: self.money(a),
+                                });
+                            }
+                            None => {
+                                line_failed = true;
+                                let e = EvalError {
+                                    node: *amount,
+                                    kind: ErrKind::Overflow,
+                                };
+                                errors.push(self.error_entry(construct(), Some(&line.sku), Some(e)));
+                            }
+                        },
                         Err(e) => {
                             line_failed = true;
                             errors.push(self.error_entry(construct(), Some(&line.sku), Some(e)));
@@ -172,9 +185,11 @@ impl Program {
                 Some((d, m)) => (d, m.map(str::to_string)),
                 None => (self.header.default, self.header.default_message.clone()),
             };
-            if line_failed && decision < Decision::Review {
+            // A failed construct might have decided the line, so the default
+            // no longer speaks for it: only a rule that fired may keep a deny.
+            if line_failed && (decided.is_none() || decision < Decision::Review) {
                 decision = Decision::Review;
-                message = Some("The policy could not be evaluated on this line; a person will look at it".into());
+                message = Some(FAILED_LINE.into());
             }
             let refund = if decision == Decision::Deny {
                 Decimal::ZERO
@@ -185,6 +200,26 @@ impl Program {
             out.lines.push(line_explain);
         }
 
+        let mut total = Some(Decimal::ZERO);
+        for (d, refund, ..) in &lines {
+            if *d == Decision::Approve {
+                total = total.and_then(|t| t.checked_add(*refund));
+            }
+        }
+        // Refunds too large to add up are an overflow like any other: the
+        // approved lines go to review and nothing is paid out.
+        let total = total.unwrap_or_else(|| {
+            errors.push(ErrorEntry {
+                construct: "refund".into(),
+                sku: None,
+                message: "the sum of the approved lines' refunds overflowed".into(),
+            });
+            for line in lines.iter_mut().filter(|l| l.0 == Decision::Approve) {
+                line.0 = Decision::Review;
+                line.2 = Some(FAILED_LINE.into());
+            }
+            Decimal::ZERO
+        });
         let decisions: Vec<Decision> = lines.iter().map(|l| l.0).collect();
         let decision = if decisions.iter().all(|d| *d == Decision::Approve) {
             "approve"
@@ -195,12 +230,6 @@ impl Program {
         } else {
             "partial"
         };
-        let mut total = Decimal::ZERO;
-        for (d, refund, ..) in &lines {
-            if *d == Decision::Approve {
-                total = total.checked_add(*refund).unwrap_or(Decimal::MAX);
-            }
-        }
         let verdict = Verdict {
             return_id: case.ret.id.clone(),
             decision: decision.to_string(),
@@ -269,11 +298,12 @@ impl Program {
         d.round_dp_with_strategy(self.header.minor_units, RoundingStrategy::MidpointAwayFromZero)
     }
 
-    /// An amount as the verdict prints it: exactly the currency's minor digits.
+    /// An amount as the verdict prints it: exactly the currency's minor digits
+    /// (padded as text where `Decimal` cannot hold that scale), never `-0.00`.
     pub(crate) fn money(&self, d: Decimal) -> String {
-        let mut d = self.round_minor(d);
-        d.rescale(self.header.minor_units);
-        d.to_string()
+        let d = self.round_minor(d);
+        let d = if d.is_zero() { Decimal::ZERO } else { d };
+        format!("{:.*}", self.header.minor_units as usize, d)
     }
 
     fn error_entry(&self, construct: String, sku: Option<&str>, e: Option<EvalError>) -> ErrorEntry {
@@ -291,13 +321,14 @@ impl Program {
     /// Says what failed, where, in words.
     pub(crate) fn describe_error(&self, e: EvalError) -> String {
         let span = self.spans.get(e.node as usize).copied().unwrap_or_default();
-        let text = self.source.get(span.range()).unwrap_or("?");
+        let text = explain::one_line(self.source.get(span.range()).unwrap_or("?"));
         let (line, col) = crate::diag::line_col(&self.source, span.start as usize);
         let what = match e.kind {
             ErrKind::Missing => format!("`{text}` is missing"),
             ErrKind::Type { wanted, found } => {
                 format!("`{text}` needs {wanted}, but the case holds {found}")
             }
+            ErrKind::Mismatch { left, right } => format!("`{text}` compares {left} with {right}"),
             ErrKind::Overflow => format!("`{text}` overflowed"),
             ErrKind::DivByZero => format!("`{text}` divides by zero"),
             ErrKind::NegativeDeduction => format!("`{text}` is negative"),

@@ -50,7 +50,15 @@ impl Value<'_> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrKind {
     Missing,
-    Type { wanted: &'static str, found: &'static str },
+    Type {
+        wanted: &'static str,
+        found: &'static str,
+    },
+    /// Two values of kinds that cannot be compared (`"no" == true`).
+    Mismatch {
+        left: &'static str,
+        right: &'static str,
+    },
     Overflow,
     DivByZero,
     NegativeDeduction,
@@ -71,6 +79,16 @@ pub fn type_error(node: NodeId, wanted: &'static str, found: &Value<'_>) -> Eval
         kind: ErrKind::Type {
             wanted,
             found: found.kind(),
+        },
+    }
+}
+
+fn mismatch(node: NodeId, a: &Value<'_>, b: &Value<'_>) -> EvalError {
+    EvalError {
+        node,
+        kind: ErrKind::Mismatch {
+            left: a.kind(),
+            right: b.kind(),
         },
     }
 }
@@ -110,13 +128,12 @@ pub fn compare(node: NodeId, op: Cmp, a: Value<'_>, b: Value<'_>) -> Result<bool
         (Value::Dur(x), Value::Dur(y)) => x.cmp(&y),
         (Value::Bool(x), Value::Bool(y)) if matches!(op, Cmp::Eq | Cmp::Ne) => x.cmp(&y),
         (Value::Str(_) | Value::Lower(_), _) if matches!(op, Cmp::Eq | Cmp::Ne) => {
-            let eq = str_eq(a, b).ok_or_else(|| type_error(node, a.kind(), &b))?;
+            let eq = str_eq(a, b).ok_or_else(|| mismatch(node, &a, &b))?;
             return Ok(eq == (op == Cmp::Eq));
         }
         _ => match (a.as_dec(), b.as_dec()) {
             (Some(x), Some(y)) => x.cmp(&y),
-            (Some(_), None) => return Err(type_error(node, a.kind(), &b)),
-            _ => return Err(type_error(node, b.kind(), &a)),
+            _ => return Err(mismatch(node, &a, &b)),
         },
     };
     Ok(match op {

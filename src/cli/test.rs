@@ -1,0 +1,40 @@
+//! `rpl test SUITE…`: runs policy test suites and ends with `N passed, M failed`.
+
+use std::path::{Path, PathBuf};
+
+use rpl::suite;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Suite files, or directories to search for `*.test.toml`.
+    #[arg(required = true)]
+    suites: Vec<String>,
+    /// Rewrite the snapshots that changed (or are missing), remove stale ones, and list them.
+    #[arg(long)]
+    update: bool,
+}
+
+pub fn run(args: &Args) -> u8 {
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for s in &args.suites {
+        let p = Path::new(s);
+        if p.is_dir() {
+            paths.extend(suite::find_suites(p));
+        } else {
+            paths.push(p.to_path_buf());
+        }
+    }
+    let (mut passed, mut failed) = (0, 0);
+    for path in &paths {
+        let result = suite::run_suite(path, args.update);
+        print!("{}", suite::render(&result));
+        passed += result.passed();
+        failed += result.failed();
+    }
+    if paths.is_empty() {
+        eprintln!("error: no suites found (suite files end in .test.toml)");
+        return super::EXIT_INPUT;
+    }
+    println!("{passed} passed, {failed} failed");
+    u8::from(failed > 0)
+}

@@ -1,0 +1,475 @@
+//! Policy test suites (SPEC §10): TOML files that pin a policy's behaviour on
+//! cases, by partial expectations or by whole-verdict snapshots.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::eval::Verdict;
+
+/// A suite as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SuiteFile {
+    policy: String,
+    #[serde(default, rename = "case")]
+    cases: Vec<CaseFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseFile {
+    name: String,
+    /// A case file, relative to the suite.
+    input: Option<String>,
+    /// The case itself, written inline in TOML.
+    case: Option<toml::Value>,
+    expect: Option<Expect>,
+    #[serde(default)]
+    snapshot: bool,
+}
+
+/// What a case must decide. Only the keys given are compared.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    decision: Option<String>,
+    refund: Option<String>,
+    shipping: Option<String>,
+    risk: Option<i64>,
+    /// The names of the flags that fired, in order.
+    flags: Option<Vec<String>>,
+    /// Lines matched by sku.
+    lines: Option<Vec<ExpectLine>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectLine {
+    sku: String,
+    decision: Option<String>,
+    refund: Option<String>,
+    /// The names of the rules that fired, in order.
+    rules: Option<Vec<String>>,
+    /// The labels of the deductions, in order.
+    deductions: Option<Vec<String>>,
+}
+
+/// One compared key that differed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mismatch {
+    pub key: String,
+    pub expected: String,
+    pub actual: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Passed,
+    /// Expectations that did not hold.
+    Failed(Vec<Mismatch>),
+    /// The verdict differs from its snapshot (or there is none yet).
+    SnapshotDiffers {
+        path: PathBuf,
+        old: Option<String>,
+        new: String,
+    },
+    /// `--update` wrote this snapshot.
+    SnapshotWritten(PathBuf),
+    /// The case could not be judged: a bad input, a missing file.
+    Error(String),
+}
+
+impl Outcome {
+    pub fn passed(&self) -> bool {
+        matches!(self, Outcome::Passed | Outcome::SnapshotWritten(_))
+    }
+}
+
+#[derive(Debug)]
+pub struct CaseResult {
+    pub name: String,
+    pub outcome: Outcome,
+}
+
+/// The result of running one suite file.
+#[derive(Debug)]
+pub struct SuiteResult {
+    pub path: PathBuf,
+    /// A problem with the suite or its policy: no case could run.
+    pub error: Option<String>,
+    pub cases: Vec<CaseResult>,
+    /// Snapshot files no case owns any more (removed when updating).
+    pub stale: Vec<PathBuf>,
+}
+
+impl SuiteResult {
+    pub fn passed(&self) -> usize {
+        self.cases.iter().filter(|c| c.outcome.passed()).count()
+    }
+
+    pub fn failed(&self) -> usize {
+        self.cases.len() - self.passed() + usize::from(self.error.is_some()) + self.stale_failures()
+    }
+
+    fn stale_failures(&self) -> usize {
+        usize::from(!self.stale.is_empty() && !self.updating())
+    }
+
+    fn updating(&self) -> bool {
+        self.cases
+            .iter()
+            .any(|c| matches!(c.outcome, Outcome::SnapshotWritten(_)))
+    }
+}
+
+/// Where a suite keeps its snapshots: `SUITE.snap/` beside it.
+pub fn snapshot_dir(suite: &Path) -> PathBuf {
+    let mut name = suite.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".snap");
+    suite.with_file_name(name)
+}
+
+/// A case name as a file name: lower case, runs of other characters as `_`.
+pub fn slug(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_alphanumeric() {
+            out.extend(c.to_lowercase());
+        } else if !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    out.trim_matches('_').to_string()
+}
+
+/// Runs one suite. `update` rewrites snapshots that changed or are missing,
+/// and removes stale ones.
+pub fn run_suite(path: &Path, update: bool) -> SuiteResult {
+    let mut result = SuiteResult {
+        path: path.to_path_buf(),
+        error: None,
+        cases: Vec::new(),
+        stale: Vec::new(),
+    };
+    let file = match load(path) {
+        Ok(f) => f,
+        Err(e) => {
+            result.error = Some(e);
+            return result;
+        }
+    };
+    let base = path.parent().unwrap_or(Path::new("."));
+    let policy_path = base.join(&file.policy);
+    let compiled = match std::fs::read_to_string(&policy_path) {
+        Err(e) => Err(format!("cannot read the policy {}: {e}", policy_path.display())),
+        Ok(source) => crate::compile(&source).map_err(|diags| {
+            let shown = policy_path.display().to_string();
+            format!(
+                "the policy does not check:\n{}",
+                crate::diag::render(&shown, &source, &diags)
+            )
+        }),
+    };
+    let compiled = match compiled {
+        Ok(c) => c,
+        Err(e) => {
+            result.error = Some(e);
+            return result;
+        }
+    };
+    let snap_dir = snapshot_dir(path);
+    let mut owned = BTreeSet::new();
+    for case in &file.cases {
+        let snap_path = snap_dir.join(format!("{}.json", slug(&case.name)));
+        if case.snapshot {
+            owned.insert(snap_path.clone());
+        }
+        let outcome = match judge_case(&compiled.program, base, case) {
+            Err(e) => Outcome::Error(e),
+            Ok(verdict) => {
+                let mismatches = case.expect.as_ref().map(|e| compare(e, &verdict)).unwrap_or_default();
+                if !mismatches.is_empty() {
+                    Outcome::Failed(mismatches)
+                } else if case.snapshot {
+                    snapshot(&snap_path, &verdict, update)
+                } else {
+                    Outcome::Passed
+                }
+            }
+        };
+        result.cases.push(CaseResult {
+            name: case.name.clone(),
+            outcome,
+        });
+    }
+    result.stale = stale_snapshots(&snap_dir, &owned);
+    if update {
+        for stale in &result.stale {
+            let _ = std::fs::remove_file(stale);
+        }
+        if owned.is_empty() {
+            let _ = std::fs::remove_dir(&snap_dir);
+        }
+    }
+    result
+}
+
+fn load(path: &Path) -> Result<SuiteFile, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let file: SuiteFile = toml::from_str(&text).map_err(|e| {
+        let at = e.span().map(|s| crate::diag::line_col(&text, s.start));
+        match at {
+            Some((line, col)) => format!("{}:{line}:{col}: {}", path.display(), e.message()),
+            None => format!("{}: {}", path.display(), e.message()),
+        }
+    })?;
+    let mut names = BTreeSet::new();
+    for case in &file.cases {
+        let problem = if !names.insert(slug(&case.name)) {
+            Some("two cases have this name (or names that make the same snapshot file)")
+        } else if case.input.is_some() == case.case.is_some() {
+            Some("give exactly one of `input` (a case file) and `case` (an inline case)")
+        } else if case.expect.is_none() && !case.snapshot {
+            Some("give `expect = { … }`, `snapshot = true`, or both")
+        } else {
+            None
+        };
+        if let Some(p) = problem {
+            return Err(format!("{}: case \"{}\": {p}", path.display(), case.name));
+        }
+    }
+    Ok(file)
+}
+
+fn judge_case(program: &crate::Program, base: &Path, case: &CaseFile) -> Result<Verdict, String> {
+    let value = match (&case.input, &case.case) {
+        (Some(input), _) => {
+            let p = base.join(input);
+            let text = std::fs::read_to_string(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", p.display()))?
+        }
+        (None, Some(inline)) => serde_json::to_value(inline).map_err(|e| format!("the inline case: {e}"))?,
+        (None, None) => return Err("no input".into()),
+    };
+    let parsed = crate::data::parse_case_value(&value).map_err(|e| format!("the case is invalid: {e}"))?;
+    program.judge(&parsed).map_err(|e| format!("the case is invalid: {e}"))
+}
+
+fn snapshot(path: &Path, verdict: &Verdict, update: bool) -> Outcome {
+    let new = match serde_json::to_string_pretty(verdict) {
+        Ok(s) => s + "\n",
+        Err(e) => return Outcome::Error(format!("cannot print the verdict: {e}")),
+    };
+    let old = std::fs::read_to_string(path).ok();
+    if old.as_deref() == Some(new.as_str()) {
+        return Outcome::Passed;
+    }
+    if !update {
+        return Outcome::SnapshotDiffers {
+            path: path.to_path_buf(),
+            old,
+            new,
+        };
+    }
+    let written = path
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| std::fs::write(path, &new));
+    match written {
+        Ok(()) => Outcome::SnapshotWritten(path.to_path_buf()),
+        Err(e) => Outcome::Error(format!("cannot write {}: {e}", path.display())),
+    }
+}
+
+fn stale_snapshots(dir: &Path, owned: &BTreeSet<PathBuf>) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut stale: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json") && !owned.contains(p))
+        .collect();
+    stale.sort();
+    stale
+}
+
+fn compare(e: &Expect, v: &Verdict) -> Vec<Mismatch> {
+    let mut out = Vec::new();
+    let mut check = |key: String, expected: Option<String>, actual: String| {
+        if let Some(expected) = expected
+            && expected != actual
+        {
+            out.push(Mismatch { key, expected, actual });
+        }
+    };
+    check("decision".into(), e.decision.clone(), v.decision.clone());
+    check("refund".into(), e.refund.clone(), v.refund.clone());
+    check("shipping".into(), e.shipping.clone(), v.shipping.clone());
+    check("risk".into(), e.risk.map(|r| r.to_string()), v.risk.to_string());
+    check(
+        "flags".into(),
+        e.flags.as_ref().map(|f| list(f)),
+        list(&v.flags.iter().map(|f| f.name.clone()).collect::<Vec<_>>()),
+    );
+    for line in e.lines.iter().flatten() {
+        let Some(actual) = v.lines.iter().find(|l| l.sku == line.sku) else {
+            check(
+                format!("lines[{}]", line.sku),
+                Some("a line".into()),
+                "no such line".into(),
+            );
+            continue;
+        };
+        let key = |k: &str| format!("lines[{}].{k}", line.sku);
+        check(key("decision"), line.decision.clone(), actual.decision.clone());
+        check(key("refund"), line.refund.clone(), actual.refund.clone());
+        let rules: Vec<String> = actual.rules.iter().map(|r| r.rule.clone()).collect();
+        check(key("rules"), line.rules.as_ref().map(|r| list(r)), list(&rules));
+        let labels: Vec<String> = actual.deductions.iter().map(|d| d.label.clone()).collect();
+        check(
+            key("deductions"),
+            line.deductions.as_ref().map(|d| list(d)),
+            list(&labels),
+        );
+    }
+    out
+}
+
+fn list(items: &[String]) -> String {
+    format!("[{}]", items.join(", "))
+}
+
+/// Every `*.test.toml` under `dir`, sorted.
+pub fn find_suites(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for entry in entries.flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with(".test.toml"))
+            {
+                found.push(p);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// A suite's result as `rpl test` prints it: failures with expected and
+/// actual side by side, snapshots written, stale snapshots.
+pub fn render(r: &SuiteResult) -> String {
+    let mut out = String::new();
+    let shown = r.path.display();
+    if let Some(e) = &r.error {
+        let _ = writeln!(out, "error: {shown}: {e}");
+        return out;
+    }
+    for case in &r.cases {
+        match &case.outcome {
+            Outcome::Passed => {}
+            Outcome::SnapshotWritten(p) => {
+                let _ = writeln!(out, "updated  {shown}: {} -> {}", case.name, p.display());
+            }
+            Outcome::Error(e) => {
+                let _ = writeln!(out, "FAIL  {shown}: {}\n      {e}", case.name);
+            }
+            Outcome::Failed(ms) => {
+                let _ = writeln!(out, "FAIL  {shown}: {}", case.name);
+                let kw = ms.iter().map(|m| m.key.chars().count()).max().unwrap_or(0).max(3);
+                let ew = ms.iter().map(|m| m.expected.chars().count()).max().unwrap_or(0).max(8);
+                let _ = writeln!(out, "      {:kw$}  {:ew$}  actual", "key", "expected");
+                for m in ms {
+                    let _ = writeln!(out, "      {:kw$}  {:ew$}  {}", m.key, m.expected, m.actual);
+                }
+            }
+            Outcome::SnapshotDiffers { path, old, new } => {
+                let _ = writeln!(out, "FAIL  {shown}: {}", case.name);
+                match old {
+                    None => {
+                        let _ = writeln!(
+                            out,
+                            "      no snapshot at {} yet; run `rpl test --update` to record it",
+                            path.display()
+                        );
+                    }
+                    Some(old) => {
+                        let _ = writeln!(
+                            out,
+                            "      the verdict differs from {} (- snapshot, + now):",
+                            path.display()
+                        );
+                        out.push_str(&line_diff(old, new));
+                        let _ = writeln!(out, "      run `rpl test --update` to accept it");
+                    }
+                }
+            }
+        }
+    }
+    for stale in &r.stale {
+        let verb = if r.updating() { "removed" } else { "stale" };
+        let _ = writeln!(out, "{verb}  {}: no case owns this snapshot", stale.display());
+    }
+    out
+}
+
+/// The lines that differ between two texts, in order, marked `-` and `+`.
+fn line_diff(old: &str, new: &str) -> String {
+    let a: Vec<&str> = old.lines().collect();
+    let b: Vec<&str> = new.lines().collect();
+    // Longest common subsequence over lines; verdicts are small.
+    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, String::new());
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            i += 1;
+            j += 1;
+        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            let _ = writeln!(out, "      - {}", a[i]);
+            i += 1;
+        } else {
+            let _ = writeln!(out, "      + {}", b[j]);
+            j += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_file_names() {
+        assert_eq!(
+            slug("Changed mind on day 7 is approved!"),
+            "changed_mind_on_day_7_is_approved"
+        );
+        assert_eq!(slug("七日 no-reason"), "七日_no_reason");
+    }
+
+    #[test]
+    fn diffs_show_changed_lines() {
+        let d = line_diff("a\nb\nc\n", "a\nx\nc\n");
+        assert_eq!(d, "      - b\n      + x\n");
+    }
+}

@@ -1,0 +1,292 @@
+//! CLI snapshots: real runs of the `rpl` binary, from the crate root (so paths
+//! print as `policies/…`), with `NO_COLOR=1`. Each snapshot holds the exit
+//! status, standard output and standard error of one run.
+//!
+//! Inputs made for these tests live in `tests/cli/`.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `rpl ARGS…` (feeding `stdin`, if any) and renders what happened.
+fn run(args: &[&str], stdin: Option<&[u8]>) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rpl"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start rpl: {e}"));
+    if let Some(input) = stdin {
+        // Dropping the pipe at the end of this block closes rpl's standard input.
+        let Some(mut pipe) = child.stdin.take() else {
+            panic!("standard input is not piped");
+        };
+        pipe.write_all(input)
+            .unwrap_or_else(|e| panic!("cannot write to rpl's standard input: {e}"));
+    }
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("rpl did not run to the end: {e}"));
+    let code = out
+        .status
+        .code()
+        .map_or_else(|| "killed by a signal".to_string(), |c| c.to_string());
+    format!(
+        "exit: {code}\n--- stdout\n{}\n--- stderr\n{}",
+        relative_paths(&String::from_utf8_lossy(&out.stdout)),
+        relative_paths(&String::from_utf8_lossy(&out.stderr)),
+    )
+}
+
+/// Nothing should print an absolute path, but if something does, it must not
+/// make the snapshot depend on where the crate is checked out.
+fn relative_paths(text: &str) -> String {
+    let root = root().to_string_lossy();
+    text.replace(&format!("{root}/"), "").replace(&*root, ".")
+}
+
+fn read(path: &str) -> Vec<u8> {
+    std::fs::read(root().join(path)).unwrap_or_else(|e| panic!("cannot read {path}: {e}"))
+}
+
+/// Snapshots one run under `name`, described by its command line.
+fn snapshot(name: &str, args: &[&str], stdin: Option<&[u8]>) {
+    let output = run(args, stdin);
+    let mut description = format!("rpl {}", args.join(" "));
+    if stdin.is_some() {
+        description.push_str(" (with standard input)");
+    }
+    insta::with_settings!({ description => description, omit_expression => true }, {
+        insta::assert_snapshot!(name, output);
+    });
+}
+
+// -- check -------------------------------------------------------------------
+
+#[test]
+fn check_shipped_policies_are_clean() {
+    let mut policies: Vec<String> = std::fs::read_dir(root().join("policies"))
+        .expect("policies/ exists")
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name().into_string().ok()?;
+            name.ends_with(".rpl").then(|| format!("policies/{name}"))
+        })
+        .collect();
+    policies.sort();
+    assert!(!policies.is_empty(), "no policies shipped");
+    let mut args = vec!["check"];
+    args.extend(policies.iter().map(String::as_str));
+    snapshot("check_shipped_policies", &args, None);
+}
+
+#[test]
+fn check_reports_every_problem() {
+    snapshot(
+        "check_err_many_problems",
+        &["check", "tests/cli/err_many_problems.rpl"],
+        None,
+    );
+}
+
+#[test]
+fn check_error_format_json() {
+    snapshot(
+        "check_err_many_problems_json",
+        &["check", "--error-format", "json", "tests/cli/err_many_problems.rpl"],
+        None,
+    );
+}
+
+#[test]
+fn check_several_files_one_bad() {
+    snapshot(
+        "check_several_files_one_bad",
+        &[
+            "check",
+            "policies/marketplace.rpl",
+            "tests/cli/err_many_problems.rpl",
+            "tests/cli/warnings.rpl",
+        ],
+        None,
+    );
+}
+
+#[test]
+fn check_warnings_pass() {
+    snapshot("check_warnings", &["check", "tests/cli/warnings.rpl"], None);
+}
+
+#[test]
+fn check_deny_warnings_fails() {
+    snapshot(
+        "check_warnings_denied",
+        &["check", "--deny-warnings", "tests/cli/warnings.rpl"],
+        None,
+    );
+}
+
+#[test]
+fn check_missing_file() {
+    snapshot("check_missing_file", &["check", "policies/does_not_exist.rpl"], None);
+}
+
+#[test]
+fn check_not_utf8() {
+    snapshot("check_not_utf8", &["check", "tests/cli/err_not_utf8.rpl"], None);
+}
+
+// -- judge -------------------------------------------------------------------
+
+#[test]
+fn judge_pretty() {
+    snapshot(
+        "judge_pretty",
+        &[
+            "judge",
+            "policies/marketplace.rpl",
+            "examples/marketplace/day7_changed_mind_approved.json",
+        ],
+        None,
+    );
+}
+
+#[test]
+fn judge_compact() {
+    snapshot(
+        "judge_compact",
+        &[
+            "judge",
+            "--compact",
+            "policies/electronics.rpl",
+            "examples/electronics/partial_activated_phone_and_case.json",
+        ],
+        None,
+    );
+}
+
+#[test]
+fn judge_explain() {
+    snapshot(
+        "judge_explain",
+        &[
+            "judge",
+            "--explain",
+            "policies/risk.rpl",
+            "examples/risk/serial_returner_review.json",
+        ],
+        None,
+    );
+}
+
+#[test]
+fn judge_stdin_dash() {
+    let case = read("examples/fashion/worn_dress_restocking_fee.json");
+    snapshot(
+        "judge_stdin_dash",
+        &["judge", "--compact", "policies/fashion.rpl", "-"],
+        Some(&case),
+    );
+}
+
+#[test]
+fn judge_stdin_by_default() {
+    let case = read("examples/fashion/worn_dress_restocking_fee.json");
+    snapshot(
+        "judge_stdin_by_default",
+        &["judge", "--compact", "policies/fashion.rpl"],
+        Some(&case),
+    );
+}
+
+#[test]
+fn judge_json_lines_with_bad_lines() {
+    snapshot(
+        "judge_json_lines_bad_lines",
+        &["judge", "policies/marketplace.rpl", "tests/cli/cases.jsonl"],
+        None,
+    );
+}
+
+#[test]
+fn judge_invalid_case() {
+    snapshot(
+        "judge_invalid_case",
+        &["judge", "policies/marketplace.rpl", "tests/cli/invalid_case.json"],
+        None,
+    );
+}
+
+#[test]
+fn judge_currency_mismatch() {
+    snapshot(
+        "judge_currency_mismatch",
+        &["judge", "policies/marketplace.rpl", "tests/cli/usd_case.json"],
+        None,
+    );
+}
+
+#[test]
+fn judge_missing_case_file() {
+    snapshot(
+        "judge_missing_case_file",
+        &[
+            "judge",
+            "policies/marketplace.rpl",
+            "examples/marketplace/does_not_exist.json",
+        ],
+        None,
+    );
+}
+
+#[test]
+fn judge_bad_policy() {
+    snapshot(
+        "judge_bad_policy",
+        &[
+            "judge",
+            "tests/cli/err_many_problems.rpl",
+            "examples/marketplace/day7_changed_mind_approved.json",
+        ],
+        None,
+    );
+}
+
+#[test]
+fn judge_not_utf8_policy() {
+    snapshot(
+        "judge_not_utf8_policy",
+        &[
+            "judge",
+            "tests/cli/err_not_utf8.rpl",
+            "examples/marketplace/day7_changed_mind_approved.json",
+        ],
+        None,
+    );
+}
+
+#[test]
+fn judge_truncated_pretty_case() {
+    // A pretty-printed case cut short is one broken document, not JSON Lines.
+    let full = read("examples/marketplace/day7_changed_mind_approved.json");
+    let cut = &full[..full.len() / 2];
+    snapshot("judge_truncated_pretty_case", &["judge", "policies/marketplace.rpl", "-"], Some(cut));
+}
+
+#[test]
+fn judge_empty_input() {
+    snapshot("judge_empty_input", &["judge", "policies/marketplace.rpl", "-"], Some(b"\n  \n"));
+}
+
+// -- help --------------------------------------------------------------------
+
+#[test]
+fn help() {
+    snapshot("help", &["--help"], None);
+}

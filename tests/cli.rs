@@ -276,12 +276,20 @@ fn judge_truncated_pretty_case() {
     // A pretty-printed case cut short is one broken document, not JSON Lines.
     let full = read("examples/marketplace/day7_changed_mind_approved.json");
     let cut = &full[..full.len() / 2];
-    snapshot("judge_truncated_pretty_case", &["judge", "policies/marketplace.rpl", "-"], Some(cut));
+    snapshot(
+        "judge_truncated_pretty_case",
+        &["judge", "policies/marketplace.rpl", "-"],
+        Some(cut),
+    );
 }
 
 #[test]
 fn judge_empty_input() {
-    snapshot("judge_empty_input", &["judge", "policies/marketplace.rpl", "-"], Some(b"\n  \n"));
+    snapshot(
+        "judge_empty_input",
+        &["judge", "policies/marketplace.rpl", "-"],
+        Some(b"\n  \n"),
+    );
 }
 
 // -- help --------------------------------------------------------------------

@@ -1,6 +1,7 @@
 //! `rpl check | judge`: one file per subcommand.
 
 mod check;
+mod fmt;
 mod judge;
 mod test;
 
@@ -22,6 +23,8 @@ enum Command {
     Check(check::Args),
     /// Judge return requests (a JSON case, or JSON Lines of cases) against a policy.
     Judge(judge::Args),
+    /// Rewrite policies in the canonical layout (`--check` only reports).
+    Fmt(fmt::Args),
     /// Run policy test suites (`*.test.toml`, or every one under a directory).
     Test(test::Args),
 }
@@ -46,6 +49,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Judge(args) => judge::run(&args),
         Command::Test(args) => test::run(&args),
+        Command::Fmt(args) => fmt::run(&args),
     };
     ExitCode::from(code)
 }

@@ -47,7 +47,7 @@ pub enum Item {
     Refund(Table<Expr>),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Header {
     pub title: Text,
     pub fields: Vec<HeaderField>,
@@ -80,14 +80,14 @@ impl Decision {
 }
 
 /// `set NAME = …` or `let NAME = …`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Binding {
     pub name: Ident,
     pub value: Expr,
     pub span: Span,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Flag {
     pub name: Ident,
     pub when: Option<Expr>,
@@ -97,7 +97,7 @@ pub struct Flag {
     pub span: Span,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Rule {
     pub name: Ident,
     pub when: Option<Expr>,
@@ -106,7 +106,7 @@ pub struct Rule {
     pub span: Span,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Effect {
     Decide {
         decision: Decision,
@@ -121,13 +121,13 @@ pub enum Effect {
 }
 
 /// A first-match table: `VALUE when COND` rows and an `otherwise` row.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Table<V> {
     pub rows: Vec<Row<V>>,
     pub span: Span,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Row<V> {
     pub value: V,
     /// `None` is `otherwise`.
@@ -250,7 +250,7 @@ impl BinOp {
 }
 
 /// `in last 30 days`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Window {
     pub amount: i64,
     pub unit: Unit,
@@ -284,4 +284,81 @@ pub enum ExprKind {
     If(Box<Expr>, Box<Expr>, Box<Expr>),
     /// `( … )`, kept so the formatter can print it back.
     Paren(Box<Expr>),
+}
+
+// Spans record where a node was written, not what it means: equality of
+// trees leaves them out, so `parse(fmt(x)) == parse(x)` can be asserted.
+
+impl PartialEq for Header {
+    fn eq(&self, o: &Self) -> bool {
+        self.title == o.title && self.fields == o.fields
+    }
+}
+
+impl PartialEq for Binding {
+    fn eq(&self, o: &Self) -> bool {
+        self.name == o.name && self.value == o.value
+    }
+}
+
+impl PartialEq for Flag {
+    fn eq(&self, o: &Self) -> bool {
+        self.name == o.name
+            && self.when == o.when
+            && self.unless == o.unless
+            && self.score.map(|s| s.0) == o.score.map(|s| s.0)
+            && self.note == o.note
+    }
+}
+
+impl PartialEq for Rule {
+    fn eq(&self, o: &Self) -> bool {
+        self.name == o.name && self.when == o.when && self.unless == o.unless && self.effects == o.effects
+    }
+}
+
+impl PartialEq for Effect {
+    fn eq(&self, o: &Self) -> bool {
+        match (self, o) {
+            (
+                Effect::Decide {
+                    decision: a,
+                    message: m,
+                    ..
+                },
+                Effect::Decide {
+                    decision: b,
+                    message: n,
+                    ..
+                },
+            ) => a == b && m == n,
+            (
+                Effect::Deduct {
+                    amount: a, label: l, ..
+                },
+                Effect::Deduct {
+                    amount: b, label: k, ..
+                },
+            ) => a == b && l == k,
+            _ => false,
+        }
+    }
+}
+
+impl<V: PartialEq> PartialEq for Table<V> {
+    fn eq(&self, o: &Self) -> bool {
+        self.rows == o.rows
+    }
+}
+
+impl<V: PartialEq> PartialEq for Row<V> {
+    fn eq(&self, o: &Self) -> bool {
+        self.value == o.value && self.guard == o.guard
+    }
+}
+
+impl PartialEq for Window {
+    fn eq(&self, o: &Self) -> bool {
+        self.amount == o.amount && self.unit == o.unit
+    }
 }

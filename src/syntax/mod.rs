@@ -2,6 +2,7 @@
 
 pub mod ast;
 mod expr;
+pub mod format;
 mod parser;
 mod prescan;
 mod sexpr;
@@ -24,4 +25,10 @@ pub fn parse(src: &str) -> Result<ast::Policy, Diagnostic> {
             "the parser could not start",
         ))
     })
+}
+
+/// The canonical layout of a policy's text (`rpl fmt`).
+pub fn format(src: &str) -> Result<String, Diagnostic> {
+    let policy = parse(src)?;
+    Ok(format::format(&policy, src))
 }

@@ -14,9 +14,39 @@ struct RplParser;
 
 pub(super) type Result<T> = std::result::Result<T, Diagnostic>;
 
+/// A pair's span without the white space and comments pest lets trail it.
 pub(super) fn span_of(pair: &Pair<'_, Rule>) -> Span {
     let s = pair.as_span();
-    Span::new(s.start(), s.end())
+    Span::new(s.start(), s.start() + code_len(s.as_str()))
+}
+
+/// The length of `text` up to the end of its last token: trailing white
+/// space and `#` comments cut off. Strings never span lines, so a `#` outside
+/// quotes on the last line starts a comment.
+fn code_len(text: &str) -> usize {
+    let mut end = text.trim_end().len();
+    loop {
+        let line_start = text[..end].rfind('\n').map_or(0, |i| i + 1);
+        let mut in_string = false;
+        let mut escaped = false;
+        let mut comment = None;
+        for (i, c) in text[line_start..end].char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if in_string => escaped = true,
+                '"' => in_string = !in_string,
+                '#' if !in_string => {
+                    comment = Some(line_start + i);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        match comment {
+            Some(at) => end = text[..at].trim_end().len(),
+            None => return end,
+        }
+    }
 }
 
 pub fn parse_policy(src: &str) -> Result<Policy> {

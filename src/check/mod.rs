@@ -6,6 +6,7 @@ mod currency;
 mod expr;
 mod guards;
 mod header;
+mod lints;
 pub mod program;
 pub mod schema;
 mod types;
@@ -40,6 +41,7 @@ fn check_here(policy: &ast::Policy, source: &str) -> (Option<Program>, Vec<Diagn
     c.collect_names(policy);
     c.check_items(policy);
     c.warn_unused();
+    lints::lint(policy, &mut c.diags);
     c.diags.sort_by_key(|d| (d.span.start, d.severity));
     c.diags.dedup();
     let failed = c.diags.iter().any(Diagnostic::is_error);

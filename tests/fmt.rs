@@ -124,6 +124,7 @@ fn generate(rng: &mut Rng) -> String {
         "item.attrs.x is missing",
         "d",
         "if d then days > 7 else false",
+        "(item.category in cats or return.reason == \"changed_mind\" or order.delivered_at is present and days > 7)",
     ];
     let cmps = ["==", "!=", "<", "<=", ">", ">="];
     let ops = ["+", "-", "*", "/", "of"];

@@ -774,6 +774,7 @@ impl Checker<'_> {
             field: summed,
             window: window.map(|w| w.amount.saturating_mul(w.unit.seconds())),
             filter: filter_t.map(|t| t.node),
+            event_only: filter_t.is_none_or(|t| super::program::reads_only_event(&self.nodes, t.node)),
         });
         self.agg_props.push(props);
         let ty = if func == AggFn::Count { Ty::Int } else { Ty::Dec };

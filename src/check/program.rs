@@ -137,6 +137,10 @@ pub struct AggDef {
     /// Window length in seconds; `None` looks at all earlier events.
     pub window: Option<i64>,
     pub filter: Option<NodeId>,
+    /// Whether the filter reads nothing but the event (and constants): then
+    /// its answer for an event never changes, and a backtest can keep the
+    /// aggregate up to date as events arrive instead of rescanning history.
+    pub event_only: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -240,4 +244,23 @@ pub enum Node {
     /// `x is present` (true) / `x is missing` (false).
     Is(NodeId, bool),
     Call(Func, NodeId, Option<NodeId>),
+}
+
+/// Whether the expression at `id` reads only the event a `where` looks at,
+/// and constants: no case field, let, `now`, `risk` or attribute.
+pub(crate) fn reads_only_event(nodes: &[Node], id: NodeId) -> bool {
+    let only = |x: &NodeId| reads_only_event(nodes, *x);
+    match nodes.get(id as usize) {
+        Some(Node::Lit(_) | Node::List(_) | Node::Event(_)) => true,
+        Some(Node::Not(x) | Node::Neg(x) | Node::Is(x, _)) => only(x),
+        Some(Node::And(a, b) | Node::Or(a, b) | Node::Cmp(_, a, b) | Node::In(a, b, _) | Node::Concat(a, b)) => {
+            only(a) && only(b)
+        }
+        Some(Node::Arith(_, a, b)) => only(a) && only(b),
+        Some(Node::If(c, a, b)) => only(c) && only(a) && only(b),
+        Some(Node::Call(f, a, b)) => {
+            !matches!(f, Func::DaysSince | Func::HoursSince) && only(a) && b.as_ref().is_none_or(only)
+        }
+        Some(Node::Field(_) | Node::Attr(_) | Node::Let(_) | Node::Agg(_) | Node::Risk | Node::Now) | None => false,
+    }
 }

@@ -1,6 +1,6 @@
 //! Case records: JSON in, validated [`Case`] out, with the JSON path of any problem.
 
-mod json;
+pub(crate) mod json;
 mod model;
 mod parse;
 

@@ -11,14 +11,17 @@ use crate::check::Program;
 use crate::check::program::{AttrObject, Func, Lit, Node, NodeId};
 use crate::check::schema::{EventField, Field};
 use crate::data::{Case, ReturnLine, Scalar};
-use crate::history::{self, Event};
+use crate::history::{self, AggValue, Event};
 use crate::syntax::ast::AggFn;
 
 type Slot<'a> = Option<Result<Value<'a>, EvalError>>;
 
 pub(super) struct Frame<'a> {
     pub(super) p: &'a Program,
-    case: &'a Case,
+    /// `None` while a backtest evaluates an aggregate's filter on an event alone.
+    case: Option<&'a Case>,
+    /// Aggregates a backtest keeps up to date itself, by index.
+    provided: &'a [Option<AggValue>],
     line: Option<&'a ReturnLine>,
     event: Option<Event<'a>>,
     risk: i64,
@@ -45,7 +48,7 @@ fn find<'a>(attrs: &'a [(String, Scalar)], name: &str) -> Option<&'a Scalar> {
 }
 
 impl<'a> Frame<'a> {
-    pub(super) fn new(p: &'a Program, case: &'a Case, explain: bool) -> Frame<'a> {
+    pub(super) fn new(p: &'a Program, case: &'a Case, provided: &'a [Option<AggValue>], explain: bool) -> Frame<'a> {
         let now = case.ret.requested_at;
         let attrs = p
             .attrs
@@ -59,7 +62,8 @@ impl<'a> Frame<'a> {
             .collect();
         Frame {
             p,
-            case,
+            case: Some(case),
+            provided,
             line: None,
             event: None,
             risk: 0,
@@ -70,6 +74,31 @@ impl<'a> Frame<'a> {
             attrs,
             trace: explain.then(Trace::default),
         }
+    }
+
+    /// A frame with no case, in which an aggregate's event-only filter is
+    /// evaluated on one event.
+    pub(super) fn for_event(p: &'a Program, event: Event<'a>) -> Frame<'a> {
+        let now = event.at();
+        Frame {
+            p,
+            case: None,
+            provided: &[],
+            line: None,
+            event: Some(event),
+            risk: 0,
+            now,
+            today: p.header.timezone.epoch_day(now),
+            lets: Vec::new(),
+            aggs: Vec::new(),
+            attrs: Vec::new(),
+            trace: None,
+        }
+    }
+
+    /// Evaluates a condition in this frame.
+    pub(super) fn test(&mut self, node: NodeId) -> Result<bool, EvalError> {
+        self.bool(node)
     }
 
     pub(super) fn explaining(&self) -> bool {
@@ -319,7 +348,7 @@ impl<'a> Frame<'a> {
     /// order line's, then its return line's).
     pub(super) fn list_slices(&mut self, node: NodeId) -> Result<(&'a [String], &'a [String]), EvalError> {
         let none: &'a [String] = &[];
-        let case = self.case;
+        let case = self.case.ok_or_else(|| Self::missing(node))?;
         match self.p.nodes.get(node as usize) {
             Some(Node::Field(Field::OrderTags)) => Ok((&case.order.tags, none)),
             Some(Node::Field(Field::ReturnEvidence)) => Ok((&case.ret.evidence, none)),
@@ -337,7 +366,7 @@ impl<'a> Frame<'a> {
     }
 
     fn field(&mut self, f: Field, id: NodeId) -> Eval<'a> {
-        let case = self.case;
+        let case = self.case.ok_or_else(|| Self::missing(id))?;
         let o = &case.order;
         let r = &case.ret;
         let c = &case.customer;
@@ -396,12 +425,21 @@ impl<'a> Frame<'a> {
         let Some(agg) = p.aggs.get(i) else {
             return Err(Self::missing(id));
         };
+        if let Some(Some(v)) = self.provided.get(i) {
+            return Ok(match *v {
+                AggValue::Count(n) => Value::Int(n),
+                AggValue::Sum(d) => Value::Dec(d),
+            });
+        }
+        let Some(case) = self.case else {
+            return Err(Self::missing(id));
+        };
         let window = history::Window::new(self.now, agg.window);
         let mut count: i64 = 0;
         let mut sum = Decimal::ZERO;
         let mut ids = Vec::new();
         let outer = self.event;
-        for event in history::events(&self.case.history, agg.source, window) {
+        for event in history::events(&case.history, agg.source, window) {
             if let Some(filter) = agg.filter {
                 self.event = Some(event);
                 let keep = self.bool(filter);

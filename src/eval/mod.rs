@@ -13,8 +13,9 @@ pub use verdict::{Deduction, ErrorEntry, FlagHit, LineVerdict, RuleHit, Verdict}
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::check::Program;
-use crate::check::program::{Payer, PolicyTz};
+use crate::check::program::{AggDef, Payer, PolicyTz};
 use crate::data::{Case, InputError};
+use crate::history::{AggValue, Event};
 use crate::syntax::ast::Decision;
 use frame::Frame;
 
@@ -24,13 +25,34 @@ const FAILED_LINE: &str = "The policy could not be evaluated on this line; a per
 impl Program {
     /// Judges one case.
     pub fn judge(&self, case: &Case) -> Result<Verdict, InputError> {
-        self.run(case, false).map(|(v, _)| v)
+        self.run(case, &[], false).map(|(v, _)| v)
+    }
+
+    /// Judges one case with some aggregates already known (by index into
+    /// [`Program::aggregates`]); the rest are computed from the case's history.
+    /// This is how a backtest uses the windows it keeps up to date.
+    pub fn judge_with(&self, case: &Case, provided: &[Option<AggValue>]) -> Result<Verdict, InputError> {
+        self.run(case, provided, false).map(|(v, _)| v)
+    }
+
+    /// The aggregates the policy reads, in the order `judge_with` takes them.
+    pub fn aggregates(&self) -> &[AggDef] {
+        &self.aggs
+    }
+
+    /// Whether `event` passes the `where` of aggregate `agg`. Only for
+    /// aggregates whose filter reads nothing but the event (`event_only`).
+    pub fn event_passes(&self, agg: usize, event: Event<'_>) -> Result<bool, EvalError> {
+        match self.aggs.get(agg).and_then(|a| a.filter) {
+            Some(filter) => Frame::for_event(self, event).test(filter),
+            None => Ok(true),
+        }
     }
 
     /// Judges one case and records, for each flag, rule and table row that
     /// applied, the values that made it apply.
     pub fn judge_explained(&self, case: &Case) -> Result<(Verdict, Explanation), InputError> {
-        self.run(case, true)
+        self.run(case, &[], true)
     }
 
     pub fn currency(&self) -> &str {
@@ -45,7 +67,12 @@ impl Program {
         self.header.timezone
     }
 
-    fn run(&self, case: &Case, explain: bool) -> Result<(Verdict, Explanation), InputError> {
+    fn run(
+        &self,
+        case: &Case,
+        provided: &[Option<AggValue>],
+        explain: bool,
+    ) -> Result<(Verdict, Explanation), InputError> {
         if case.order.currency != self.header.currency {
             return Err(InputError {
                 path: "order.currency".into(),
@@ -55,7 +82,7 @@ impl Program {
                 ),
             });
         }
-        let mut f = Frame::new(self, case, explain);
+        let mut f = Frame::new(self, case, provided, explain);
         let mut out = Explanation::default();
         let mut errors: Vec<ErrorEntry> = Vec::new();
         let mut request_failed = false;

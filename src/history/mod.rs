@@ -6,6 +6,13 @@ use chrono::{DateTime, Duration, Utc};
 use crate::check::schema::Source;
 use crate::data::{History, PastOrder, PastReturn};
 
+/// An aggregate's value, kept by a backtest as events arrive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AggValue {
+    Count(i64),
+    Sum(rust_decimal::Decimal),
+}
+
 /// One past event, as a `where` clause sees it.
 #[derive(Debug, Clone, Copy)]
 pub enum Event<'a> {

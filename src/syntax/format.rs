@@ -426,18 +426,20 @@ fn expr_lines(e: &Expr, column: usize) -> Vec<String> {
     if column + flat.chars().count() <= WIDTH {
         return vec![flat];
     }
-    let (pieces, lead): (Vec<String>, usize) = match &e.kind {
+    // Each piece is its lines: one, or several for a parenthesised chain
+    // that does not fit on a line of its own.
+    let (pieces, lead): (Vec<Vec<String>>, usize) = match &e.kind {
         ExprKind::Binary(op @ (BinOp::And | BinOp::Or), _, _) => {
-            let parts = chain(e, *op);
-            let pieces = parts
+            let pieces = chain(e, *op)
                 .iter()
                 .enumerate()
                 .map(|(i, p)| {
-                    if i == 0 {
-                        expr(p)
+                    let prefix = if i == 0 {
+                        String::new()
                     } else {
-                        format!("{} {}", op.symbol(), expr(p))
-                    }
+                        format!("{} ", op.symbol())
+                    };
+                    piece_lines(&prefix, p, column)
                 })
                 .collect();
             (pieces, 0)
@@ -451,7 +453,7 @@ fn expr_lines(e: &Expr, column: usize) -> Vec<String> {
                 .map(|(i, x)| {
                     let open = if i == 0 { "[" } else { "" };
                     let close = if i == last { "]" } else { "," };
-                    format!("{open}{}{close}", expr(x))
+                    vec![format!("{open}{}{close}", expr(x))]
                 })
                 .collect();
             (pieces, 1)
@@ -459,21 +461,49 @@ fn expr_lines(e: &Expr, column: usize) -> Vec<String> {
         _ => return vec![flat],
     };
     let mut lines: Vec<String> = Vec::new();
-    let mut current = String::new();
+    let mut current: Option<String> = None;
     for (i, piece) in pieces.into_iter().enumerate() {
-        if i == 0 {
-            current = piece;
-            continue;
+        let single = piece.len() == 1;
+        let Some(first) = piece.first() else { continue };
+        match current.take() {
+            Some(mut cur) if single && column + cur.chars().count() + 1 + first.chars().count() <= WIDTH => {
+                cur.push(' ');
+                cur.push_str(first);
+                current = Some(cur);
+                continue;
+            }
+            Some(cur) => lines.push(cur),
+            None => {}
         }
-        if column + current.chars().count() + 1 + piece.chars().count() <= WIDTH {
-            current.push(' ');
-            current.push_str(&piece);
+        let indent = if i == 0 { String::new() } else { " ".repeat(lead) };
+        let mut piece: Vec<String> = piece.into_iter().map(|l| format!("{indent}{l}")).collect();
+        if single {
+            current = piece.pop();
         } else {
-            lines.push(std::mem::take(&mut current));
-            current = format!("{}{piece}", " ".repeat(lead));
+            lines.append(&mut piece);
         }
     }
-    lines.push(current);
+    lines.extend(current);
+    lines
+}
+
+/// One operand of a chain after its operator: on one line, or, for a
+/// parenthesised chain too long for one, broken inside its parentheses.
+fn piece_lines(prefix: &str, part: &Expr, column: usize) -> Vec<String> {
+    let flat = format!("{prefix}{}", expr(part));
+    let ExprKind::Paren(inner) = &part.kind else {
+        return vec![flat];
+    };
+    if column + flat.chars().count() <= WIDTH || !matches!(inner.kind, ExprKind::Binary(BinOp::And | BinOp::Or, _, _)) {
+        return vec![flat];
+    }
+    let open = prefix.chars().count() + 1;
+    let mut lines = expr_lines(inner, column + open);
+    let last = lines.len() - 1;
+    for (i, line) in lines.iter_mut().enumerate() {
+        let lead = if i == 0 { format!("{prefix}(") } else { " ".repeat(open) };
+        *line = format!("{lead}{line}{}", if i == last { ")" } else { "" });
+    }
     lines
 }
 

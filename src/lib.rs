@@ -28,10 +28,12 @@
 //! assert_eq!(verdict.refund, "199.00");
 //! ```
 
+pub mod backtest;
 pub mod check;
 pub mod data;
 pub mod diag;
 pub mod eval;
+pub mod generator;
 pub mod history;
 pub mod suite;
 pub mod syntax;

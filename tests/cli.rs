@@ -292,6 +292,95 @@ fn judge_empty_input() {
     );
 }
 
+// -- backtest ----------------------------------------------------------------
+
+#[test]
+fn backtest_summary() {
+    snapshot(
+        "backtest_summary",
+        &[
+            "backtest",
+            "policies/risk.rpl",
+            "tests/backtest/stream.jsonl",
+            "--threads",
+            "2",
+        ],
+        None,
+    );
+}
+
+#[test]
+fn backtest_json_and_compare() {
+    snapshot(
+        "backtest_json_and_compare",
+        &[
+            "backtest",
+            "policies/risk.rpl",
+            "tests/backtest/stream.jsonl",
+            "--compare",
+            "tests/backtest/stricter.rpl",
+            "--json",
+        ],
+        None,
+    );
+}
+
+#[test]
+fn backtest_compare_for_people() {
+    snapshot(
+        "backtest_compare_for_people",
+        &[
+            "backtest",
+            "policies/risk.rpl",
+            "tests/backtest/stream.jsonl",
+            "--compare",
+            "tests/backtest/stricter.rpl",
+        ],
+        None,
+    );
+}
+
+#[test]
+fn backtest_stops_at_a_bad_line() {
+    snapshot(
+        "backtest_stops_at_a_bad_line",
+        &["backtest", "policies/risk.rpl", "tests/backtest/bad.jsonl"],
+        None,
+    );
+}
+
+#[test]
+fn backtest_skips_and_lists_bad_lines() {
+    snapshot(
+        "backtest_skips_and_lists_bad_lines",
+        &[
+            "backtest",
+            "policies/risk.rpl",
+            "tests/backtest/bad.jsonl",
+            "--skip-invalid",
+        ],
+        None,
+    );
+}
+
+#[test]
+fn backtest_from_stdin_writes_verdicts() {
+    let out = std::env::temp_dir().join(format!("rpl-cli-verdicts-{}.jsonl", std::process::id()));
+    let out_arg = out.to_string_lossy().to_string();
+    let input = read("tests/backtest/stream.jsonl");
+    let run_output = run(&["backtest", "policies/risk.rpl", "-", "--out", &out_arg], Some(&input));
+    assert!(run_output.starts_with("exit: 0"), "{run_output}");
+    let verdicts = std::fs::read_to_string(&out).unwrap_or_default();
+    let _ = std::fs::remove_file(&out);
+    let lines: Vec<&str> = verdicts.lines().collect();
+    assert_eq!(lines.len(), 25, "one verdict per return");
+    for line in &lines {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
+        assert!(v["return_id"].is_string(), "not a verdict: {line}");
+    }
+    insta::assert_snapshot!("backtest_verdicts_head", lines[..3].join("\n"));
+}
+
 // -- help --------------------------------------------------------------------
 
 #[test]

@@ -1,7 +1,9 @@
 //! `rpl check | judge`: one file per subcommand.
 
+mod backtest;
 mod check;
 mod fmt;
+mod gen_cmd;
 mod judge;
 mod test;
 
@@ -23,10 +25,14 @@ enum Command {
     Check(check::Args),
     /// Judge return requests (a JSON case, or JSON Lines of cases) against a policy.
     Judge(judge::Args),
+    /// Replay an event stream: what the policy would have decided, and how it compares.
+    Backtest(backtest::Args),
     /// Rewrite policies in the canonical layout (`--check` only reports).
     Fmt(fmt::Args),
     /// Run policy test suites (`*.test.toml`, or every one under a directory).
     Test(test::Args),
+    /// Generate a realistic event stream (JSON Lines) with planted, labelled abusers.
+    Gen(gen_cmd::Args),
 }
 
 #[derive(Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
@@ -50,6 +56,8 @@ pub fn main() -> ExitCode {
         Command::Judge(args) => judge::run(&args),
         Command::Test(args) => test::run(&args),
         Command::Fmt(args) => fmt::run(&args),
+        Command::Gen(args) => gen_cmd::run(&args),
+        Command::Backtest(args) => backtest::run(&args),
     };
     ExitCode::from(code)
 }

@@ -426,10 +426,14 @@ impl<'a> Frame<'a> {
             return Err(Self::missing(id));
         };
         if let Some(Some(v)) = self.provided.get(i) {
-            return Ok(match *v {
-                AggValue::Count(n) => Value::Int(n),
-                AggValue::Sum(d) => Value::Dec(d),
-            });
+            return match *v {
+                AggValue::Count(n) => Ok(Value::Int(n)),
+                AggValue::Sum(d) => Ok(Value::Dec(d)),
+                AggValue::Overflow => Err(EvalError {
+                    node: id,
+                    kind: ErrKind::Overflow,
+                }),
+            };
         }
         let Some(case) = self.case else {
             return Err(Self::missing(id));

@@ -55,6 +55,19 @@ impl Program {
         self.run(case, &[], true)
     }
 
+    pub fn rule_names(&self) -> impl Iterator<Item = &str> {
+        self.rules.iter().map(|r| r.name.as_str())
+    }
+
+    pub fn flag_names(&self) -> impl Iterator<Item = &str> {
+        self.flags.iter().map(|f| f.name.as_str())
+    }
+
+    /// Digits after the decimal point of the policy's currency.
+    pub fn minor_units(&self) -> u32 {
+        self.header.minor_units
+    }
+
     pub fn currency(&self) -> &str {
         &self.header.currency
     }

@@ -11,6 +11,8 @@ use crate::data::{History, PastOrder, PastReturn};
 pub enum AggValue {
     Count(i64),
     Sum(rust_decimal::Decimal),
+    /// The sum no longer fits a decimal: reading it is an error.
+    Overflow,
 }
 
 /// One past event, as a `where` clause sees it.

@@ -1,0 +1,123 @@
+//! `rpl backtest POLICY [EVENTS | -]`: replays an event stream (SPEC §11) and
+//! summarises what the policy would have decided.
+
+use std::io::{BufReader, BufWriter, IsTerminal as _, Write as _};
+
+use super::{EXIT_INPUT, ErrorFormat, load_policy};
+use rpl::backtest::{self, BacktestError, Options};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The policy to replay.
+    policy: String,
+    /// JSON Lines of customer, order and return events in time order; `-` or nothing reads standard input.
+    #[arg(default_value = "-")]
+    events: String,
+    /// Judge every return with this policy too, and report what changed.
+    #[arg(long, value_name = "OTHER.rpl")]
+    compare: Option<String>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Write one verdict per return, as JSON Lines, to this file.
+    #[arg(long, value_name = "FILE")]
+    out: Option<String>,
+    /// Count, list and skip bad lines instead of stopping at the first.
+    #[arg(long)]
+    skip_invalid: bool,
+    /// Worker threads (results are the same for any number); default: every core.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Days an order is remembered for the returns that refer to it.
+    #[arg(long, default_value_t = 365)]
+    order_retention_days: i64,
+}
+
+pub fn run(args: &Args) -> u8 {
+    let mut programs = Vec::new();
+    for path in std::iter::once(&args.policy).chain(&args.compare) {
+        match load_policy(path, ErrorFormat::Human) {
+            Ok(c) => programs.push(c.program),
+            Err(code) => return code,
+        }
+    }
+    let refs: Vec<&rpl::Program> = programs.iter().collect();
+    let (input, total): (Box<dyn std::io::BufRead>, Option<u64>) = if args.events == "-" {
+        (Box::new(BufReader::new(std::io::stdin().lock())), None)
+    } else {
+        match std::fs::File::open(&args.events) {
+            Ok(f) => {
+                let size = f.metadata().ok().map(|m| m.len());
+                (Box::new(BufReader::with_capacity(1 << 20, f)), size)
+            }
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", args.events);
+                return EXIT_INPUT;
+            }
+        }
+    };
+    let mut out_file = match &args.out {
+        None => None,
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Some(BufWriter::new(f)),
+            Err(e) => {
+                eprintln!("error: cannot write {path}: {e}");
+                return EXIT_INPUT;
+            }
+        },
+    };
+    let opts = Options {
+        threads: args
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        skip_invalid: args.skip_invalid,
+        order_retention_days: args.order_retention_days,
+        ..Options::default()
+    };
+    let tty = std::io::stderr().is_terminal();
+    let started = std::time::Instant::now();
+    let progress = |p: backtest::Progress| {
+        if tty {
+            let share = total
+                .filter(|t| *t > 0)
+                .map(|t| format!("{:>3}% ", p.bytes * 100 / t))
+                .unwrap_or_default();
+            let rate = p.lines as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            eprint!(
+                "\r{share}{} lines, {} returns, {:.0} lines/s   ",
+                p.lines, p.returns, rate
+            );
+        }
+    };
+    let out: Option<&mut dyn std::io::Write> = out_file.as_mut().map(|w| w as &mut dyn std::io::Write);
+    let result = backtest::run(&refs, input, out, &opts, progress);
+    if tty {
+        eprint!("\r\x1b[2K");
+    }
+    if let Some(w) = out_file.as_mut()
+        && let Err(e) = w.flush()
+    {
+        eprintln!("error: cannot write verdicts: {e}");
+        return EXIT_INPUT;
+    }
+    match result {
+        Ok(summary) => {
+            let text = if args.json {
+                serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n"
+            } else {
+                summary.render()
+            };
+            let _ = std::io::stdout().lock().write_all(text.as_bytes());
+            0
+        }
+        Err(BacktestError::Stopped(s)) => {
+            eprintln!("error: {}:{}: {}", args.events, s.line, s.reason);
+            eprintln!("hint: fix the line, or pass --skip-invalid to count, list and skip bad lines");
+            EXIT_INPUT
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_INPUT
+        }
+    }
+}

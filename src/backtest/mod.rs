@@ -11,7 +11,9 @@ mod events;
 mod state;
 mod summary;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use rustc_hash::FxHashMap as HashMap;
 use std::io::{BufRead, Write};
 
 pub use events::Label;
@@ -40,7 +42,7 @@ impl Default for Options {
         Options {
             threads: 1,
             skip_invalid: false,
-            order_retention_days: 365,
+            order_retention_days: 180,
             chunk_lines: 16_384,
         }
     }
@@ -117,7 +119,7 @@ impl Router {
         }
         match event {
             Event::Customer(c) => Ok(self.shard_of(&c.id)),
-            Event::Order(o) => {
+            Event::Order(o, _) => {
                 if self.orders.contains_key(&o.id) {
                     return Err(format!("id: order \"{}\" appears twice", o.id));
                 }
@@ -164,7 +166,7 @@ pub fn run(
     let mut shards: Vec<Shard> = (0..threads).map(|_| Shard::new(retention)).collect();
     let mut router = Router {
         last: None,
-        orders: HashMap::new(),
+        orders: HashMap::default(),
         by_time: VecDeque::new(),
         retention,
         shards: threads,
@@ -201,7 +203,7 @@ pub fn run(
                 Ok((shard, event)) => {
                     match &event {
                         Event::Customer(_) => summary.customers += 1,
-                        Event::Order(_) => summary.orders += 1,
+                        Event::Order(..) => summary.orders += 1,
                         Event::Return(_) => {}
                     }
                     work[shard].push((i, event));
@@ -251,7 +253,7 @@ fn handle(shard: &mut Shard, event: Event, plan: &Plan, programs: &[&Program]) -
             shard.customer(*c, plan);
             Ok(Outcome::Done)
         }
-        Event::Order(o) => shard.order(*o, plan, programs).map(|()| Outcome::Done),
+        Event::Order(o, raw) => shard.order(*o, raw, plan, programs).map(|()| Outcome::Done),
         Event::Return(r) => shard
             .ret(&r, plan, programs)
             .map(|j| Outcome::Judged(j.verdicts, r.label)),

@@ -3,7 +3,9 @@
 //! Nothing older than the longest window is kept, so memory grows with the
 //! customers and the windows, not with the stream.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use rust_decimal::Decimal;
 
@@ -11,7 +13,7 @@ use super::events::ReturnEvent;
 use crate::Program;
 use crate::check::program::{AggDef, NodeId};
 use crate::check::schema::{EventField, Source};
-use crate::data::{Case, Customer, History, Order, PastOrder, PastReturn, Time, parse_return};
+use crate::data::{Case, Customer, History, Order, PastOrder, PastReturn, Time, parse_order, parse_return};
 use crate::eval::Verdict;
 use crate::history::{AggValue, Event};
 use crate::syntax::ast::AggFn;
@@ -137,7 +139,8 @@ pub struct Judged {
 /// The customers whose ids hash to one worker, and their orders.
 pub struct Shard {
     customers: HashMap<String, CustomerState>,
-    orders: HashMap<String, Order>,
+    /// Orders as their event lines, parsed again when a return needs one.
+    orders: HashMap<String, Box<str>>,
     /// Orders by placement, for dropping those past the retention.
     order_queue: VecDeque<(Time, String)>,
     retention: i64,
@@ -146,8 +149,8 @@ pub struct Shard {
 impl Shard {
     pub fn new(retention_seconds: i64) -> Shard {
         Shard {
-            customers: HashMap::new(),
-            orders: HashMap::new(),
+            customers: HashMap::default(),
+            orders: HashMap::default(),
             order_queue: VecDeque::new(),
             retention: retention_seconds,
         }
@@ -165,7 +168,7 @@ impl Shard {
         self.state(&id, plan).profile = Some(c);
     }
 
-    pub fn order(&mut self, order: Order, plan: &Plan, programs: &[&Program]) -> Result<(), String> {
+    pub fn order(&mut self, order: Order, raw: Box<str>, plan: &Plan, programs: &[&Program]) -> Result<(), String> {
         if self.orders.contains_key(&order.id) {
             return Err(format!("id: order \"{}\" appears twice", order.id));
         }
@@ -182,7 +185,7 @@ impl Shard {
             state.orders.push_back(past);
         }
         self.order_queue.push_back((order.placed_at, order.id.clone()));
-        self.orders.insert(order.id.clone(), order);
+        self.orders.insert(order.id, raw);
         Ok(())
     }
 
@@ -199,16 +202,21 @@ impl Shard {
 
     /// Judges a return by every policy, then adds it to the customer's history.
     pub fn ret(&mut self, r: &ReturnEvent, plan: &Plan, programs: &[&Program]) -> Result<Judged, String> {
-        let Some(order) = self.orders.get(&r.order_id) else {
+        let Some(raw) = self.orders.get(&r.order_id) else {
             return Err(format!(
                 "order_id: order \"{}\" is unknown (never seen in the stream, or placed before the retention)",
                 r.order_id
             ));
         };
-        let ret = parse_return(&r.value, "", order).map_err(|e| format!("{}: {}", e.path, e.message))?;
+        // The line parsed when the order arrived; it parses the same way now.
+        let value: serde_json::Value =
+            serde_json::from_str(raw).map_err(|e| format!("order_id: the order's line no longer parses: {e}"))?;
+        let order =
+            parse_order(&value, "").map_err(|e| format!("order_id: the order no longer parses: {}", e.message))?;
+        let ret = parse_return(&r.value, "", &order).map_err(|e| format!("{}: {}", e.path, e.message))?;
         let customer_id = order.customer_id.clone();
         let mut case = Case {
-            order: order.clone(),
+            order,
             ret,
             customer: Customer {
                 id: customer_id.clone(),

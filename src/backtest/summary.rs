@@ -76,6 +76,8 @@ pub struct Labels {
     pub flags: Vec<Score>,
     /// Treating any decision but approve as "caught".
     pub not_approved: Score,
+    /// Treating only a denial (of the whole request) as "caught".
+    pub denied: Score,
 }
 
 #[derive(Debug, Clone, Serialize, Default, PartialEq)]
@@ -192,6 +194,10 @@ impl PolicySummary {
                 name: "not approved".into(),
                 ..Score::default()
             },
+            denied: Score {
+                name: "denied".into(),
+                ..Score::default()
+            },
             ..Labels::default()
         });
         if labels.flags.is_empty() {
@@ -215,6 +221,7 @@ impl PolicySummary {
                     score.add(v.flags.iter().any(|f| f.name == score.name), l);
                 }
                 labels.not_approved.add(v.decision != "approve", l);
+                labels.denied.add(v.decision == "deny", l);
             }
         }
     }
@@ -230,6 +237,7 @@ impl PolicySummary {
                 s.finish();
             }
             labels.not_approved.finish();
+            labels.denied.finish();
         }
     }
 }
@@ -435,7 +443,7 @@ impl Summary {
 fn label_table(out: &mut String, l: &Labels) {
     let width = l.flags.iter().map(|s| s.name.len()).chain([12]).max().unwrap_or(12);
     let _ = writeln!(out, "  {:width$}  precision  recall  caught  false alarms  missed", "");
-    for s in l.flags.iter().chain([&l.not_approved]) {
+    for s in l.flags.iter().chain([&l.not_approved, &l.denied]) {
         let show = |r: &Option<String>| r.clone().unwrap_or_else(|| "-".into());
         let _ = writeln!(
             out,

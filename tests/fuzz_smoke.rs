@@ -153,6 +153,35 @@ fn policies() -> Vec<String> {
     paths.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect()
 }
 
+/// The decision-only path agrees with the verdict on everything it reports.
+fn same_decision(program: &rpl::Program, case: &rpl::Case, v: &rpl::Verdict) {
+    let mut scratch = rpl::eval::Scratch::default();
+    // Twice on one scratch: what the first call leaves behind must not leak.
+    for _ in 0..2 {
+        let d = program.decide(case, &mut scratch).unwrap();
+        assert_eq!(d.decision.as_str(), v.decision);
+        assert_eq!(program_money(program, d.refund), v.refund);
+        assert_eq!(d.shipping.as_str(), v.shipping);
+        assert_eq!(d.risk, v.risk);
+        let names: Vec<&str> = program.flag_names().collect();
+        let fired: Vec<String> = (0..names.len().min(64))
+            .filter(|i| d.flags & (1 << i) != 0)
+            .map(|i| names[i].to_string())
+            .collect();
+        let listed: Vec<String> = v
+            .flags
+            .iter()
+            .map(|f| f.name.clone())
+            .filter(|n| names.iter().position(|x| x == n).is_some_and(|i| i < 64))
+            .collect();
+        assert_eq!(fired, listed);
+    }
+}
+
+fn program_money(program: &rpl::Program, d: rust_decimal::Decimal) -> String {
+    format!("{:.*}", program.minor_units() as usize, d)
+}
+
 /// Compiles, and when that works, judges every case (with and without
 /// explaining). Returns whether the source compiled.
 fn run(source: &str, cases: &[rpl::Case]) -> bool {
@@ -163,6 +192,7 @@ fn run(source: &str, cases: &[rpl::Case]) -> bool {
         for case in cases {
             if let Ok(v) = compiled.program.judge(case) {
                 serde_json::to_string(&v).unwrap();
+                same_decision(&compiled.program, case, &v);
             }
             if let Ok((v, e)) = compiled.program.judge_explained(case) {
                 rpl::eval::render_explanation(&v, &e);

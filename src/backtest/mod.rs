@@ -247,6 +247,26 @@ pub fn run(
     Ok(summary)
 }
 
+/// Parses every line of a stream as a backtest would, on `threads` threads,
+/// and does nothing else: the floor a backtest's throughput is measured against.
+/// Returns the number of events.
+pub fn parse_only(input: impl BufRead, threads: usize, chunk_lines: usize) -> Result<u64, BacktestError> {
+    let mut lines = input.lines();
+    let mut events = 0u64;
+    loop {
+        let chunk: Vec<String> = lines
+            .by_ref()
+            .take(chunk_lines.max(1))
+            .collect::<Result<_, _>>()
+            .map_err(BacktestError::Read)?;
+        if chunk.is_empty() {
+            return Ok(events);
+        }
+        let parsed = parallel_map(&chunk, threads.max(1), |line| parse_event(line).is_ok());
+        events += parsed.into_iter().filter(|ok| *ok).count() as u64;
+    }
+}
+
 fn handle(shard: &mut Shard, event: Event, plan: &Plan, programs: &[&Program]) -> Outcome {
     let result = match event {
         Event::Customer(c) => {

@@ -31,6 +31,26 @@ pub(super) struct Frame<'a> {
     aggs: Vec<Slot<'a>>,
     attrs: Vec<Option<&'a Scalar>>,
     pub(super) trace: Option<Trace<'a>>,
+    /// Nodes evaluated and events visited, added to [`steps`] when the frame ends.
+    steps: u64,
+}
+
+thread_local! {
+    static STEPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many evaluation steps (nodes evaluated, history events visited) this
+/// thread has taken so far. A deterministic measure of judging's cost, for
+/// tests that show it grows linearly (SPEC §9).
+#[doc(hidden)]
+pub fn steps() -> u64 {
+    STEPS.with(std::cell::Cell::get)
+}
+
+impl Drop for Frame<'_> {
+    fn drop(&mut self) {
+        STEPS.with(|s| s.set(s.get().wrapping_add(self.steps)));
+    }
 }
 
 /// What explaining records: the value of each node evaluated for the
@@ -43,23 +63,64 @@ pub(super) struct Trace<'a> {
     pub evidence: HashMap<u32, (Value<'a>, Vec<&'a str>)>,
 }
 
+/// The buffers of a frame, kept between cases so that judging allocates
+/// nothing once they have grown to the policy's size.
+#[derive(Default)]
+pub struct Scratch {
+    lets: Vec<Slot<'static>>,
+    aggs: Vec<Slot<'static>>,
+    attrs: Vec<Option<&'static Scalar>>,
+}
+
+/// An empty vector on the allocation of `v`: the two element types differ
+/// only in lifetimes, so collecting in place reuses the memory.
+fn recycle<T, U>(v: Vec<T>) -> Vec<U> {
+    v.into_iter().filter_map(|_| None).collect()
+}
+
 fn find<'a>(attrs: &'a [(String, Scalar)], name: &str) -> Option<&'a Scalar> {
     attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
 impl<'a> Frame<'a> {
     pub(super) fn new(p: &'a Program, case: &'a Case, provided: &'a [Option<AggValue>], explain: bool) -> Frame<'a> {
+        Frame::build(p, case, provided, explain, Scratch::default())
+    }
+
+    /// A frame over the buffers of `scratch` (see [`Frame::return_scratch`]).
+    pub(super) fn with_scratch(p: &'a Program, case: &'a Case, scratch: &mut Scratch) -> Frame<'a> {
+        Frame::build(p, case, &[], false, std::mem::take(scratch))
+    }
+
+    /// Hands the frame's buffers back for the next case.
+    pub(super) fn return_scratch(&mut self, scratch: &mut Scratch) {
+        scratch.lets = recycle(std::mem::take(&mut self.lets));
+        scratch.aggs = recycle(std::mem::take(&mut self.aggs));
+        scratch.attrs = recycle(std::mem::take(&mut self.attrs));
+    }
+
+    fn build(
+        p: &'a Program,
+        case: &'a Case,
+        provided: &'a [Option<AggValue>],
+        explain: bool,
+        scratch: Scratch,
+    ) -> Frame<'a> {
         let now = case.ret.requested_at;
-        let attrs = p
-            .attrs
-            .iter()
-            .map(|slot| match slot.object {
-                AttrObject::Order => find(&case.order.attrs, &slot.name),
-                AttrObject::Return => find(&case.ret.attrs, &slot.name),
-                AttrObject::Customer => find(&case.customer.attrs, &slot.name),
-                AttrObject::Item => None,
-            })
-            .collect();
+        let mut lets: Vec<Slot<'a>> = recycle(scratch.lets);
+        lets.clear();
+        lets.resize(p.lets.len(), None);
+        let mut aggs: Vec<Slot<'a>> = recycle(scratch.aggs);
+        aggs.clear();
+        aggs.resize(p.aggs.len(), None);
+        let mut attrs: Vec<Option<&'a Scalar>> = recycle(scratch.attrs);
+        attrs.clear();
+        attrs.extend(p.attrs.iter().map(|slot| match slot.object {
+            AttrObject::Order => find(&case.order.attrs, &slot.name),
+            AttrObject::Return => find(&case.ret.attrs, &slot.name),
+            AttrObject::Customer => find(&case.customer.attrs, &slot.name),
+            AttrObject::Item => None,
+        }));
         Frame {
             p,
             case: Some(case),
@@ -69,11 +130,17 @@ impl<'a> Frame<'a> {
             risk: 0,
             now,
             today: p.header.timezone.epoch_day(now),
-            lets: vec![None; p.lets.len()],
-            aggs: vec![None; p.aggs.len()],
+            lets,
+            aggs,
             attrs,
             trace: explain.then(Trace::default),
+            steps: 0,
         }
+    }
+
+    /// The returned lines of the case.
+    pub(super) fn lines(&self) -> &'a [ReturnLine] {
+        self.case.map_or(&[], |c| c.ret.items.as_slice())
     }
 
     /// A frame with no case, in which an aggregate's event-only filter is
@@ -93,16 +160,13 @@ impl<'a> Frame<'a> {
             aggs: Vec::new(),
             attrs: Vec::new(),
             trace: None,
+            steps: 0,
         }
     }
 
     /// Evaluates a condition in this frame.
     pub(super) fn test(&mut self, node: NodeId) -> Result<bool, EvalError> {
         self.bool(node)
-    }
-
-    pub(super) fn explaining(&self) -> bool {
-        self.trace.is_some()
     }
 
     pub(super) fn set_risk(&mut self, risk: i64) {
@@ -181,6 +245,7 @@ impl<'a> Frame<'a> {
     }
 
     pub(super) fn eval(&mut self, id: NodeId) -> Eval<'a> {
+        self.steps += 1;
         let v = self.eval_inner(id)?;
         if let Some(t) = &mut self.trace {
             t.values.insert(id, (v, t.construct));
@@ -444,6 +509,7 @@ impl<'a> Frame<'a> {
         let mut ids = Vec::new();
         let outer = self.event;
         for event in history::events(&case.history, agg.source, window) {
+            self.steps += 1;
             if let Some(filter) = agg.filter {
                 self.event = Some(event);
                 let keep = self.bool(filter);

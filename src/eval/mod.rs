@@ -3,21 +3,27 @@
 
 mod explain;
 mod frame;
+mod judge;
 mod value;
 mod verdict;
 
 pub use explain::{Explanation, FiredExplain, LineExplain, render_explanation};
+pub use frame::Scratch;
+#[doc(hidden)]
+pub use frame::steps;
+pub use judge::{Decided, RequestDecision};
 pub use value::{ErrKind, EvalError, Value};
 pub use verdict::{Deduction, ErrorEntry, FlagHit, LineVerdict, RuleHit, Verdict};
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::check::Program;
-use crate::check::program::{AggDef, Payer, PolicyTz};
+use crate::check::program::{AggDef, PolicyTz};
 use crate::data::{Case, InputError};
 use crate::history::{AggValue, Event};
 use crate::syntax::ast::Decision;
 use frame::Frame;
+use judge::{Because, Construct, Nothing, Sink};
 
 /// The message of a line decided review because something on it failed.
 const FAILED_LINE: &str = "The policy could not be evaluated on this line; a person will look at it";
@@ -86,252 +92,77 @@ impl Program {
         provided: &[Option<AggValue>],
         explain: bool,
     ) -> Result<(Verdict, Explanation), InputError> {
-        if case.order.currency != self.header.currency {
-            return Err(InputError {
-                path: "order.currency".into(),
-                message: format!(
-                    "\"{}\" is not the policy's currency \"{}\"",
-                    case.order.currency, self.header.currency
-                ),
-            });
-        }
+        self.check_currency(case)?;
         let mut f = Frame::new(self, case, provided, explain);
-        let mut out = Explanation::default();
-        let mut errors: Vec<ErrorEntry> = Vec::new();
-        let mut request_failed = false;
-
-        // Flags, once per request.
-        let mut flags = Vec::new();
-        let mut risk: i64 = 0;
-        for flag in &self.flags {
-            f.begin_construct();
-            match f.holds(flag.when, flag.unless) {
-                Ok(true) => {
-                    if explain {
-                        out.flags
-                            .push(f.explain_fired(&flag.name, "flag", flag.when, flag.unless));
-                    }
-                    match risk.checked_add(flag.score) {
-                        Some(r) => risk = r,
-                        None => {
-                            request_failed = true;
-                            errors.push(self.error_entry(format!("flag {}", flag.name), None, None));
-                        }
-                    }
-                    flags.push(FlagHit {
-                        name: flag.name.clone(),
-                        score: flag.score,
-                        note: flag.note.clone(),
-                    });
-                }
-                Ok(false) => {}
-                Err(e) => {
-                    request_failed = true;
-                    errors.push(self.error_entry(format!("flag {}", flag.name), None, Some(e)));
-                }
-            }
-        }
-        f.set_risk(risk);
-
-        // Shipping, once per request, after the flags.
-        let mut shipping = Payer::Buyer;
-        for (i, row) in self.shipping.iter().enumerate() {
-            f.begin_construct();
-            match f.holds(row.guard, None) {
-                Ok(true) => {
-                    shipping = row.value;
-                    if explain {
-                        out.shipping = Some(f.explain_row(i, row.value.as_str(), row.guard));
-                    }
-                    break;
-                }
-                Ok(false) => {}
-                Err(e) => {
-                    request_failed = true;
-                    errors.push(self.error_entry("shipping".into(), None, Some(e)));
-                }
-            }
-        }
-
-        // Every rule on every line.
-        let mut lines = Vec::with_capacity(case.ret.items.len());
-        for line in &case.ret.items {
-            f.begin_line(line);
-            let mut line_failed = request_failed;
-            let mut fired = Vec::new();
-            let mut decided: Option<(Decision, Option<&str>)> = None;
-            let mut deductions = Vec::new();
-            let mut deducted = Decimal::ZERO;
-            let mut line_explain = LineExplain {
-                sku: line.sku.clone(),
-                ..LineExplain::default()
-            };
-            for rule in &self.rules {
-                f.begin_construct();
-                let construct = || format!("rule {}", rule.name);
-                match f.holds(rule.when, rule.unless) {
-                    Ok(true) => {}
-                    Ok(false) => continue,
-                    Err(e) => {
-                        line_failed = true;
-                        errors.push(self.error_entry(construct(), Some(&line.sku), Some(e)));
-                        continue;
-                    }
-                }
-                if explain {
-                    line_explain
-                        .rules
-                        .push(f.explain_fired(&rule.name, "rule", rule.when, rule.unless));
-                }
-                if let Some((d, msg)) = &rule.decision
-                    && decided.is_none_or(|(cur, _)| *d > cur)
-                {
-                    decided = Some((*d, msg.as_deref()));
-                }
-                for (amount, label) in &rule.deducts {
-                    match f.deduction(*amount).map(|a| self.round_minor(a)) {
-                        Ok(a) => match deducted.checked_add(a) {
-                            Some(sum) => {
-                                deducted = sum;
-                                deductions.push(Deduction {
-                                    label: label.clone(),
-                                    amount: self.money(a),
-                                });
-                            }
-                            None => {
-                                line_failed = true;
-                                let e = EvalError {
-                                    node: *amount,
-                                    kind: ErrKind::Overflow,
-                                };
-                                errors.push(self.error_entry(construct(), Some(&line.sku), Some(e)));
-                            }
-                        },
-                        Err(e) => {
-                            line_failed = true;
-                            errors.push(self.error_entry(construct(), Some(&line.sku), Some(e)));
-                        }
-                    }
-                }
-                fired.push(RuleHit {
-                    rule: rule.name.clone(),
-                    effect: rule.decision.as_ref().map_or("deduct", |(d, _)| d.as_str()).to_string(),
-                    message: rule.decision.as_ref().and_then(|(_, m)| m.clone()),
-                });
-            }
-            let (base, base_failed) = self.base_refund(&mut f, line, &mut errors, &mut line_explain);
-            line_failed |= base_failed;
-            let (mut decision, mut message) = match decided {
-                Some((d, m)) => (d, m.map(str::to_string)),
-                None => (self.header.default, self.header.default_message.clone()),
-            };
-            // A failed construct might have decided the line, so the default
-            // no longer speaks for it: only a rule that fired may keep a deny.
-            if line_failed && (decided.is_none() || decision < Decision::Review) {
-                decision = Decision::Review;
-                message = Some(FAILED_LINE.into());
-            }
-            let refund = if decision == Decision::Deny {
-                Decimal::ZERO
-            } else {
-                (base - deducted).max(Decimal::ZERO)
-            };
-            lines.push((decision, refund, message, deductions, fired));
-            out.lines.push(line_explain);
-        }
-
-        let mut total = Some(Decimal::ZERO);
-        for (d, refund, ..) in &lines {
-            if *d == Decision::Approve {
-                total = total.and_then(|t| t.checked_add(*refund));
-            }
-        }
-        // Refunds too large to add up are an overflow like any other: the
-        // approved lines go to review and nothing is paid out.
-        let total = total.unwrap_or_else(|| {
-            errors.push(ErrorEntry {
-                construct: "refund".into(),
-                sku: None,
-                message: "the sum of the approved lines' refunds overflowed".into(),
-            });
-            for line in lines.iter_mut().filter(|l| l.0 == Decision::Approve) {
-                line.0 = Decision::Review;
-                line.2 = Some(FAILED_LINE.into());
-            }
-            Decimal::ZERO
-        });
-        let decisions: Vec<Decision> = lines.iter().map(|l| l.0).collect();
-        let decision = if decisions.iter().all(|d| *d == Decision::Approve) {
-            "approve"
-        } else if decisions.iter().all(|d| *d == Decision::Deny) {
-            "deny"
-        } else if decisions.contains(&Decision::Review) {
-            "review"
-        } else {
-            "partial"
-        };
-        let verdict = Verdict {
-            return_id: case.ret.id.clone(),
-            decision: decision.to_string(),
-            refund: self.money(total),
-            currency: self.header.currency.clone(),
-            shipping: shipping.as_str().to_string(),
-            risk,
-            flags,
+        let mut sink = VerdictSink {
+            p: self,
+            case,
+            flags: Vec::new(),
+            errors: Vec::new(),
             lines: case
                 .ret
                 .items
                 .iter()
-                .zip(lines)
-                .map(|(line, (d, refund, message, deductions, rules))| LineVerdict {
-                    sku: line.sku.clone(),
-                    decision: d.as_str().to_string(),
-                    refund: self.money(refund),
-                    message,
-                    deductions,
-                    rules,
+                .map(|l| LineVerdict {
+                    sku: l.sku.clone(),
+                    decision: String::new(),
+                    refund: String::new(),
+                    message: None,
+                    deductions: Vec::new(),
+                    rules: Vec::new(),
                 })
                 .collect(),
-            errors,
+            explanation: Explanation {
+                lines: case
+                    .ret
+                    .items
+                    .iter()
+                    .map(|l| LineExplain {
+                        sku: l.sku.clone(),
+                        ..LineExplain::default()
+                    })
+                    .collect(),
+                ..Explanation::default()
+            },
+            explain,
         };
-        Ok((verdict, out))
+        let decided = self.evaluate(&mut f, &mut sink);
+        let verdict = Verdict {
+            return_id: case.ret.id.clone(),
+            decision: decided.decision.as_str().to_string(),
+            refund: self.money(decided.refund),
+            currency: self.header.currency.clone(),
+            shipping: decided.shipping.as_str().to_string(),
+            risk: decided.risk,
+            flags: sink.flags,
+            lines: sink.lines,
+            errors: sink.errors,
+        };
+        Ok((verdict, sink.explanation))
     }
 
-    /// The line's refund before deductions: the first refund row that holds,
-    /// or the item's amount. Rounded to the currency's minor unit.
-    fn base_refund(
-        &self,
-        f: &mut Frame<'_>,
-        line: &crate::data::ReturnLine,
-        errors: &mut Vec<ErrorEntry>,
-        explain: &mut LineExplain,
-    ) -> (Decimal, bool) {
-        let mut failed = false;
-        for (i, row) in self.refund.iter().enumerate() {
-            f.begin_construct();
-            match f.holds(row.guard, None) {
-                Ok(true) => {}
-                Ok(false) => continue,
-                Err(e) => {
-                    failed = true;
-                    errors.push(self.error_entry("refund".into(), Some(&line.sku), Some(e)));
-                    continue;
-                }
-            }
-            match f.deduction(row.value).map(|v| self.round_minor(v)) {
-                Ok(v) => {
-                    if f.explaining() {
-                        explain.refund = Some(f.explain_row(i, &self.money(v), row.guard));
-                    }
-                    return (v, failed);
-                }
-                Err(e) => {
-                    errors.push(self.error_entry("refund".into(), Some(&line.sku), Some(e)));
-                    return (self.round_minor(line.amount), true);
-                }
-            }
+    /// The decision-only path: the decision, refund, shipping payer, risk and
+    /// flags of a case, with no reasons kept and nothing allocated once
+    /// `scratch` has grown to the policy's size.
+    pub fn decide(&self, case: &Case, scratch: &mut Scratch) -> Result<Decided, InputError> {
+        self.check_currency(case)?;
+        let mut f = Frame::with_scratch(self, case, scratch);
+        let decided = self.evaluate(&mut f, &mut Nothing);
+        f.return_scratch(scratch);
+        Ok(decided)
+    }
+
+    fn check_currency(&self, case: &Case) -> Result<(), InputError> {
+        if case.order.currency == self.header.currency {
+            return Ok(());
         }
-        (self.round_minor(line.amount), failed)
+        Err(InputError {
+            path: "order.currency".into(),
+            message: format!(
+                "\"{}\" is not the policy's currency \"{}\"",
+                case.order.currency, self.header.currency
+            ),
+        })
     }
 
     fn round_minor(&self, d: Decimal) -> Decimal {
@@ -344,18 +175,6 @@ impl Program {
         let d = self.round_minor(d);
         let d = if d.is_zero() { Decimal::ZERO } else { d };
         format!("{:.*}", self.header.minor_units as usize, d)
-    }
-
-    fn error_entry(&self, construct: String, sku: Option<&str>, e: Option<EvalError>) -> ErrorEntry {
-        let message = match e {
-            Some(e) => self.describe_error(e),
-            None => "the sum of the flags' scores overflowed".into(),
-        };
-        ErrorEntry {
-            construct,
-            sku: sku.map(str::to_string),
-            message,
-        }
     }
 
     /// Says what failed, where, in words.
@@ -375,5 +194,108 @@ impl Program {
             ErrKind::BadPlaces => format!("`{text}` rounds to a number of places outside 0..=28"),
         };
         format!("{what} (at {line}:{col})")
+    }
+}
+
+/// Keeps everything: the verdict with its reasons, and the explanation when asked.
+struct VerdictSink<'a> {
+    p: &'a Program,
+    case: &'a Case,
+    flags: Vec<FlagHit>,
+    errors: Vec<ErrorEntry>,
+    lines: Vec<LineVerdict>,
+    explanation: Explanation,
+    explain: bool,
+}
+
+impl<'a> Sink<'a> for VerdictSink<'a> {
+    fn flag(&mut self, f: &mut Frame<'a>, i: usize) {
+        let flag = &self.p.flags[i];
+        if self.explain {
+            self.explanation
+                .flags
+                .push(f.explain_fired(&flag.name, "flag", flag.when, flag.unless));
+        }
+        self.flags.push(FlagHit {
+            name: flag.name.clone(),
+            score: flag.score,
+            note: flag.note.clone(),
+        });
+    }
+
+    fn shipping_row(&mut self, f: &mut Frame<'a>, i: usize) {
+        if self.explain {
+            let row = &self.p.shipping[i];
+            self.explanation.shipping = Some(f.explain_row(i, row.value.as_str(), row.guard));
+        }
+    }
+
+    fn error(&mut self, construct: Construct, line: Option<usize>, e: Option<EvalError>) {
+        let construct = match construct {
+            Construct::Flag(i) => format!("flag {}", self.p.flags[i].name),
+            Construct::Shipping => "shipping".into(),
+            Construct::Rule(i) => format!("rule {}", self.p.rules[i].name),
+            Construct::Refund => "refund".into(),
+        };
+        let message = match e {
+            Some(e) => self.p.describe_error(e),
+            None => "the sum of the flags' scores overflowed".into(),
+        };
+        self.errors.push(ErrorEntry {
+            construct,
+            sku: line.map(|l| self.case.ret.items[l].sku.clone()),
+            message,
+        });
+    }
+
+    fn rule(&mut self, f: &mut Frame<'a>, line: usize, i: usize) {
+        let rule = &self.p.rules[i];
+        if self.explain {
+            self.explanation.lines[line]
+                .rules
+                .push(f.explain_fired(&rule.name, "rule", rule.when, rule.unless));
+        }
+        self.lines[line].rules.push(RuleHit {
+            rule: rule.name.clone(),
+            effect: rule.decision.as_ref().map_or("deduct", |(d, _)| d.as_str()).to_string(),
+            message: rule.decision.as_ref().and_then(|(_, m)| m.clone()),
+        });
+    }
+
+    fn deduction(&mut self, line: usize, label: &'a str, amount: Decimal) {
+        self.lines[line].deductions.push(Deduction {
+            label: label.to_string(),
+            amount: self.p.money(amount),
+        });
+    }
+
+    fn refund_row(&mut self, f: &mut Frame<'a>, line: usize, row: usize, value: Decimal) {
+        if self.explain {
+            let guard = self.p.refund[row].guard;
+            self.explanation.lines[line].refund = Some(f.explain_row(row, &self.p.money(value), guard));
+        }
+    }
+
+    fn line(&mut self, line: usize, decision: Decision, refund: Decimal, because: Because<'a>) {
+        let l = &mut self.lines[line];
+        l.decision = decision.as_str().to_string();
+        l.refund = self.p.money(refund);
+        l.message = match because {
+            Because::Rule(m) => m.map(str::to_string),
+            Because::Default => self.p.header.default_message.clone(),
+            Because::Failed => Some(FAILED_LINE.into()),
+        };
+    }
+
+    fn total_overflowed(&mut self) {
+        self.errors.push(ErrorEntry {
+            construct: "refund".into(),
+            sku: None,
+            message: "the sum of the approved lines' refunds overflowed".into(),
+        });
+        for line in self.lines.iter_mut().filter(|l| l.decision == "approve") {
+            line.decision = "review".into();
+            line.message = Some(FAILED_LINE.into());
+        }
     }
 }

@@ -76,7 +76,11 @@ struct Window {
 }
 
 impl Window {
-    fn push(&mut self, at: Time, amount: Decimal) {
+    /// Adds an event at `at` (events come in time order), forgetting first
+    /// what has left the window by then, so a customer who never returns
+    /// anything does not pile up entries.
+    fn push(&mut self, at: Time, amount: Decimal, window: Option<i64>) {
+        self.forget(at, window);
         self.entries.push_back((at, amount));
         self.count += 1;
         match self.sum.checked_add(amount) {
@@ -85,27 +89,32 @@ impl Window {
         }
     }
 
-    /// The aggregate at `now`, over events strictly before it.
-    fn value(&mut self, now: Time, window: Option<i64>, func: AggFn) -> AggValue {
-        if let Some(start) = window
-            .and_then(chrono::Duration::try_seconds)
-            .and_then(|w| now.checked_sub_signed(w))
-        {
-            while let Some(&(t, amount)) = self.entries.front() {
-                if t >= start {
-                    break;
+    /// Drops what no query from `now` on can see.
+    fn forget(&mut self, now: Time, window: Option<i64>) {
+        match window.and_then(chrono::Duration::try_seconds).and_then(|w| now.checked_sub_signed(w)) {
+            Some(start) => {
+                while let Some(&(t, amount)) = self.entries.front() {
+                    if t >= start {
+                        break;
+                    }
+                    self.entries.pop_front();
+                    self.count -= 1;
+                    self.sum -= amount;
                 }
-                self.entries.pop_front();
-                self.count -= 1;
-                self.sum -= amount;
             }
-        } else {
-            // No window: events before `now` are settled for good (queries
-            // only move forward), so only the latest instant stays queued.
-            while self.entries.front().is_some_and(|(t, _)| *t < now) {
-                self.entries.pop_front();
+            // No window: events before `now` are settled for good (times only
+            // move forward), so only the latest instant stays queued.
+            None => {
+                while self.entries.front().is_some_and(|(t, _)| *t < now) {
+                    self.entries.pop_front();
+                }
             }
         }
+    }
+
+    /// The aggregate at `now`, over events strictly before it.
+    fn value(&mut self, now: Time, window: Option<i64>, func: AggFn) -> AggValue {
+        self.forget(now, window);
         let (mut count, mut sum) = (self.count, self.sum);
         for &(t, amount) in self.entries.iter().rev() {
             if t < now {
@@ -295,7 +304,7 @@ fn remember(
             .map_err(|e| program_error(program, agg.filter, e))?;
         if passes {
             let summed = if agg.field.is_some() { amount } else { Decimal::ZERO };
-            state.windows[w].push(at, summed);
+            state.windows[w].push(at, summed, agg.window);
         }
     }
     Ok(())

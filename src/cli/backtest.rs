@@ -29,7 +29,7 @@ pub struct Args {
     #[arg(long)]
     threads: Option<usize>,
     /// Days an order is remembered for the returns that refer to it.
-    #[arg(long, default_value_t = 365)]
+    #[arg(long, default_value_t = 180)]
     order_retention_days: i64,
 }
 

@@ -1,0 +1,99 @@
+//! Criterion benches of the engine, fed by the same inputs as the tests:
+//! parse+check of every shipped policy and of generated 50- and 1,000-rule
+//! policies; judge (full verdict) and decide (decision only) on every example
+//! case. `cargo bench --bench engine`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::hint::black_box;
+use std::path::Path;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+
+fn shipped() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("policies").unwrap().flatten() {
+        let p = entry.path();
+        if p.extension().is_some_and(|e| e == "rpl") {
+            let name = p.file_stem().unwrap().to_string_lossy().to_string();
+            out.push((name, std::fs::read_to_string(&p).unwrap()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A policy of `rules` rules in the shapes merchants write: windows, category
+/// sets, reasons, amounts, history, deductions; a few lets and flags.
+pub fn generated_policy(rules: usize) -> String {
+    let mut s = String::from("policy \"Generated\" { currency \"CNY\" timezone \"Asia/Shanghai\" }\n");
+    s.push_str("set cats = [\"custom\", \"engraved\", \"fresh_food\", \"flowers\", \"software\"]\n");
+    s.push_str("set faults = [\"quality_defect\", \"wrong_item\", \"not_as_described\"]\n");
+    s.push_str("let delivered = order.delivered_at is present\n");
+    s.push_str("let days = if delivered then days_since(order.delivered_at) else 0\n");
+    s.push_str("flag busy { when count(returns in last 30 days) >= 5 score 40 }\n");
+    s.push_str("flag refund_only { when count(returns in last 90 days where type == \"refund_only\") >= 3 score 30 }\n");
+    for i in 0..rules {
+        let n = i % 97;
+        let body = match i % 6 {
+            0 => format!("when delivered and days > {n} and item.category in cats unless return.reason in faults deny \"late {i}\""),
+            1 => format!("when return.reason == \"changed_mind\" and days <= {} and item.condition == \"unused\" approve", n % 15),
+            2 => format!("when item.amount > {n}00 and item.category == \"electronics\" deduct {}% of item.amount as \"fee {i}\"", n % 20),
+            3 => format!("when risk >= {n} review \"risk {i}\""),
+            4 => format!("when \"gift\" in item.tags or customer.vip and return.amount < {n}0 approve"),
+            _ => format!("when sum(returns.amount in last 30 days) > {n}000 and not customer.vip review \"volume {i}\""),
+        };
+        s.push_str(&format!("rule r{i} {{ {body} }}\n"));
+    }
+    s
+}
+
+fn parse_check(c: &mut Criterion) {
+    let mut group = c.benchmark_group("parse+check");
+    for (name, source) in shipped() {
+        group.bench_function(&name, |b| b.iter(|| rpl::compile(black_box(&source)).unwrap()));
+    }
+    for rules in [50, 1000] {
+        let source = generated_policy(rules);
+        group.bench_function(format!("generated {rules} rules"), |b| b.iter(|| rpl::compile(black_box(&source)).unwrap()));
+    }
+    group.finish();
+}
+
+fn cases(policy: &str) -> Vec<(String, rpl::Case)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(Path::new("examples").join(policy)).unwrap().flatten() {
+        let p = entry.path();
+        if p.extension().is_some_and(|e| e == "json") {
+            let case = rpl::data::parse_case(&std::fs::read_to_string(&p).unwrap()).unwrap();
+            out.push((p.file_stem().unwrap().to_string_lossy().to_string(), case));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+fn judge(c: &mut Criterion) {
+    let mut full = c.benchmark_group("judge");
+    for (name, source) in shipped() {
+        let program = rpl::compile(&source).unwrap().program;
+        for (case_name, case) in cases(&name) {
+            full.bench_function(format!("{name}/{case_name}"), |b| b.iter(|| program.judge(black_box(&case)).unwrap()));
+        }
+    }
+    full.finish();
+    let mut decide = c.benchmark_group("decide");
+    for (name, source) in shipped() {
+        let program = rpl::compile(&source).unwrap().program;
+        let mut scratch = rpl::eval::Scratch::default();
+        for (case_name, case) in cases(&name) {
+            decide.bench_function(format!("{name}/{case_name}"), |b| {
+                b.iter(|| program.decide(black_box(&case), &mut scratch).unwrap())
+            });
+        }
+    }
+    decide.finish();
+}
+
+criterion_group!(benches, parse_check, judge);
+criterion_main!(benches);

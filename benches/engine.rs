@@ -32,16 +32,28 @@ pub fn generated_policy(rules: usize) -> String {
     s.push_str("let delivered = order.delivered_at is present\n");
     s.push_str("let days = if delivered then days_since(order.delivered_at) else 0\n");
     s.push_str("flag busy { when count(returns in last 30 days) >= 5 score 40 }\n");
-    s.push_str("flag refund_only { when count(returns in last 90 days where type == \"refund_only\") >= 3 score 30 }\n");
+    s.push_str(
+        "flag refund_only { when count(returns in last 90 days where type == \"refund_only\") >= 3 score 30 }\n",
+    );
     for i in 0..rules {
         let n = i % 97;
         let body = match i % 6 {
-            0 => format!("when delivered and days > {n} and item.category in cats unless return.reason in faults deny \"late {i}\""),
-            1 => format!("when return.reason == \"changed_mind\" and days <= {} and item.condition == \"unused\" approve", n % 15),
-            2 => format!("when item.amount > {n}00 and item.category == \"electronics\" deduct {}% of item.amount as \"fee {i}\"", n % 20),
+            0 => format!(
+                "when delivered and days > {n} and item.category in cats unless return.reason in faults deny \"late {i}\""
+            ),
+            1 => format!(
+                "when return.reason == \"changed_mind\" and days <= {} and item.condition == \"unused\" approve",
+                n % 15
+            ),
+            2 => format!(
+                "when item.amount > {n}00 and item.category == \"electronics\" deduct {}% of item.amount as \"fee {i}\"",
+                n % 20
+            ),
             3 => format!("when risk >= {n} review \"risk {i}\""),
             4 => format!("when \"gift\" in item.tags or customer.vip and return.amount < {n}0 approve"),
-            _ => format!("when sum(returns.amount in last 30 days) > {n}000 and not customer.vip review \"volume {i}\""),
+            _ => {
+                format!("when sum(returns.amount in last 30 days) > {n}000 and not customer.vip review \"volume {i}\"")
+            }
         };
         s.push_str(&format!("rule r{i} {{ {body} }}\n"));
     }
@@ -55,7 +67,9 @@ fn parse_check(c: &mut Criterion) {
     }
     for rules in [50, 1000] {
         let source = generated_policy(rules);
-        group.bench_function(format!("generated {rules} rules"), |b| b.iter(|| rpl::compile(black_box(&source)).unwrap()));
+        group.bench_function(format!("generated {rules} rules"), |b| {
+            b.iter(|| rpl::compile(black_box(&source)).unwrap())
+        });
     }
     group.finish();
 }
@@ -78,7 +92,9 @@ fn judge(c: &mut Criterion) {
     for (name, source) in shipped() {
         let program = rpl::compile(&source).unwrap().program;
         for (case_name, case) in cases(&name) {
-            full.bench_function(format!("{name}/{case_name}"), |b| b.iter(|| program.judge(black_box(&case)).unwrap()));
+            full.bench_function(format!("{name}/{case_name}"), |b| {
+                b.iter(|| program.judge(black_box(&case)).unwrap())
+            });
         }
     }
     full.finish();

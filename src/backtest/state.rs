@@ -91,7 +91,10 @@ impl Window {
 
     /// Drops what no query from `now` on can see.
     fn forget(&mut self, now: Time, window: Option<i64>) {
-        match window.and_then(chrono::Duration::try_seconds).and_then(|w| now.checked_sub_signed(w)) {
+        match window
+            .and_then(chrono::Duration::try_seconds)
+            .and_then(|w| now.checked_sub_signed(w))
+        {
             Some(start) => {
                 while let Some(&(t, amount)) = self.entries.front() {
                     if t >= start {

@@ -51,12 +51,14 @@ pub enum PolicyTz {
 impl PolicyTz {
     /// The calendar date of `t` in this zone, as days since 1970-01-01.
     pub fn epoch_day(self, t: DateTime<Utc>) -> i64 {
-        use chrono::Datelike;
-        let date = match self {
-            PolicyTz::Named(tz) => t.with_timezone(&tz).date_naive(),
-            PolicyTz::Fixed(off) => t.with_timezone(&off).date_naive(),
+        use chrono::Offset as _;
+        // The offset in force at `t`, added to its seconds: no calendar
+        // arithmetic, which costs more than the zone lookup itself.
+        let offset = match self {
+            PolicyTz::Named(tz) => tz.offset_from_utc_datetime(&t.naive_utc()).fix().local_minus_utc(),
+            PolicyTz::Fixed(off) => off.local_minus_utc(),
         };
-        i64::from(date.num_days_from_ce()) - 719_163
+        (t.timestamp() + i64::from(offset)).div_euclid(86_400)
     }
 
     /// Midnight at the start of `date` in this zone (the earliest instant of

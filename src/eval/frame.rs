@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use super::value::{self, ErrKind, Eval, EvalError, Value, str_matches, type_error};
+use super::value::{self, ErrKind, Eval, EvalError, Kind, Value, str_matches, type_error};
 use crate::check::Program;
 use crate::check::program::{AttrObject, Func, Lit, Node, NodeId};
 use crate::check::schema::{EventField, Field};
@@ -220,7 +220,7 @@ impl<'a> Frame<'a> {
     /// An amount of money that must not be negative.
     pub(super) fn deduction(&mut self, node: NodeId) -> Result<Decimal, EvalError> {
         let v = self.eval(node)?;
-        let d = v.as_dec().ok_or_else(|| type_error(node, "an amount", &v))?;
+        let d = v.as_dec().ok_or_else(|| type_error(node, Kind::Amount, &v))?;
         if d.is_sign_negative() && !d.is_zero() {
             return Err(EvalError {
                 node,
@@ -233,7 +233,7 @@ impl<'a> Frame<'a> {
     fn bool(&mut self, node: NodeId) -> Result<bool, EvalError> {
         match self.eval(node)? {
             Value::Bool(b) => Ok(b),
-            other => Err(type_error(node, "a boolean", &other)),
+            other => Err(type_error(node, Kind::Boolean, &other)),
         }
     }
 
@@ -321,7 +321,7 @@ impl<'a> Frame<'a> {
             Node::In(needle, list, negated) => {
                 let n = self.eval(*needle)?;
                 if !matches!(n, Value::Str(_) | Value::Lower(_)) {
-                    return Err(type_error(id, "a string", &n));
+                    return Err(type_error(id, Kind::String, &n));
                 }
                 Value::Bool(self.contains(*list, n)? != *negated)
             }
@@ -349,11 +349,11 @@ impl<'a> Frame<'a> {
         Ok(match f {
             Func::DaysSince => match x {
                 Value::Time(t) => Value::Int(self.today - self.p.header.timezone.epoch_day(t)),
-                other => return Err(type_error(id, "a time", &other)),
+                other => return Err(type_error(id, Kind::Time, &other)),
             },
             Func::HoursSince => match x {
                 Value::Time(t) => Value::Int((self.now - t).num_hours()),
-                other => return Err(type_error(id, "a time", &other)),
+                other => return Err(type_error(id, Kind::Time, &other)),
             },
             Func::Min => value::pick(id, x, y, false)?,
             Func::Max => value::pick(id, x, y, true)?,
@@ -361,7 +361,7 @@ impl<'a> Frame<'a> {
             Func::Abs => value::abs(id, x)?,
             Func::Lower => match x {
                 Value::Str(s) | Value::Lower(s) => Value::Lower(s),
-                other => return Err(type_error(id, "a string", &other)),
+                other => return Err(type_error(id, Kind::String, &other)),
             },
             Func::Len => Value::Int(self.list_len(a, x)?),
             Func::Ratio => value::ratio(id, x, y)?,
@@ -372,7 +372,7 @@ impl<'a> Frame<'a> {
     fn contains(&mut self, list: NodeId, needle: Value<'a>) -> Result<bool, EvalError> {
         let v = self.eval(list)?;
         let Value::List(node) = v else {
-            return Err(type_error(list, "a list", &v));
+            return Err(type_error(list, Kind::List, &v));
         };
         let p = self.p;
         match p.nodes.get(node as usize) {
@@ -390,7 +390,7 @@ impl<'a> Frame<'a> {
 
     fn list_len(&mut self, at: NodeId, v: Value<'a>) -> Result<i64, EvalError> {
         let Value::List(node) = v else {
-            return Err(type_error(at, "a list", &v));
+            return Err(type_error(at, Kind::List, &v));
         };
         let p = self.p;
         let n = match p.nodes.get(node as usize) {

@@ -12,7 +12,7 @@ pub use frame::Scratch;
 #[doc(hidden)]
 pub use frame::steps;
 pub use judge::{Decided, RequestDecision};
-pub use value::{ErrKind, EvalError, Value};
+pub use value::{ErrKind, EvalError, Kind, Value};
 pub use verdict::{Deduction, ErrorEntry, FlagHit, LineVerdict, RuleHit, Verdict};
 
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -185,9 +185,9 @@ impl Program {
         let what = match e.kind {
             ErrKind::Missing => format!("`{text}` is missing"),
             ErrKind::Type { wanted, found } => {
-                format!("`{text}` needs {wanted}, but the case holds {found}")
+                format!("`{text}` needs {}, but the case holds {}", wanted.name(), found.name())
             }
-            ErrKind::Mismatch { left, right } => format!("`{text}` compares {left} with {right}"),
+            ErrKind::Mismatch { left, right } => format!("`{text}` compares {} with {}", left.name(), right.name()),
             ErrKind::Overflow => format!("`{text}` overflowed"),
             ErrKind::DivByZero => format!("`{text}` divides by zero"),
             ErrKind::NegativeDeduction => format!("`{text}` is negative"),

@@ -24,15 +24,15 @@ pub enum Value<'a> {
 }
 
 impl Value<'_> {
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> Kind {
         match self {
-            Value::Bool(_) => "a boolean",
-            Value::Int(_) => "a whole number",
-            Value::Dec(_) => "a decimal",
-            Value::Str(_) | Value::Lower(_) => "a string",
-            Value::Time(_) => "a time",
-            Value::Dur(_) => "a duration",
-            Value::List(_) => "a list",
+            Value::Bool(_) => Kind::Boolean,
+            Value::Int(_) => Kind::WholeNumber,
+            Value::Dec(_) => Kind::Decimal,
+            Value::Str(_) | Value::Lower(_) => Kind::String,
+            Value::Time(_) => Kind::Time,
+            Value::Dur(_) => Kind::Duration,
+            Value::List(_) => Kind::List,
         }
     }
 
@@ -45,19 +45,50 @@ impl Value<'_> {
     }
 }
 
+/// A kind of value, as an error names it. One byte, so that a failed
+/// evaluation's `Result` stays as small as a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Boolean,
+    WholeNumber,
+    Decimal,
+    Number,
+    Amount,
+    String,
+    Time,
+    Duration,
+    List,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Boolean => "a boolean",
+            Kind::WholeNumber => "a whole number",
+            Kind::Decimal => "a decimal",
+            Kind::Number => "a number",
+            Kind::Amount => "an amount",
+            Kind::String => "a string",
+            Kind::Time => "a time",
+            Kind::Duration => "a duration",
+            Kind::List => "a list",
+        }
+    }
+}
+
 /// Why an evaluation failed. Small and `Copy`: messages are written only when
 /// a verdict reports the error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrKind {
     Missing,
     Type {
-        wanted: &'static str,
-        found: &'static str,
+        wanted: Kind,
+        found: Kind,
     },
     /// Two values of kinds that cannot be compared (`"no" == true`).
     Mismatch {
-        left: &'static str,
-        right: &'static str,
+        left: Kind,
+        right: Kind,
     },
     Overflow,
     DivByZero,
@@ -73,7 +104,7 @@ pub struct EvalError {
 
 pub type Eval<'a> = Result<Value<'a>, EvalError>;
 
-pub fn type_error(node: NodeId, wanted: &'static str, found: &Value<'_>) -> EvalError {
+pub fn type_error(node: NodeId, wanted: Kind, found: &Value<'_>) -> EvalError {
     EvalError {
         node,
         kind: ErrKind::Type {
@@ -167,8 +198,8 @@ pub fn arith<'a>(node: NodeId, op: Arith, a: Value<'a>, b: Value<'a>) -> Eval<'a
             Value::Dur(d.checked_mul(n).ok_or_else(overflow)?)
         }
         _ => {
-            let x = a.as_dec().ok_or_else(|| type_error(node, "a number", &a))?;
-            let y = b.as_dec().ok_or_else(|| type_error(node, "a number", &b))?;
+            let x = a.as_dec().ok_or_else(|| type_error(node, Kind::Number, &a))?;
+            let y = b.as_dec().ok_or_else(|| type_error(node, Kind::Number, &b))?;
             Value::Dec(
                 match op {
                     Arith::Add => x.checked_add(y),
@@ -194,7 +225,7 @@ pub fn negate<'a>(node: NodeId, v: Value<'a>) -> Eval<'a> {
         Value::Int(i) => Ok(Value::Int(i.checked_neg().ok_or_else(overflow)?)),
         Value::Dec(d) => Ok(Value::Dec(-d)),
         Value::Dur(d) => Ok(Value::Dur(d.checked_neg().ok_or_else(overflow)?)),
-        other => Err(type_error(node, "a number", &other)),
+        other => Err(type_error(node, Kind::Number, &other)),
     }
 }
 
@@ -204,11 +235,11 @@ pub fn pick<'a>(node: NodeId, a: Value<'a>, b: Value<'a>, max: bool) -> Eval<'a>
 }
 
 pub fn round<'a>(node: NodeId, x: Value<'a>, places: Value<'a>) -> Eval<'a> {
-    let d = x.as_dec().ok_or_else(|| type_error(node, "a number", &x))?;
+    let d = x.as_dec().ok_or_else(|| type_error(node, Kind::Number, &x))?;
     let p = match places {
         Value::Int(p) if (0..=28).contains(&p) => p as u32,
         Value::Int(_) => return Err(err(node, ErrKind::BadPlaces)),
-        other => return Err(type_error(node, "a whole number", &other)),
+        other => return Err(type_error(node, Kind::WholeNumber, &other)),
     };
     Ok(Value::Dec(d.round_dp_with_strategy(
         p,
@@ -221,13 +252,13 @@ pub fn abs<'a>(node: NodeId, v: Value<'a>) -> Eval<'a> {
         Value::Int(i) => Ok(Value::Int(i.checked_abs().ok_or(err(node, ErrKind::Overflow))?)),
         Value::Dec(d) => Ok(Value::Dec(d.abs())),
         Value::Dur(d) => Ok(Value::Dur(d.checked_abs().ok_or(err(node, ErrKind::Overflow))?)),
-        other => Err(type_error(node, "a number", &other)),
+        other => Err(type_error(node, Kind::Number, &other)),
     }
 }
 
 pub fn ratio<'a>(node: NodeId, a: Value<'a>, b: Value<'a>) -> Eval<'a> {
-    let x = a.as_dec().ok_or_else(|| type_error(node, "a number", &a))?;
-    let y = b.as_dec().ok_or_else(|| type_error(node, "a number", &b))?;
+    let x = a.as_dec().ok_or_else(|| type_error(node, Kind::Number, &a))?;
+    let y = b.as_dec().ok_or_else(|| type_error(node, Kind::Number, &b))?;
     if y.is_zero() {
         return Ok(Value::Dec(Decimal::ZERO));
     }

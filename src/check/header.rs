@@ -17,7 +17,7 @@ pub(super) fn check_header(policy: &ast::Policy, diags: &mut Vec<Diagnostic>) ->
         })
         .collect();
     let Some(h) = headers.first() else {
-        let at = policy.items.first().map_or(Span::default(), item_span);
+        let at = policy.items.first().map_or(Span::default(), Item::span);
         diags.push(
             Diagnostic::error(
                 "no-header",
@@ -81,17 +81,6 @@ pub(super) fn check_header(policy: &ast::Policy, diags: &mut Vec<Diagnostic>) ->
         default,
         default_message,
     })
-}
-
-fn item_span(item: &Item) -> Span {
-    match item {
-        Item::Header(h) => h.span,
-        Item::Set(b) | Item::Let(b) => b.span,
-        Item::Flag(f) => f.span,
-        Item::Rule(r) => r.span,
-        Item::Shipping(t) => t.span,
-        Item::Refund(t) => t.span,
-    }
 }
 
 fn check_currency(t: &ast::Text, diags: &mut Vec<Diagnostic>) -> Option<(String, u32)> {

@@ -47,6 +47,20 @@ pub enum Item {
     Refund(Table<Expr>),
 }
 
+impl Item {
+    /// Where the item was written.
+    pub fn span(&self) -> Span {
+        match self {
+            Item::Header(h) => h.span,
+            Item::Set(b) | Item::Let(b) => b.span,
+            Item::Flag(f) => f.span,
+            Item::Rule(r) => r.span,
+            Item::Shipping(t) => t.span,
+            Item::Refund(t) => t.span,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Header {
     pub title: Text,

@@ -82,22 +82,11 @@ struct Formatter<'s> {
     out: String,
 }
 
-fn item_span(item: &Item) -> Span {
-    match item {
-        Item::Header(h) => h.span,
-        Item::Set(b) | Item::Let(b) => b.span,
-        Item::Flag(f) => f.span,
-        Item::Rule(r) => r.span,
-        Item::Shipping(t) => t.span,
-        Item::Refund(t) => t.span,
-    }
-}
-
 impl Formatter<'_> {
     fn policy(&mut self, policy: &Policy) {
         let mut prev: Option<(&Item, Span)> = None;
         for item in &policy.items {
-            let span = item_span(item);
+            let span = item.span();
             let gap_start = prev.map_or(0, |(_, s)| s.end as usize);
             let lead = self.comments_before(span.start as usize);
             if let Some((p, pspan)) = prev {
@@ -275,9 +264,8 @@ impl Formatter<'_> {
             return 0;
         };
         // A run is broken by a blank line, not by the comments inside it.
-        let joined = |a: &Item, b: &Item| {
-            same_kind(a, b) && !self.blank_between(item_span(a).end as usize, item_span(b).start as usize)
-        };
+        let joined =
+            |a: &Item, b: &Item| same_kind(a, b) && !self.blank_between(a.span().end as usize, b.span().start as usize);
         let mut first = at;
         while first > 0 && joined(&items[first - 1], &items[first]) {
             first -= 1;

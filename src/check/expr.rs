@@ -83,7 +83,7 @@ impl Checker<'_> {
                 self.typed(Node::Is(t.node, *present), span, Ty::Bool, deeper(t.props))
             }
             ExprKind::If(c, a, b) => {
-                let c_t = self.cond_operand(c, "the condition of `if`");
+                let c_t = self.cond(c, "the condition of `if`");
                 let mark = self.facts.len();
                 guards::assume(self, c, true);
                 let a_t = self.expr(a);
@@ -105,21 +105,6 @@ impl Checker<'_> {
                 self.typed(Node::If(c_t.node, a_t.node, b_t.node), span, ty, props)
             }
         }
-    }
-
-    fn cond_operand(&mut self, e: &Expr, what: &str) -> Typed {
-        let t = self.expr(e);
-        if !t.ty.fits(Ty::Bool) {
-            self.error(
-                Diagnostic::error(
-                    "type",
-                    e.span,
-                    format!("{what} must be a condition, but this is {}", t.ty),
-                )
-                .with_hint("compare it with something, e.g. `… > 0`"),
-            );
-        }
-        t
     }
 
     fn list(&mut self, items: &[Expr], span: Span) -> Typed {
@@ -373,14 +358,14 @@ impl Checker<'_> {
 
     fn binary(&mut self, op: BinOp, a: &Expr, b: &Expr, span: Span) -> Typed {
         let l = match op {
-            BinOp::And | BinOp::Or => self.cond_operand(a, &format!("each side of `{}`", op.symbol())),
+            BinOp::And | BinOp::Or => self.cond(a, &format!("each side of `{}`", op.symbol())),
             _ => self.expr(a),
         };
         let r = match op {
             BinOp::And | BinOp::Or => {
                 let mark = self.facts.len();
                 guards::assume(self, a, op == BinOp::And);
-                let r = self.cond_operand(b, &format!("each side of `{}`", op.symbol()));
+                let r = self.cond(b, &format!("each side of `{}`", op.symbol()));
                 self.facts.truncate(mark);
                 r
             }
@@ -756,7 +741,7 @@ impl Checker<'_> {
         };
         let filter_t = filter.map(|f| {
             self.scope = Some(src);
-            let t = self.cond_operand(f, "`where`");
+            let t = self.cond(f, "`where`");
             self.scope = None;
             t
         });

@@ -1,6 +1,7 @@
 //! Diagnostics shared by every phase, and their rendering: rustc-style for people,
 //! JSON for tools.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
@@ -79,16 +80,21 @@ impl Diagnostic {
 }
 
 /// Line and column (both 1-based, column in characters) of a byte offset.
+/// A byte-order mark is not a column: editors do not show it.
 pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
     let offset = floor_char_boundary(source, offset.min(source.len()));
     let before = &source[..offset];
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let col = before[line_start..].chars().count() + 1;
+    let col = without_bom(&before[line_start..]).chars().count() + 1;
     (line, col)
 }
 
-fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{FEFF}').unwrap_or(text)
+}
+
+pub(crate) fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     while i > 0 && !s.is_char_boundary(i) {
         i -= 1;
     }
@@ -105,20 +111,72 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
 ///    |                       ^^^^^^^^^^^^^^^^^ did you mean `order.delivered_at`?
 /// ```
 pub fn render(file: &str, source: &str, diags: &[Diagnostic]) -> String {
+    let places = locate(source, diags.iter().map(|d| d.span.start as usize));
     let mut out = String::new();
     for d in diags {
-        render_one(&mut out, file, source, d);
+        render_one(&mut out, file, source, d, places.at(source, d.span.start as usize));
     }
     out
 }
 
-fn render_one(out: &mut String, file: &str, source: &str, d: &Diagnostic) {
+/// Where an offset is: its 1-based line and column, and where its line starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Place {
+    line: usize,
+    col: usize,
+    line_start: usize,
+}
+
+/// The places of many offsets, found in one pass over the source: rendering
+/// a hundred thousand diagnostics stays linear in the source's size.
+struct Places(HashMap<usize, Place>);
+
+impl Places {
+    fn at(&self, source: &str, offset: usize) -> Place {
+        let offset = floor_char_boundary(source, offset.min(source.len()));
+        self.0.get(&offset).copied().unwrap_or_else(|| {
+            let (line, col) = line_col(source, offset);
+            let line_start = source[..offset].rfind('\n').map_or(0, |i| i + 1);
+            Place { line, col, line_start }
+        })
+    }
+}
+
+fn locate(source: &str, offsets: impl Iterator<Item = usize>) -> Places {
+    let mut wanted: Vec<usize> = offsets
+        .map(|o| floor_char_boundary(source, o.min(source.len())))
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut places = HashMap::with_capacity(wanted.len());
+    let mut at = Place {
+        line: 1,
+        col: 1,
+        line_start: 0,
+    };
+    let mut pos = 0;
+    for offset in wanted {
+        for (i, c) in source[pos..offset].char_indices() {
+            if c == '\n' {
+                at = Place {
+                    line: at.line + 1,
+                    col: 1,
+                    line_start: pos + i + 1,
+                };
+            } else if !(c == '\u{FEFF}' && pos + i == at.line_start) {
+                at.col += 1;
+            }
+        }
+        pos = offset;
+        places.insert(offset, at);
+    }
+    Places(places)
+}
+
+fn render_one(out: &mut String, file: &str, source: &str, d: &Diagnostic, place: Place) {
     let start = floor_char_boundary(source, (d.span.start as usize).min(source.len()));
     let end = floor_char_boundary(source, (d.span.end as usize).clamp(start, source.len()));
-    let (line, col) = line_col(source, start);
-    let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = source[start..].find('\n').map_or(source.len(), |i| start + i);
-    let text = source[line_start..line_end].trim_end_matches('\r');
+    let Place { line, col, line_start } = place;
     let severity = match d.severity {
         Severity::Error => "error",
         Severity::Warning => "warning",
@@ -128,9 +186,27 @@ fn render_one(out: &mut String, file: &str, source: &str, d: &Diagnostic) {
     let _ = writeln!(out, "{severity}[{}]: {}", d.code, d.message);
     let _ = writeln!(out, "{pad}--> {file}:{line}:{col}");
     let _ = writeln!(out, "{pad} |");
-    let _ = writeln!(out, "{line} | {}", text.replace('\t', " "));
-    let lead = text.chars().take(col - 1).count();
-    let width = source[start..end.min(line_end).max(start)].chars().count().max(1);
+    // Only the characters a window could show are read, however long the line.
+    let head = without_bom(&source[line_start..start]);
+    let mut chars: Vec<char> = head.chars().rev().take(MAX_SHOWN + 1).collect();
+    chars.reverse();
+    let lead = chars.len();
+    let rest = &source[start..];
+    let rest = if start == line_start { without_bom(rest) } else { rest };
+    let tail = rest.chars().take_while(|c| *c != '\n').take(MAX_SHOWN + 1);
+    chars.extend(tail);
+    if chars.len() - lead <= MAX_SHOWN && chars.last() == Some(&'\r') {
+        chars.pop();
+    }
+    let chars: Vec<char> = chars.into_iter().map(visible).collect();
+    let width = source[start..end]
+        .chars()
+        .take_while(|c| *c != '\n')
+        .take(MAX_SHOWN + 1)
+        .count()
+        .max(1);
+    let (shown, lead, width) = window(&chars, lead, width);
+    let _ = writeln!(out, "{line} | {shown}");
     let _ = write!(out, "{pad} | {}{}", " ".repeat(lead), "^".repeat(width));
     match &d.hint {
         Some(hint) => {
@@ -139,6 +215,43 @@ fn render_one(out: &mut String, file: &str, source: &str, d: &Diagnostic) {
         None => out.push('\n'),
     }
     out.push('\n');
+}
+
+/// A character as a source line shows it, in one column: a tab as a space,
+/// other control characters as their Unicode pictures (`␀`), never raw.
+fn visible(c: char) -> char {
+    match c {
+        '\t' => ' ',
+        '\0'..='\u{1F}' => char::from_u32(0x2400 + c as u32).unwrap_or('\u{FFFD}'),
+        '\u{7F}' => '\u{2421}',
+        _ if c.is_control() => '\u{FFFD}',
+        _ => c,
+    }
+}
+
+/// Lines longer than this many characters are shown as a window around the caret.
+const MAX_SHOWN: usize = 120;
+
+/// The part of a line to show, and where the caret and how wide it is
+/// within it: a long line (a generated policy, a hostile one) is cut to a
+/// window around the caret, with `…` where text was left out.
+fn window(chars: &[char], lead: usize, width: usize) -> (String, usize, usize) {
+    if chars.len() <= MAX_SHOWN {
+        return (chars.iter().collect(), lead, width);
+    }
+    let from = lead.saturating_sub(MAX_SHOWN / 3);
+    let to = (from + MAX_SHOWN).min(chars.len());
+    let from = from.min(to.saturating_sub(MAX_SHOWN));
+    let mut shown = String::new();
+    if from > 0 {
+        shown.push('…');
+    }
+    shown.extend(&chars[from..to]);
+    if to < chars.len() {
+        shown.push('…');
+    }
+    let width = ((lead + width).min(to).saturating_sub(lead)).max(1);
+    (shown, lead - from + usize::from(from > 0), width)
 }
 
 #[derive(Serialize)]
@@ -156,10 +269,16 @@ struct JsonDiagnostic<'a> {
 
 /// One JSON object per line, for editors and CI annotations.
 pub fn render_json(file: &str, source: &str, diags: &[Diagnostic]) -> String {
+    let ends = diags.iter().flat_map(|d| [d.span.start as usize, d.span.end as usize]);
+    let places = locate(source, ends);
     let mut out = String::new();
     for d in diags {
-        let (line, column) = line_col(source, d.span.start as usize);
-        let (end_line, end_column) = line_col(source, d.span.end as usize);
+        let Place { line, col: column, .. } = places.at(source, d.span.start as usize);
+        let Place {
+            line: end_line,
+            col: end_column,
+            ..
+        } = places.at(source, d.span.end as usize);
         let row = JsonDiagnostic {
             file,
             severity: d.severity,
@@ -244,6 +363,43 @@ mod tests {
         assert_eq!(line_col(src, 0), (1, 1));
         assert_eq!(line_col(src, 2), (2, 1));
         assert_eq!(line_col(src, src.find('x').unwrap_or(0)), (2, 4));
+    }
+
+    #[test]
+    fn long_lines_show_a_window_around_the_caret() {
+        let src = format!("let x = {}y{}", "(".repeat(300), ")".repeat(300));
+        let at = src.find('y').unwrap_or(0);
+        let shown = render("p.rpl", &src, &[Diagnostic::error("e", Span::new(at, at + 1), "m")]);
+        let lines: Vec<&str> = shown.lines().collect();
+        assert!(
+            lines[3].starts_with("1 | …(((") && lines[3].ends_with(")))…"),
+            "{shown}"
+        );
+        assert_eq!(lines[3].chars().count(), "1 | ".len() + 2 + MAX_SHOWN);
+        let caret = lines[4].chars().position(|c| c == '^');
+        assert_eq!(caret, lines[3].chars().position(|c| c == 'y'));
+        // A span running past the window is cut at its edge.
+        let all = render("p.rpl", &src, &[Diagnostic::error("e", Span::new(0, src.len()), "m")]);
+        assert_eq!(all.lines().nth(4).map(|l| l.matches('^').count()), Some(MAX_SHOWN));
+    }
+
+    #[test]
+    fn many_places_agree_with_one() {
+        let src = "\u{FEFF}ab\n超过 x\r\n\n\u{FEFF}y";
+        let offsets: Vec<usize> = (0..=src.len() + 2).collect();
+        let places = locate(src, offsets.iter().copied());
+        for &o in &offsets {
+            let p = places.at(src, o);
+            assert_eq!((p.line, p.col), line_col(src, o), "offset {o}");
+        }
+    }
+
+    #[test]
+    fn control_characters_show_as_pictures() {
+        let src = "let x = 1\u{1}\0 2";
+        let shown = render("p.rpl", src, &[Diagnostic::error("e", Span::new(10, 11), "m")]);
+        let expected = format!("1 | let x = 1\u{2401}\u{2400} 2\n  | {}^\n", " ".repeat(10));
+        assert!(shown.contains(&expected), "{shown}");
     }
 
     #[test]

@@ -35,6 +35,7 @@ pub mod diag;
 pub mod eval;
 pub mod generator;
 pub mod history;
+pub mod limits;
 pub mod suite;
 pub mod syntax;
 

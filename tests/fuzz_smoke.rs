@@ -123,6 +123,9 @@ const TOKENS: &[&str] = &[
     "merchant",
     "# c\n",
     "\n",
+    "\r\n",
+    "\u{FEFF}",
+    "\"\\u{1F600}\"",
 ];
 
 fn cases() -> Vec<String> {
@@ -336,6 +339,49 @@ fn mutated_cases_never_panic() {
             let at = spots[rng.below(spots.len())];
             let end = text[at..].find([',', '}', '\n']).map_or(text.len(), |i| at + i);
             text.replace_range(at..end, rng.pick(&values));
+            if let Ok(case) = rpl::data::parse_case(&text) {
+                for c in &compiled {
+                    let _ = c.program.judge(&case);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn mutated_case_text_never_panics() {
+    let compiled: Vec<rpl::Compiled> = policies().iter().map(|p| rpl::compile(p).unwrap()).collect();
+    let mut rng = Rng(0x5EED_0005);
+    let bits = [
+        "[",
+        "{",
+        "]",
+        "}",
+        "\"",
+        "\\",
+        ",",
+        ":",
+        "\u{FEFF}",
+        "é",
+        "0",
+        "e9",
+        "\"sku\": \"A\", ",
+    ];
+    for case in cases() {
+        for _ in 0..30 {
+            let mut text = case.clone();
+            for _ in 0..(1 + rng.below(3)) {
+                let mut at = rng.below(text.len() + 1);
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                if rng.below(3) == 0 && at < text.len() {
+                    let end = text[at..].chars().next().map_or(at, |c| at + c.len_utf8());
+                    text.replace_range(at..end, "");
+                } else {
+                    text.insert_str(at, rng.pick(&bits));
+                }
+            }
             if let Ok(case) = rpl::data::parse_case(&text) {
                 for c in &compiled {
                     let _ = c.program.judge(&case);

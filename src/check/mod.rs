@@ -23,7 +23,7 @@ use crate::syntax::ast::{self, Effect, Item};
 /// Deepest nesting, counted through the lets an expression reads, that
 /// evaluation will recurse through (SPEC §9's 256 levels, which a chain of
 /// lets must not get around).
-pub const MAX_EVAL_DEPTH: usize = crate::syntax::MAX_NESTING;
+pub const MAX_EVAL_DEPTH: usize = crate::limits::MAX_NESTING;
 
 /// Checks a parsed policy. Returns the program when there is no error, and
 /// every diagnostic (errors and warnings) in source order.

@@ -1,6 +1,6 @@
 //! `rpl check FILE…`: every problem in every file, then a summary line.
 
-use super::{EXIT_INPUT, EXIT_POLICY, ErrorFormat, print_diagnostics, read_text};
+use super::{EXIT_INPUT, EXIT_POLICY, ErrorFormat, print_diagnostics, read_policy};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -18,7 +18,7 @@ pub struct Args {
 pub fn run(args: &Args) -> u8 {
     let mut worst = 0;
     for path in &args.files {
-        let source = match read_text(path) {
+        let source = match read_policy(path) {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("error: {e}");

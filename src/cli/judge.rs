@@ -45,8 +45,6 @@ pub fn run(args: &Args) -> u8 {
             return EXIT_INPUT;
         }
     };
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
     if text.trim().is_empty() {
         eprintln!("error: {}: no case in the input", args.case);
         return EXIT_INPUT;
@@ -54,40 +52,41 @@ pub fn run(args: &Args) -> u8 {
     // One JSON document (pretty or not) is one case. JSON Lines are told
     // apart by a first line that is a whole JSON value by itself; anything
     // else is one document, and its error is reported where it is.
-    let whole = serde_json::from_str::<serde_json::Value>(&text);
+    let whole = rpl::data::parse_json(&text);
     let first_line_whole = text
         .lines()
         .find(|l| !l.trim().is_empty())
-        .is_some_and(|l| serde_json::from_str::<serde_json::Value>(l).is_ok());
-    if whole.is_err() && !first_line_whole {
-        let e = whole.err().map(|e| e.to_string()).unwrap_or_default();
-        eprintln!("error: {}: not JSON: {e}", args.case);
-        return EXIT_INPUT;
+        .is_some_and(|l| rpl::data::parse_json(l).is_ok());
+    let value = match whole {
+        Ok(value) => value,
+        Err(e) if !first_line_whole => {
+            eprintln!("error: {}: {}", args.case, e.message);
+            return EXIT_INPUT;
+        }
+        Err(_) => return judge_lines(program, &text, args),
+    };
+    match judge_value(program, &value, args.explain) {
+        Ok(rendered) => {
+            let _ = writeln!(std::io::stdout(), "{}", render(rendered, args.compact).trim_end());
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {}: {e}", args.case);
+            EXIT_INPUT
+        }
     }
-    if let Ok(value) = whole {
-        return match judge_value(program, &value, args.explain) {
-            Ok(rendered) => {
-                let _ = write!(out, "{}", render(rendered, args.compact).trim_end());
-                let _ = writeln!(out);
-                0
-            }
-            Err(e) => {
-                eprintln!("error: {}: {e}", args.case);
-                EXIT_INPUT
-            }
-        };
-    }
+}
+
+/// One verdict line per line of JSON Lines; a bad line gets an error object.
+fn judge_lines(program: &Program, text: &str, args: &Args) -> u8 {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
     let mut status = 0;
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let result = serde_json::from_str::<serde_json::Value>(line)
-            .map_err(|e| InputError {
-                path: String::new(),
-                message: format!("not JSON: {e}"),
-            })
-            .and_then(|v| judge_value(program, &v, args.explain));
+        let result = rpl::data::parse_json(line).and_then(|v| judge_value(program, &v, args.explain));
         let written = match result {
             Ok(rendered) => render(rendered, true),
             Err(e) => {

@@ -64,14 +64,33 @@ pub fn main() -> ExitCode {
 
 /// Reads a UTF-8 text file (or standard input for `-`), naming the problem when it cannot.
 pub fn read_text(path: &str) -> Result<String, String> {
-    let bytes = if path == "-" {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
-            .map_err(|e| format!("cannot read standard input: {e}"))?;
-        buf
+    read_text_within(path, u64::MAX, "file")
+}
+
+/// Reads a policy, refusing one larger than [`rpl::limits::MAX_POLICY_BYTES`]
+/// before it is read whole.
+pub fn read_policy(path: &str) -> Result<String, String> {
+    read_text_within(path, rpl::limits::MAX_POLICY_BYTES as u64, "policy")
+}
+
+/// Reads at most `max` bytes of text; more is an error that names `what`.
+fn read_text_within(path: &str, max: u64, what: &str) -> Result<String, String> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    let read = if path == "-" {
+        std::io::stdin().take(max.saturating_add(1)).read_to_end(&mut bytes)
     } else {
-        std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?
+        std::fs::File::open(path).and_then(|f| f.take(max.saturating_add(1)).read_to_end(&mut bytes))
     };
+    read.map_err(|e| match path {
+        "-" => format!("cannot read standard input: {e}"),
+        _ => format!("cannot read {path}: {e}"),
+    })?;
+    if bytes.len() as u64 > max {
+        return Err(format!(
+            "{path}: the {what} is more than the {max} bytes a {what} may hold"
+        ));
+    }
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let text = String::from_utf8_lossy(&e.as_bytes()[..at]);
@@ -82,7 +101,7 @@ pub fn read_text(path: &str) -> Result<String, String> {
 
 /// Reads and compiles a policy, printing its diagnostics; `None` when it has errors.
 pub fn load_policy(path: &str, format: ErrorFormat) -> Result<rpl::Compiled, u8> {
-    let source = read_text(path).map_err(|e| {
+    let source = read_policy(path).map_err(|e| {
         eprintln!("error: {e}");
         EXIT_INPUT
     })?;

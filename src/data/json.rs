@@ -116,9 +116,20 @@ pub fn time(v: &Value, path: &str) -> Result<Time, InputError> {
     let Value::String(s) = v else {
         return Err(expected(path, "an RFC 3339 time", v));
     };
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.to_utc())
-        .map_err(|_| err(path, format!("{} is not an RFC 3339 time with an offset", show(v))))
+    DateTime::parse_from_rfc3339(s).map(|t| t.to_utc()).map_err(|_| {
+        let why = if chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").is_ok() {
+            "has no offset: add `Z` for UTC or the local offset, e.g. `+08:00`"
+        } else if s
+            .split(['-', '+'])
+            .find(|part| !part.is_empty())
+            .is_some_and(|year| year.len() > 4)
+        {
+            "is out of range: years run from 0000 to 9999"
+        } else {
+            "is not an RFC 3339 time with an offset"
+        };
+        err(path, format!("{} {why}", show(v)))
+    })
 }
 
 /// An array, each element read by `read` at its own index path.

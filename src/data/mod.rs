@@ -3,9 +3,10 @@
 pub(crate) mod json;
 mod model;
 mod parse;
+mod text;
 
 pub use model::*;
 pub use parse::{
-    InputError, RETURN_TYPES, parse_case, parse_case_value, parse_customer, parse_history, parse_order,
+    InputError, RETURN_TYPES, parse_case, parse_case_value, parse_customer, parse_history, parse_json, parse_order,
     parse_order_item, parse_past_order, parse_past_return, parse_return,
 };

@@ -11,10 +11,13 @@ use super::json::{
     Obj, attrs, boolean, err, field_path, index_path, list, money, quantity, quote, string, strings, time,
 };
 use super::model::{Case, Customer, History, Order, OrderItem, PastOrder, PastReturn, Return, ReturnLine};
+#[cfg(doc)]
+use crate::limits::MAX_JSON_DEPTH;
+use crate::limits::{MAX_CASE_BYTES, MAX_HISTORY, MAX_LINES};
 
 /// A case that breaks the data contract, with the JSON path of the problem.
 #[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize)]
-#[error("{path}: {message}")]
+#[error("{}{message}", if path.is_empty() { String::new() } else { format!("{path}: ") })]
 pub struct InputError {
     pub path: String,
     pub message: String,
@@ -25,8 +28,27 @@ pub const RETURN_TYPES: [&str; 3] = ["return_refund", "refund_only", "exchange"]
 
 /// Parses a case from JSON text; a syntax error is reported at the root path `""`.
 pub fn parse_case(text: &str) -> Result<Case, InputError> {
-    let v: Value = serde_json::from_str(text).map_err(|e| err("", e.to_string()))?;
-    parse_case_value(&v)
+    parse_case_value(&parse_json(text)?)
+}
+
+/// Reads the JSON text of one case, within [`MAX_CASE_BYTES`] and
+/// [`MAX_JSON_DEPTH`], with no key given twice in one object. Its errors are
+/// at the root path `""` and name the line and column, as serde_json's do.
+pub fn parse_json(text: &str) -> Result<Value, InputError> {
+    // RFC 8259 lets a parser ignore a byte-order mark; editors on Windows write one.
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+    if text.len() > MAX_CASE_BYTES {
+        let msg = format!(
+            "the case is {} bytes, more than the {MAX_CASE_BYTES} a case may hold",
+            text.len()
+        );
+        return Err(err("", msg));
+    }
+    if let Some((at, problem)) = super::text::scan(text) {
+        let (line, column) = crate::diag::line_col(text, at);
+        return Err(err("", format!("{problem} at line {line} column {column}")));
+    }
+    serde_json::from_str(text).map_err(|e| err("", format!("not JSON: {e}")))
 }
 
 pub fn parse_case_value(v: &Value) -> Result<Case, InputError> {
@@ -67,7 +89,7 @@ pub fn parse_order(v: &Value, path: &str) -> Result<Order, InputError> {
     let attrs = o.opt("attrs", attrs)?.unwrap_or_default();
 
     let items_path = o.at("items");
-    let items = o.req("items", |v, p| list(v, p, parse_order_item))?;
+    let items = o.req("items", |v, p| bounded_list(v, p, MAX_LINES, "items", parse_order_item))?;
     if items.is_empty() {
         return Err(err(&items_path, "an order has no items"));
     }
@@ -133,7 +155,7 @@ pub fn parse_return(v: &Value, path: &str, order: &Order) -> Result<Return, Inpu
     let lines: HashMap<&str, &OrderItem> = order.items.iter().map(|i| (i.sku.as_str(), i)).collect();
     let items_path = o.at("items");
     let items = o.req("items", |v, p| {
-        list(v, p, |v, p| parse_return_line(v, p, order, &lines))
+        bounded_list(v, p, MAX_LINES, "lines", |v, p| parse_return_line(v, p, order, &lines))
     })?;
     if items.is_empty() {
         return Err(err(&items_path, "a return has no items"));
@@ -219,10 +241,14 @@ pub fn parse_history(v: &Value, path: &str) -> Result<History, InputError> {
     let o = Obj::new(v, path)?;
     Ok(History {
         orders: o
-            .opt("orders", |v, p| list(v, p, parse_past_order))?
+            .opt("orders", |v, p| {
+                bounded_list(v, p, MAX_HISTORY, "past orders", parse_past_order)
+            })?
             .unwrap_or_default(),
         returns: o
-            .opt("returns", |v, p| list(v, p, parse_past_return))?
+            .opt("returns", |v, p| {
+                bounded_list(v, p, MAX_HISTORY, "past returns", parse_past_return)
+            })?
             .unwrap_or_default(),
     })
 }
@@ -248,6 +274,24 @@ pub fn parse_past_return(v: &Value, path: &str) -> Result<PastReturn, InputError
         amount: o.req("amount", money)?,
         status: o.req("status", string)?,
     })
+}
+
+/// An array of at most `max` elements, each read by `read`; the first one
+/// past the limit is where the error is.
+fn bounded_list<'v, T>(
+    v: &'v Value,
+    path: &str,
+    max: usize,
+    what: &str,
+    read: impl Fn(&'v Value, &str) -> Result<T, InputError>,
+) -> Result<Vec<T>, InputError> {
+    if let Value::Array(items) = v
+        && items.len() > max
+    {
+        let msg = format!("{} {what}, more than the {max} a case may hold", items.len());
+        return Err(err(&index_path(path, max), msg));
+    }
+    list(v, path, read)
 }
 
 /// Rejects the second occurrence of a sku, at `items[i].sku`.

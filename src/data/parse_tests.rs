@@ -285,7 +285,18 @@ fn times() {
         "order.placed_at",
         r#""2026-13-01" is not an RFC 3339 time with an offset"#,
     );
-    rejects_one(p, json!("2026-11-01T10:00:00"), "order.placed_at", "with an offset");
+    rejects_one(
+        p,
+        json!("2026-11-01T10:00:00"),
+        "order.placed_at",
+        "has no offset: add `Z` for UTC",
+    );
+    rejects_one(
+        p,
+        json!("10000-01-01T00:00:00Z"),
+        "order.placed_at",
+        "years run from 0000 to 9999",
+    );
     rejects_one(
         p,
         json!(1_700_000_000),

@@ -3,8 +3,8 @@
 //! · unary `-`. Every tree it builds is at most [`MAX_NESTING`] deep.
 
 use super::ast::{BinOp, Expr, ExprKind, UnOp};
-use super::prescan::MAX_NESTING;
 use crate::diag::{Diagnostic, Span};
+use crate::limits::MAX_NESTING;
 
 pub(super) enum Token {
     Operand(Expr),

@@ -7,8 +7,7 @@ mod parser;
 mod prescan;
 mod sexpr;
 
-pub use parser::MAX_DURATION_SECONDS;
-pub use prescan::MAX_NESTING;
+pub use crate::limits::{MAX_DURATION_SECONDS, MAX_NESTING};
 
 use crate::diag::Diagnostic;
 

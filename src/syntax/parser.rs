@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 use super::ast::*;
 use super::expr::{Token, build_expr};
 use crate::diag::{Diagnostic, Span};
+use crate::limits::MAX_DURATION_SECONDS;
 
 #[derive(pest_derive::Parser)]
 #[grammar = "../grammar/rpl.pest"]
@@ -370,7 +371,12 @@ fn operand(pair: Pair<'_, Rule>) -> Result<Expr> {
         Rule::percent => {
             let digits = pair.as_str().trim_end_matches('%');
             let d = number(digits, span)?;
-            ExprKind::Percent(d / Decimal::ONE_HUNDRED)
+            // Exact, or an error: a hundredth may need two more places than a decimal holds.
+            let p = d
+                .checked_div(Decimal::ONE_HUNDRED)
+                .filter(|p| p.checked_mul(Decimal::ONE_HUNDRED) == Some(d))
+                .ok_or_else(|| inexact(pair.as_str(), span))?;
+            ExprKind::Percent(p)
         }
         Rule::decimal => ExprKind::Dec(number(pair.as_str(), span)?),
         Rule::integer => ExprKind::Int(integer(pair.as_str(), span)?),
@@ -447,9 +453,6 @@ fn duration(pair: Pair<'_, Rule>) -> Result<(i64, Unit)> {
     Ok((amount, unit))
 }
 
-/// A hundred years: longer windows say nothing a merchant means.
-pub const MAX_DURATION_SECONDS: i64 = 100 * 366 * 86_400;
-
 fn integer(text: &str, span: Span) -> Result<i64> {
     text.parse::<i64>().map_err(|_| {
         Diagnostic::error("syntax", span, format!("the number {text} is too large"))
@@ -457,11 +460,14 @@ fn integer(text: &str, span: Span) -> Result<i64> {
     })
 }
 
+/// A decimal read exactly: digits a decimal cannot hold are an error, never rounded away.
 fn number(text: &str, span: Span) -> Result<Decimal> {
-    text.parse::<Decimal>().map_err(|_| {
-        Diagnostic::error("syntax", span, format!("the number {text} cannot be held exactly"))
-            .with_hint("decimals have at most 28 significant digits")
-    })
+    Decimal::from_str_exact(text).map_err(|_| inexact(text, span))
+}
+
+fn inexact(text: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("syntax", span, format!("the number {text} cannot be held exactly"))
+        .with_hint("decimals have at most 28 significant digits, and 28 after the point")
 }
 
 /// Turns pest's error into one located diagnostic that names what was expected in words.

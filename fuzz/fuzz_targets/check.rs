@@ -1,0 +1,17 @@
+//! Any bytes -> parse -> check, and every diagnostic rendered both ways.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(source) = std::str::from_utf8(data) else {
+        return;
+    };
+    let diags = match rpl::compile(source) {
+        Ok(compiled) => compiled.warnings,
+        Err(diags) => diags,
+    };
+    rpl::diag::render("fuzz.rpl", source, &diags);
+    rpl::diag::render_json("fuzz.rpl", source, &diags);
+});

@@ -1,0 +1,21 @@
+//! Any bytes -> parse. When a policy parses, its canonical layout must parse
+//! to the same tree (spans aside) and be a fixed point of `rpl fmt`.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(source) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(policy) = rpl::syntax::parse(source) else {
+        return;
+    };
+    let formatted = rpl::syntax::format::format(&policy, source);
+    let reparsed = rpl::syntax::parse(&formatted)
+        .unwrap_or_else(|d| panic!("the formatted policy does not parse: {d:?}\n{formatted}"));
+    assert!(reparsed == policy, "formatting changed the meaning:\n{formatted}");
+    let again = rpl::syntax::format::format(&reparsed, &formatted);
+    assert_eq!(again, formatted, "formatting is not idempotent");
+});

@@ -224,7 +224,7 @@ fn first_error(source: &str) -> Option<(&'static str, String)> {
 }
 
 /// Policy size and item count at the limit are in the pre-scan's unit tests:
-/// a debug build takes seconds to parse 8 MiB.
+/// a debug build takes seconds to parse 16 MiB.
 #[test]
 fn policy_size_past_the_limit() {
     let past = format!("{}{}", header(), " ".repeat(MAX_POLICY_BYTES + 1 - header().len()));

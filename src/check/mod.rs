@@ -663,7 +663,7 @@ impl<'a> Checker<'a> {
                 .map(|(i, _)| i as u32)
                 .collect()
         };
-        Program {
+        let mut program = Program {
             source: self.src.to_string(),
             header,
             per_line_lets: per_line(&self.let_props),
@@ -678,6 +678,9 @@ impl<'a> Checker<'a> {
             rules: self.rules,
             shipping: self.shipping,
             refund: self.refund,
-        }
+            code: Default::default(),
+        };
+        program.code = crate::eval::fast::compile(&program);
+        program
     }
 }

@@ -28,6 +28,8 @@ pub struct Program {
     /// Lets and aggregates that read `item` and so are computed afresh per line.
     pub(crate) per_line_lets: Vec<u32>,
     pub(crate) per_line_aggs: Vec<u32>,
+    /// The expressions compiled to closures (see `eval::fast`).
+    pub(crate) code: crate::eval::fast::Code,
 }
 
 #[derive(Debug, Clone)]

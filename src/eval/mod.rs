@@ -2,6 +2,7 @@
 //! on every returned line; errors never approve.
 
 mod explain;
+pub(crate) mod fast;
 mod frame;
 mod judge;
 mod value;

@@ -181,6 +181,23 @@ fn same_decision(program: &rpl::Program, case: &rpl::Case, v: &rpl::Verdict) {
     }
 }
 
+/// The compiled code agrees with the tree walk: the same verdict (or the
+/// same input error), after the same number of evaluation steps.
+fn same_as_reference(program: &rpl::Program, case: &rpl::Case) {
+    let before = rpl::eval::steps();
+    let compiled = program.judge(case);
+    let middle = rpl::eval::steps();
+    let reference = program.judge_reference(case);
+    let after = rpl::eval::steps();
+    assert_eq!(
+        format!("{compiled:?}"),
+        format!("{reference:?}"),
+        "compiled code and tree walk disagree on\n{}",
+        program.source()
+    );
+    assert_eq!(middle - before, after - middle, "steps differ on\n{}", program.source());
+}
+
 fn program_money(program: &rpl::Program, d: rust_decimal::Decimal) -> String {
     format!("{:.*}", program.minor_units() as usize, d)
 }
@@ -193,6 +210,7 @@ fn run(source: &str, cases: &[rpl::Case]) -> bool {
     };
     {
         for case in cases {
+            same_as_reference(&compiled.program, case);
             if let Ok(v) = compiled.program.judge(case) {
                 serde_json::to_string(&v).unwrap();
                 same_decision(&compiled.program, case, &v);
@@ -341,7 +359,7 @@ fn mutated_cases_never_panic() {
             text.replace_range(at..end, rng.pick(&values));
             if let Ok(case) = rpl::data::parse_case(&text) {
                 for c in &compiled {
-                    let _ = c.program.judge(&case);
+                    same_as_reference(&c.program, &case);
                 }
             }
         }
@@ -384,7 +402,7 @@ fn mutated_case_text_never_panics() {
             }
             if let Ok(case) = rpl::data::parse_case(&text) {
                 for c in &compiled {
-                    let _ = c.program.judge(&case);
+                    same_as_reference(&c.program, &case);
                 }
             }
         }

@@ -9,7 +9,7 @@ mod header;
 mod lints;
 pub mod program;
 pub mod schema;
-mod types;
+pub(crate) mod types;
 
 use std::collections::HashMap;
 

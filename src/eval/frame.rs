@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
+use super::fast::{self, Typed};
 use super::value::{self, ErrKind, Eval, EvalError, Kind, Value, str_matches, type_error};
 use crate::check::Program;
 use crate::check::program::{AttrObject, Func, Lit, Node, NodeId};
-use crate::check::schema::{EventField, Field};
+use crate::check::schema::{EventField, Field, Source};
 use crate::data::{Case, ReturnLine, Scalar};
 use crate::history::{self, AggValue, Event};
 use crate::syntax::ast::AggFn;
@@ -19,20 +20,29 @@ type Slot<'a> = Option<Result<Value<'a>, EvalError>>;
 pub(super) struct Frame<'a> {
     pub(super) p: &'a Program,
     /// `None` while a backtest evaluates an aggregate's filter on an event alone.
-    case: Option<&'a Case>,
+    pub(super) case: Option<&'a Case>,
     /// Aggregates a backtest keeps up to date itself, by index.
     provided: &'a [Option<AggValue>],
-    line: Option<&'a ReturnLine>,
-    event: Option<Event<'a>>,
-    risk: i64,
-    now: DateTime<Utc>,
-    today: i64,
-    lets: Vec<Slot<'a>>,
-    aggs: Vec<Slot<'a>>,
+    pub(super) line: Option<&'a ReturnLine>,
+    pub(super) event: Option<Event<'a>>,
+    pub(super) risk: i64,
+    pub(super) now: DateTime<Utc>,
+    /// Today's date in the policy's zone as an epoch day, once asked for.
+    today: Option<i64>,
+    /// The last time whose date was asked for, and its date: `days_since`
+    /// of one field in several rules looks the zone up once.
+    last_day: Option<(DateTime<Utc>, i64)>,
+    /// The last window an aggregate looked through, by its length.
+    last_window: Option<(Option<i64>, history::Window)>,
+    pub(super) lets: Vec<Slot<'a>>,
+    pub(super) aggs: Vec<Slot<'a>>,
     attrs: Vec<Option<&'a Scalar>>,
     pub(super) trace: Option<Trace<'a>>,
+    /// Whether roots run their compiled code (see `fast.rs`): not while
+    /// explaining, which records every node's value, nor on the reference path.
+    compiled: bool,
     /// Nodes evaluated and events visited, added to [`steps`] when the frame ends.
-    steps: u64,
+    pub(super) steps: u64,
 }
 
 thread_local! {
@@ -129,11 +139,14 @@ impl<'a> Frame<'a> {
             event: None,
             risk: 0,
             now,
-            today: p.header.timezone.epoch_day(now),
+            today: None,
+            last_day: None,
+            last_window: None,
             lets,
             aggs,
             attrs,
             trace: explain.then(Trace::default),
+            compiled: !explain,
             steps: 0,
         }
     }
@@ -155,18 +168,49 @@ impl<'a> Frame<'a> {
             event: Some(event),
             risk: 0,
             now,
-            today: p.header.timezone.epoch_day(now),
+            today: None,
+            last_day: None,
+            last_window: None,
             lets: Vec::new(),
             aggs: Vec::new(),
             attrs: Vec::new(),
             trace: None,
+            compiled: true,
             steps: 0,
         }
     }
 
-    /// Evaluates a condition in this frame.
+    /// Evaluates a condition in this frame: its compiled code, or the tree walk.
     pub(super) fn test(&mut self, node: NodeId) -> Result<bool, EvalError> {
+        let p = self.p;
+        if self.compiled
+            && let Some(Typed::Bool(code)) = p.code.root(node)
+        {
+            return code(self);
+        }
         self.bool(node)
+    }
+
+    /// Evaluates with the tree walk only, for the reference path.
+    pub(super) fn without_code(mut self) -> Self {
+        self.compiled = false;
+        self
+    }
+
+    /// Calendar days from `t` to now in the policy's zone.
+    pub(super) fn days_since(&mut self, t: DateTime<Utc>) -> i64 {
+        let tz = self.p.header.timezone;
+        let now = self.now;
+        let today = *self.today.get_or_insert_with(|| tz.epoch_day(now));
+        let day = match self.last_day {
+            Some((last, day)) if last == t => day,
+            _ => {
+                let day = tz.epoch_day(t);
+                self.last_day = Some((t, day));
+                day
+            }
+        };
+        today - day
     }
 
     pub(super) fn set_risk(&mut self, risk: i64) {
@@ -207,19 +251,23 @@ impl<'a> Frame<'a> {
     /// Whether `when` holds and `unless` does not (a missing `when` holds).
     pub(super) fn holds(&mut self, when: Option<NodeId>, unless: Option<NodeId>) -> Result<bool, EvalError> {
         if let Some(w) = when
-            && !self.bool(w)?
+            && !self.test(w)?
         {
             return Ok(false);
         }
         match unless {
-            Some(u) => Ok(!self.bool(u)?),
+            Some(u) => Ok(!self.test(u)?),
             None => Ok(true),
         }
     }
 
     /// An amount of money that must not be negative.
     pub(super) fn deduction(&mut self, node: NodeId) -> Result<Decimal, EvalError> {
-        let v = self.eval(node)?;
+        let p = self.p;
+        let v = match p.code.root(node) {
+            Some(code) if self.compiled => fast::run(code, self)?,
+            _ => self.eval(node)?,
+        };
         let d = v.as_dec().ok_or_else(|| type_error(node, Kind::Amount, &v))?;
         if d.is_sign_negative() && !d.is_zero() {
             return Err(EvalError {
@@ -348,7 +396,7 @@ impl<'a> Frame<'a> {
         let y = y.unwrap_or(x);
         Ok(match f {
             Func::DaysSince => match x {
-                Value::Time(t) => Value::Int(self.today - self.p.header.timezone.epoch_day(t)),
+                Value::Time(t) => Value::Int(self.days_since(t)),
                 other => return Err(type_error(id, Kind::Time, &other)),
             },
             Func::HoursSince => match x {
@@ -485,7 +533,7 @@ impl<'a> Frame<'a> {
         })
     }
 
-    fn aggregate(&mut self, i: usize, id: NodeId) -> Eval<'a> {
+    pub(super) fn aggregate(&mut self, i: usize, id: NodeId) -> Eval<'a> {
         let p = self.p;
         let Some(agg) = p.aggs.get(i) else {
             return Err(Self::missing(id));
@@ -503,7 +551,24 @@ impl<'a> Frame<'a> {
         let Some(case) = self.case else {
             return Err(Self::missing(id));
         };
-        let window = history::Window::new(self.now, agg.window);
+        let window = match self.last_window {
+            Some((seconds, w)) if seconds == agg.window => w,
+            _ => {
+                let w = history::Window::new(self.now, agg.window);
+                self.last_window = Some((agg.window, w));
+                w
+            }
+        };
+        if agg.filter.is_none() && agg.func == AggFn::Count && self.trace.is_none() {
+            // A plain count: the events in the window, visited one by one.
+            let h = &case.history;
+            let n = match agg.source {
+                Source::Returns => h.returns.iter().filter(|r| window.contains(r.requested_at)).count(),
+                Source::Orders => h.orders.iter().filter(|o| window.contains(o.placed_at)).count(),
+            };
+            self.steps += n as u64;
+            return Ok(Value::Int(n as i64));
+        }
         let mut count: i64 = 0;
         let mut sum = Decimal::ZERO;
         let mut ids = Vec::new();
@@ -512,7 +577,7 @@ impl<'a> Frame<'a> {
             self.steps += 1;
             if let Some(filter) = agg.filter {
                 self.event = Some(event);
-                let keep = self.bool(filter);
+                let keep = self.test(filter);
                 self.event = outer;
                 if !keep? {
                     continue;

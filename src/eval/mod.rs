@@ -35,6 +35,13 @@ impl Program {
         self.run(case, &[], false).map(|(v, _)| v)
     }
 
+    /// The verdict by the tree walk alone, without the compiled code: the
+    /// reference the tests hold the compiled code to.
+    #[doc(hidden)]
+    pub fn judge_reference(&self, case: &Case) -> Result<Verdict, InputError> {
+        self.run_in(case, &[], false, false).map(|(v, _)| v)
+    }
+
     /// Judges one case with some aggregates already known (by index into
     /// [`Program::aggregates`]); the rest are computed from the case's history.
     /// This is how a backtest uses the windows it keeps up to date.
@@ -79,6 +86,11 @@ impl Program {
         &self.header.currency
     }
 
+    /// The policy's text, as compiled.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
     pub fn title(&self) -> &str {
         &self.header.title
     }
@@ -93,8 +105,21 @@ impl Program {
         provided: &[Option<AggValue>],
         explain: bool,
     ) -> Result<(Verdict, Explanation), InputError> {
+        self.run_in(case, provided, explain, true)
+    }
+
+    fn run_in(
+        &self,
+        case: &Case,
+        provided: &[Option<AggValue>],
+        explain: bool,
+        compiled: bool,
+    ) -> Result<(Verdict, Explanation), InputError> {
         self.check_currency(case)?;
         let mut f = Frame::new(self, case, provided, explain);
+        if !compiled {
+            f = f.without_code();
+        }
         let mut sink = VerdictSink {
             p: self,
             case,
@@ -114,15 +139,19 @@ impl Program {
                 })
                 .collect(),
             explanation: Explanation {
-                lines: case
-                    .ret
-                    .items
-                    .iter()
-                    .map(|l| LineExplain {
-                        sku: l.sku.clone(),
-                        ..LineExplain::default()
-                    })
-                    .collect(),
+                // Built only when explaining: the plain verdict pays nothing for it.
+                lines: match explain {
+                    true => case
+                        .ret
+                        .items
+                        .iter()
+                        .map(|l| LineExplain {
+                            sku: l.sku.clone(),
+                            ..LineExplain::default()
+                        })
+                        .collect(),
+                    false => Vec::new(),
+                },
                 ..Explanation::default()
             },
             explain,

@@ -202,9 +202,7 @@ impl Program {
     /// An amount as the verdict prints it: exactly the currency's minor digits
     /// (padded as text where `Decimal` cannot hold that scale), never `-0.00`.
     pub(crate) fn money(&self, d: Decimal) -> String {
-        let d = self.round_minor(d);
-        let d = if d.is_zero() { Decimal::ZERO } else { d };
-        format!("{:.*}", self.header.minor_units as usize, d)
+        format_money(self.round_minor(d), self.header.minor_units)
     }
 
     /// Says what failed, where, in words.
@@ -228,6 +226,49 @@ impl Program {
 }
 
 /// Keeps everything: the verdict with its reasons, and the explanation when asked.
+/// `d`, already rounded to `places` or fewer, written with exactly `places`
+/// decimals and no sign on zero: what `format!("{:.places$}", d)` writes, by
+/// hand, since a verdict writes several amounts and `Decimal`'s formatter
+/// costs more than the rest of judging a line.
+fn format_money(d: Decimal, places: u32) -> String {
+    let d = if d.scale() > places {
+        // Not reached: amounts are rounded to the currency's places first.
+        d.round_dp_with_strategy(places, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+    } else {
+        d
+    };
+    let mut m = d.mantissa().unsigned_abs();
+    let mut digits = [0u8; 64];
+    let mut n = 0;
+    // Digits from the least significant: the scale's, then the padding zeros.
+    let scale = d.scale();
+    let total_frac = places as usize;
+    let pad = (places - scale) as usize;
+    while n < pad {
+        digits[n] = b'0';
+        n += 1;
+    }
+    loop {
+        digits[n] = b'0' + (m % 10) as u8;
+        m /= 10;
+        n += 1;
+        if m == 0 && n > total_frac {
+            break;
+        }
+    }
+    let mut out = String::with_capacity(n + 2);
+    if d.is_sign_negative() && !d.is_zero() {
+        out.push('-');
+    }
+    for (i, b) in digits[..n].iter().rev().enumerate() {
+        if places > 0 && i == n - total_frac {
+            out.push('.');
+        }
+        out.push(char::from(*b));
+    }
+    out
+}
+
 struct VerdictSink<'a> {
     p: &'a Program,
     case: &'a Case,
@@ -326,6 +367,50 @@ impl<'a> Sink<'a> for VerdictSink<'a> {
         for line in self.lines.iter_mut().filter(|l| l.decision == "approve") {
             line.decision = "review".into();
             line.message = Some(FAILED_LINE.into());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_money;
+    use rust_decimal::Decimal;
+
+    #[test]
+    fn money_is_written_as_the_formatter_writes_it() {
+        let values = [
+            "0",
+            "-0",
+            "0.00",
+            "5",
+            "5.5",
+            "5.50",
+            "0.01",
+            "-0.01",
+            "199.00",
+            "1234567.89",
+            "-3",
+            "0.1",
+            "10",
+            "79228162514264337593543950335",
+            "-79228162514264337593543950335",
+            "7.9228162514264337593543950335",
+        ];
+        for v in values {
+            let d: Decimal = v.parse().unwrap();
+            for places in [0u32, 1, 2, 3, 4] {
+                let d = d.round_dp_with_strategy(places, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+                let d0 = if d.is_zero() { Decimal::ZERO } else { d };
+                // `{:.N}` itself panics on the widest values (rust_decimal's
+                // buffer is too small), so the expectation pads `to_string`.
+                let mut want = d0.to_string();
+                let have = want.find('.').map_or(0, |dot| want.len() - dot - 1);
+                if places > 0 && have == 0 {
+                    want.push('.');
+                }
+                want.extend(std::iter::repeat_n('0', places as usize - have));
+                assert_eq!(format_money(d, places), want, "{v} at {places}");
+            }
         }
     }
 }

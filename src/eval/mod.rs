@@ -196,6 +196,10 @@ impl Program {
     }
 
     fn round_minor(&self, d: Decimal) -> Decimal {
+        if d.scale() <= self.header.minor_units {
+            // Already in minor units: rounding would give it back unchanged.
+            return d;
+        }
         d.round_dp_with_strategy(self.header.minor_units, RoundingStrategy::MidpointAwayFromZero)
     }
 

@@ -408,3 +408,53 @@ fn mutated_case_text_never_panics() {
         }
     }
 }
+
+#[path = "hostile/stretch.rs"]
+mod stretch;
+
+/// `ratio(whole, whole) <op> literal` is compared without dividing (see
+/// `eval/fast.rs`): over negative, zero and positive operands and literals
+/// of several scales, it fires exactly the rules the tree walk's division does.
+#[test]
+fn ratio_comparisons_agree_with_the_division() {
+    let lits = [
+        "0",
+        "40%",
+        "0.4",
+        "1",
+        "1.5",
+        "-0.25",
+        "0.333333",
+        "0.3333333",
+        "2",
+        "-3",
+        "100%",
+        "0.000001",
+    ];
+    let ops = ["==", "!=", "<", "<=", ">", ">="];
+    let mut src = stretch::header();
+    let mut n = 0;
+    for a in [0, 3, 7] {
+        for b in [0, 2, 5] {
+            for lit in lits {
+                for op in ops {
+                    src.push_str(&format!(
+                        "rule r{n} {{ when ratio(count(returns in last 30 days) - {a}, count(orders in last 90 days) - {b}) {op} {lit} review \"{n}\" }}\n"
+                    ));
+                    n += 1;
+                }
+            }
+        }
+    }
+    let program = rpl::compile(&src).unwrap().program;
+    let mut fired = 0;
+    for history in 0..9 {
+        let case = rpl::data::parse_case(&stretch::case_json(1, history, "0")).unwrap();
+        same_as_reference(&program, &case);
+        fired += program.judge(&case).unwrap().lines[0].rules.len();
+    }
+    assert!(
+        fired > 100,
+        "only {fired} rules fired: the comparisons are not exercised"
+    );
+}

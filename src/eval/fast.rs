@@ -483,7 +483,17 @@ impl Compiler<'_> {
         let equality = matches!(op, Cmp::Eq | Cmp::Ne);
         match (ta, tb) {
             (T::Int, T::Int) | (T::Dur, T::Dur) => {
-                let (x, y) = (self.int(a), self.int(b));
+                let x = self.int(a);
+                if let Some(Node::Lit(Lit::Int(lit) | Lit::Dur(lit))) = self.get(b) {
+                    let lit = *lit;
+                    return Typed::Bool(Box::new(move |f| {
+                        f.steps += 1;
+                        let x = x(f)?;
+                        f.steps += 1;
+                        Ok(holds(op, x.cmp(&lit)))
+                    }));
+                }
+                let y = self.int(b);
                 Typed::Bool(Box::new(move |f| {
                     f.steps += 1;
                     let x = x(f)?;
@@ -526,6 +536,9 @@ impl Compiler<'_> {
                 }))
             }
             (ta, tb) if ta.num() && tb.num() => {
+                if let Some(code) = self.ratio_cmp(op, a, b) {
+                    return code;
+                }
                 let x = self.dec(a);
                 if let Some(Node::Lit(lit @ (Lit::Int(_) | Lit::Dec(_)))) = self.get(b) {
                     let lit = match lit {
@@ -549,6 +562,49 @@ impl Compiler<'_> {
             }
             _ => generic(id),
         }
+    }
+
+    /// `ratio(x, y) <op> literal` over whole numbers, compared without
+    /// dividing: `x / y` against `m / 10^s` is `x * 10^s` against `m * y`
+    /// (sides swapped when `y` is negative). Exact where it is used: with
+    /// `|x|, |y| <= 10^6` and at most 6 places, two different values differ
+    /// by at least 10^-12, far more than the 28-digit quotient's rounding, so
+    /// the division the tree walk does orders them the same way. Outside
+    /// those bounds it divides as the tree walk does.
+    fn ratio_cmp(&mut self, op: Cmp, a: NodeId, b: NodeId) -> Option<Typed> {
+        const BOUND: i64 = 1_000_000;
+        let Some(Node::Call(Func::Ratio, x, Some(y))) = self.get(a).cloned() else {
+            return None;
+        };
+        let lit = match self.get(b) {
+            Some(Node::Lit(Lit::Int(i))) => Decimal::from(*i),
+            Some(Node::Lit(Lit::Dec(d))) => *d,
+            _ => return None,
+        };
+        if self.ty(x) != T::Int || self.ty(y) != T::Int || lit.scale() > 6 || lit.abs() > Decimal::from(BOUND) {
+            return None;
+        }
+        let (m, scale) = (lit.mantissa(), lit.scale());
+        let pow = 10i128.pow(scale);
+        let (x, y) = (self.int(x), self.int(y));
+        let call = a;
+        Some(Typed::Bool(Box::new(move |f| {
+            f.steps += 2;
+            let x = x(f)?;
+            let y = y(f)?;
+            f.steps += 1;
+            let ord = if y == 0 {
+                // ratio(x, 0) is 0.
+                Decimal::ZERO.cmp(&lit)
+            } else if x.abs() <= BOUND && y.abs() <= BOUND {
+                let (left, right) = (i128::from(x) * pow, m * i128::from(y));
+                if y > 0 { left.cmp(&right) } else { right.cmp(&left) }
+            } else {
+                let q = Decimal::from(x).checked_div(Decimal::from(y)).ok_or(overflow(call))?;
+                q.cmp(&lit)
+            };
+            Ok(holds(op, ord))
+        })))
     }
 
     fn in_list(&mut self, needle: NodeId, list: NodeId, negated: bool, id: NodeId) -> Typed {

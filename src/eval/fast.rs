@@ -270,9 +270,20 @@ impl Compiler<'_> {
                     f.steps += 1;
                     Ok(d)
                 })),
-                Lit::Str(_) => generic(id),
+                Lit::Str(_) => Typed::Str(Box::new(move |f| {
+                    f.steps += 1;
+                    // The literal itself, borrowed from the program for the frame's lifetime.
+                    match f.p.nodes.get(id as usize) {
+                        Some(Node::Lit(Lit::Str(s))) => Ok(s.as_str()),
+                        _ => Err(missing(id)),
+                    }
+                })),
             },
             Node::Field(field) => field_code(field, id),
+            Node::Attr(slot) => Typed::Value(Box::new(move |f| {
+                f.steps += 1;
+                f.attr(slot, id)
+            })),
             Node::Event(field) => event_code(field, id),
             Node::Let(i) => self.let_code(i as usize, id, ty),
             Node::Agg(i) => self.agg_code(i as usize, id, ty),
@@ -306,7 +317,7 @@ impl Compiler<'_> {
                 }))
             }
             Node::Neg(x) => self.neg(x, id, ty),
-            Node::If(c, a, b) if ty != T::Other => {
+            Node::If(c, a, b) => {
                 let c = self.bool(c);
                 match (self.node(a), self.node(b)) {
                     (Typed::Bool(a), Typed::Bool(b)) => Typed::Bool(branch(c, a, b)),
@@ -314,12 +325,18 @@ impl Compiler<'_> {
                     (Typed::Dec(a), Typed::Dec(b)) => Typed::Dec(branch(c, a, b)),
                     (Typed::Time(a), Typed::Time(b)) => Typed::Time(branch(c, a, b)),
                     (Typed::Dur(a), Typed::Dur(b)) => Typed::Dur(branch(c, a, b)),
-                    _ => generic(id),
+                    (a, b) => {
+                        let (a, b) = (into_value(a), into_value(b));
+                        Typed::Value(Box::new(move |f| {
+                            f.steps += 1;
+                            if c(f)? { a(f) } else { b(f) }
+                        }))
+                    }
                 }
             }
             Node::Cmp(op, a, b) => self.cmp(op, a, b, id),
             Node::In(needle, list, negated) => self.in_list(needle, list, negated, id),
-            Node::Arith(op, a, b) if ty != T::Other => self.arith(op, a, b, id, ty),
+            Node::Arith(op, a, b) => self.arith(op, a, b, id, ty),
             Node::Is(x, present) => {
                 let x = self.unit(x);
                 Typed::Bool(Box::new(move |f| {
@@ -331,8 +348,8 @@ impl Compiler<'_> {
                     }
                 }))
             }
-            Node::Call(func, a, b) if ty != T::Other => self.call(func, a, b, id, ty),
-            _ => generic(id),
+            Node::Call(func, a, b) => self.call(func, a, b, id, ty),
+            Node::List(_) | Node::Concat(..) => generic(id),
         }
     }
 
@@ -474,7 +491,14 @@ impl Compiler<'_> {
                     Ok(-x(f)?)
                 }))
             }
-            _ => generic(id),
+            _ => {
+                let x = into_value(self.node(x));
+                Typed::Value(Box::new(move |f| {
+                    f.steps += 1;
+                    let x = x(f)?;
+                    value::negate(id, x)
+                }))
+            }
         }
     }
 
@@ -560,7 +584,16 @@ impl Compiler<'_> {
                     Ok(holds(op, x.cmp(&y(f)?)))
                 }))
             }
-            _ => generic(id),
+            // Operands typed at run time: the tree walk's comparison.
+            _ => {
+                let (x, y) = (into_value(self.node(a)), into_value(self.node(b)));
+                Typed::Bool(Box::new(move |f| {
+                    f.steps += 1;
+                    let x = x(f)?;
+                    let y = y(f)?;
+                    value::compare(id, op, x, y)
+                }))
+            }
         }
     }
 
@@ -622,7 +655,16 @@ impl Compiler<'_> {
                     Ok(items.iter().any(|s| s == n) != negated)
                 }))
             }
-            _ => generic(id),
+            // Any other needle or list (a case's tags, a joined list): the
+            // tree walk's membership test, on the compiled needle.
+            _ => {
+                let needle = into_value(self.node(needle));
+                Typed::Bool(Box::new(move |f| {
+                    f.steps += 1;
+                    let n = needle(f)?;
+                    Ok(f.member(id, n, list)? != negated)
+                }))
+            }
         }
     }
 
@@ -680,6 +722,21 @@ impl Compiler<'_> {
     }
 
     fn call(&mut self, func: Func, a: NodeId, b: Option<NodeId>, id: NodeId, ty: T) -> Typed {
+        if ty == T::Other {
+            // Arguments typed at run time, lower() and len(): the tree walk's
+            // function on the compiled arguments.
+            let x = into_value(self.node(a));
+            let y = b.map(|b| into_value(self.node(b)));
+            return Typed::Value(Box::new(move |f| {
+                f.steps += 1;
+                let x = x(f)?;
+                let y = match &y {
+                    Some(y) => y(f)?,
+                    None => x,
+                };
+                f.apply(id, func, a, x, y)
+            }));
+        }
         match func {
             Func::DaysSince => {
                 let t = self.time(a);

@@ -93,8 +93,16 @@ fn find<'a>(attrs: &'a [(String, Scalar)], name: &str) -> Option<&'a Scalar> {
 }
 
 impl<'a> Frame<'a> {
-    pub(super) fn new(p: &'a Program, case: &'a Case, provided: &'a [Option<AggValue>], explain: bool) -> Frame<'a> {
-        Frame::build(p, case, provided, explain, Scratch::default())
+    /// A frame over the buffers of `scratch`, for a verdict: with the
+    /// aggregates a backtest provides, and explaining or not.
+    pub(super) fn new(
+        p: &'a Program,
+        case: &'a Case,
+        provided: &'a [Option<AggValue>],
+        explain: bool,
+        scratch: &mut Scratch,
+    ) -> Frame<'a> {
+        Frame::build(p, case, provided, explain, std::mem::take(scratch))
     }
 
     /// A frame over the buffers of `scratch` (see [`Frame::return_scratch`]).
@@ -318,13 +326,7 @@ impl<'a> Frame<'a> {
             Node::List(_) | Node::Concat(..) => Value::List(id),
             Node::Field(f) => self.field(*f, id)?,
             Node::Event(f) => self.event_field(*f, id)?,
-            Node::Attr(slot) => match self.attrs.get(*slot as usize).copied().flatten() {
-                Some(Scalar::Bool(b)) => Value::Bool(*b),
-                Some(Scalar::Int(i)) => Value::Int(*i),
-                Some(Scalar::Dec(d)) => Value::Dec(*d),
-                Some(Scalar::Str(s)) => Value::Str(s),
-                Some(Scalar::Null) | None => return Err(Self::missing(id)),
-            },
+            Node::Attr(slot) => self.attr(*slot, id)?,
             Node::Let(i) => {
                 let i = *i as usize;
                 if let Some(cached) = self.lets.get(i).copied().flatten() {
@@ -368,10 +370,7 @@ impl<'a> Frame<'a> {
             }
             Node::In(needle, list, negated) => {
                 let n = self.eval(*needle)?;
-                if !matches!(n, Value::Str(_) | Value::Lower(_)) {
-                    return Err(type_error(id, Kind::String, &n));
-                }
-                Value::Bool(self.contains(*list, n)? != *negated)
+                Value::Bool(self.member(id, n, *list)? != *negated)
             }
             Node::Arith(op, a, b) => {
                 let x = self.eval(*a)?;
@@ -387,13 +386,29 @@ impl<'a> Frame<'a> {
         })
     }
 
+    /// An attribute's value, typed as the case gives it.
+    pub(super) fn attr(&self, slot: u32, id: NodeId) -> Eval<'a> {
+        Ok(match self.attrs.get(slot as usize).copied().flatten() {
+            Some(Scalar::Bool(b)) => Value::Bool(*b),
+            Some(Scalar::Int(i)) => Value::Int(*i),
+            Some(Scalar::Dec(d)) => Value::Dec(*d),
+            Some(Scalar::Str(s)) => Value::Str(s),
+            Some(Scalar::Null) | None => return Err(Self::missing(id)),
+        })
+    }
+
     fn call(&mut self, id: NodeId, f: Func, a: NodeId, b: Option<NodeId>) -> Eval<'a> {
         let x = self.eval(a)?;
         let y = match b {
             Some(b) => Some(self.eval(b)?),
             None => None,
         };
-        let y = y.unwrap_or(x);
+        self.apply(id, f, a, x, y.unwrap_or(x))
+    }
+
+    /// A built-in function on its evaluated arguments (`a` is the first
+    /// argument's node, which `len` walks).
+    pub(super) fn apply(&mut self, id: NodeId, f: Func, a: NodeId, x: Value<'a>, y: Value<'a>) -> Eval<'a> {
         Ok(match f {
             Func::DaysSince => match x {
                 Value::Time(t) => Value::Int(self.days_since(t)),
@@ -414,6 +429,14 @@ impl<'a> Frame<'a> {
             Func::Len => Value::Int(self.list_len(a, x)?),
             Func::Ratio => value::ratio(id, x, y)?,
         })
+    }
+
+    /// Whether the string `n` is in the list at `list` (the `in` at `id`).
+    pub(super) fn member(&mut self, id: NodeId, n: Value<'a>, list: NodeId) -> Result<bool, EvalError> {
+        if !matches!(n, Value::Str(_) | Value::Lower(_)) {
+            return Err(type_error(id, Kind::String, &n));
+        }
+        self.contains(list, n)
     }
 
     /// Walks a list value without building it.

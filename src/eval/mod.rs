@@ -116,7 +116,13 @@ impl Program {
         compiled: bool,
     ) -> Result<(Verdict, Explanation), InputError> {
         self.check_currency(case)?;
-        let mut f = Frame::new(self, case, provided, explain);
+        // The frame's buffers are kept per thread between verdicts, as the
+        // decision-only path keeps them in its caller's scratch.
+        thread_local! {
+            static SCRATCH: std::cell::Cell<Scratch> = std::cell::Cell::new(Scratch::default());
+        }
+        let mut scratch = SCRATCH.take();
+        let mut f = Frame::new(self, case, provided, explain, &mut scratch);
         if !compiled {
             f = f.without_code();
         }
@@ -157,6 +163,9 @@ impl Program {
             explain,
         };
         let decided = self.evaluate(&mut f, &mut sink);
+        f.return_scratch(&mut scratch);
+        drop(f);
+        SCRATCH.set(scratch);
         let verdict = Verdict {
             return_id: case.ret.id.clone(),
             decision: decided.decision.as_str().to_string(),
@@ -241,7 +250,7 @@ fn format_money(d: Decimal, places: u32) -> String {
     } else {
         d
     };
-    let mut m = d.mantissa().unsigned_abs();
+    let m = d.mantissa().unsigned_abs();
     let mut digits = [0u8; 64];
     let mut n = 0;
     // Digits from the least significant: the scale's, then the padding zeros.
@@ -252,12 +261,26 @@ fn format_money(d: Decimal, places: u32) -> String {
         digits[n] = b'0';
         n += 1;
     }
-    loop {
-        digits[n] = b'0' + (m % 10) as u8;
-        m /= 10;
-        n += 1;
-        if m == 0 && n > total_frac {
-            break;
+    // In 64 bits when the mantissa fits (division by ten is then a multiply).
+    match u64::try_from(m) {
+        Ok(mut m) => loop {
+            digits[n] = b'0' + (m % 10) as u8;
+            m /= 10;
+            n += 1;
+            if m == 0 && n > total_frac {
+                break;
+            }
+        },
+        Err(_) => {
+            let mut m = m;
+            loop {
+                digits[n] = b'0' + (m % 10) as u8;
+                m /= 10;
+                n += 1;
+                if m == 0 && n > total_frac {
+                    break;
+                }
+            }
         }
     }
     let mut out = String::with_capacity(n + 2);

@@ -159,11 +159,17 @@ pub fn compile(src: &str) -> Program {
     }
 }
 
-/// Judges `c` against `src`.
+/// Judges `c` against `src`, by the compiled code and by the tree walk it
+/// must agree with.
 pub fn judge(src: &str, c: &CaseB) -> Verdict {
-    compile(src)
-        .judge(&c.parse())
-        .unwrap_or_else(|e| panic!("input error: {e}"))
+    let program = compile(src);
+    let case = c.parse();
+    let verdict = program.judge(&case).unwrap_or_else(|e| panic!("input error: {e}"));
+    let reference = program
+        .judge_reference(&case)
+        .unwrap_or_else(|e| panic!("input error: {e}"));
+    assert_eq!(verdict, reference, "compiled code and tree walk disagree on\n{src}");
+    verdict
 }
 
 /// Judges `c` against [`HEAD`] followed by `items`.

@@ -36,10 +36,11 @@ fn contradictions(when: Option<&Expr>, name: &str, what: &str, out: &mut Vec<Dia
     let mut conjuncts = Vec::new();
     flatten_and(when, &mut conjuncts);
     let mut facts: HashMap<String, Vec<Fact<'_>>> = HashMap::new();
-    let mut texts: HashMap<Span, String> = HashMap::new();
+    // Conjuncts by span, printed only for a warning (most rules have none).
+    let mut texts: HashMap<Span, &Expr> = HashMap::new();
     for c in conjuncts {
         if let Some((subject, found)) = fact_of(c) {
-            texts.insert(c.span, format::expr(c));
+            texts.insert(c.span, c);
             facts.entry(subject).or_default().extend(found);
         }
     }
@@ -48,7 +49,7 @@ fn contradictions(when: Option<&Expr>, name: &str, what: &str, out: &mut Vec<Dia
     for (subject, facts) in subjects {
         if let Some((a, b, strings)) = conflict(&facts) {
             let (first, second) = if a.start <= b.start { (a, b) } else { (b, a) };
-            let first_text = texts.get(&first).cloned().unwrap_or_default();
+            let first_text = texts.get(&first).map(|c| format::expr(c)).unwrap_or_default();
             out.push(
                 Diagnostic::warning(
                     "never-fires",

@@ -2,6 +2,7 @@
 
 pub mod ast;
 mod expr;
+mod fast;
 pub mod format;
 mod parser;
 mod prescan;
@@ -16,6 +17,13 @@ use crate::diag::Diagnostic;
 pub fn parse(src: &str) -> Result<ast::Policy, Diagnostic> {
     if let Some(problem) = prescan::prescan(src) {
         return Err(problem);
+    }
+    // The hand-written reader takes what it is sure of, on this thread: it
+    // nests only a few levels before it gives up. pest reads the rest (and
+    // reports every syntax error), on a thread with a stack deep enough for
+    // all the nesting the pre-scan admits.
+    if let Some(policy) = fast::parse_policy(src) {
+        return Ok(policy);
     }
     crate::diag::with_stack(|| parser::parse_policy(src)).unwrap_or_else(|| {
         Err(Diagnostic::error(

@@ -274,8 +274,11 @@ fn decision(pair: Pair<'_, Rule>) -> Decision {
 
 /// Unescapes a string literal.
 pub(super) fn text(pair: Pair<'_, Rule>) -> Result<Text> {
-    let span = span_of(&pair);
-    let raw = pair.as_str();
+    unescape(pair.as_str(), span_of(&pair))
+}
+
+/// Unescapes the string literal `raw` (quotes included) written at `span`.
+pub(super) fn unescape(raw: &str, span: Span) -> Result<Text> {
     let body = raw.get(1..raw.len().saturating_sub(1)).unwrap_or("");
     let mut value = String::with_capacity(body.len());
     let mut chars = body.chars();
@@ -368,16 +371,7 @@ fn operand(pair: Pair<'_, Rule>) -> Result<Expr> {
             let (amount, unit) = duration(pair)?;
             ExprKind::Duration(amount, unit)
         }
-        Rule::percent => {
-            let digits = pair.as_str().trim_end_matches('%');
-            let d = number(digits, span)?;
-            // Exact, or an error: a hundredth may need two more places than a decimal holds.
-            let p = d
-                .checked_div(Decimal::ONE_HUNDRED)
-                .filter(|p| p.checked_mul(Decimal::ONE_HUNDRED) == Some(d))
-                .ok_or_else(|| inexact(pair.as_str(), span))?;
-            ExprKind::Percent(p)
-        }
+        Rule::percent => ExprKind::Percent(percent(pair.as_str(), span)?),
         Rule::decimal => ExprKind::Dec(number(pair.as_str(), span)?),
         Rule::integer => ExprKind::Int(integer(pair.as_str(), span)?),
         Rule::string => ExprKind::Str(text(pair)?.value),
@@ -431,15 +425,19 @@ fn aggregate(pair: Pair<'_, Rule>) -> Result<ExprKind> {
 fn duration(pair: Pair<'_, Rule>) -> Result<(i64, Unit)> {
     let span = span_of(&pair);
     let mut parts = pair.into_inner();
-    let amount = integer(parts.next().ok_or_else(|| internal(span))?.as_str(), span)?;
-    let unit = match parts
-        .next()
-        .map(|p| p.as_str().trim_end_matches('s').to_string())
-        .as_deref()
-    {
-        Some("minute") => Unit::Minutes,
-        Some("hour") => Unit::Hours,
-        Some("week") => Unit::Weeks,
+    let amount = parts.next().ok_or_else(|| internal(span))?.as_str();
+    let unit = parts.next().map_or("", |p| p.as_str());
+    duration_value(amount, unit, span)
+}
+
+/// The amount and unit of a duration written `amount unit` at `span`, within
+/// the limit on durations.
+pub(super) fn duration_value(amount: &str, unit: &str, span: Span) -> Result<(i64, Unit)> {
+    let amount = integer(amount, span)?;
+    let unit = match unit.trim_end_matches('s') {
+        "minute" => Unit::Minutes,
+        "hour" => Unit::Hours,
+        "week" => Unit::Weeks,
         _ => Unit::Days,
     };
     if amount
@@ -453,7 +451,7 @@ fn duration(pair: Pair<'_, Rule>) -> Result<(i64, Unit)> {
     Ok((amount, unit))
 }
 
-fn integer(text: &str, span: Span) -> Result<i64> {
+pub(super) fn integer(text: &str, span: Span) -> Result<i64> {
     text.parse::<i64>().map_err(|_| {
         Diagnostic::error("syntax", span, format!("the number {text} is too large"))
             .with_hint("whole numbers are at most 9223372036854775807")
@@ -461,8 +459,17 @@ fn integer(text: &str, span: Span) -> Result<i64> {
 }
 
 /// A decimal read exactly: digits a decimal cannot hold are an error, never rounded away.
-fn number(text: &str, span: Span) -> Result<Decimal> {
+pub(super) fn number(text: &str, span: Span) -> Result<Decimal> {
     Decimal::from_str_exact(text).map_err(|_| inexact(text, span))
+}
+
+/// A percentage written `raw` (`15%`, `2.5%`) as the exact fraction it stands for.
+pub(super) fn percent(raw: &str, span: Span) -> Result<Decimal> {
+    let d = number(raw.trim_end_matches('%'), span)?;
+    // Exact, or an error: a hundredth may need two more places than a decimal holds.
+    d.checked_div(Decimal::ONE_HUNDRED)
+        .filter(|p| p.checked_mul(Decimal::ONE_HUNDRED) == Some(d))
+        .ok_or_else(|| inexact(raw, span))
 }
 
 fn inexact(text: &str, span: Span) -> Diagnostic {
@@ -534,7 +541,7 @@ fn hint_for(expected: &str, src: &str, pos: usize) -> String {
     "check the line against the language tour in README.md".into()
 }
 
-const KEYWORDS: &[&str] = &[
+pub(super) const KEYWORDS: &[&str] = &[
     "policy",
     "set",
     "let",

@@ -1,5 +1,7 @@
-//! Any bytes -> parse. When a policy parses, its canonical layout must parse
-//! to the same tree (spans aside) and be a fixed point of `rpl fmt`.
+//! Any bytes -> parse. Whatever the hand-written reader accepts, pest must
+//! parse to the same tree, spans included. When a policy parses, its
+//! canonical layout must parse to the same tree (spans aside) and be a fixed
+//! point of `rpl fmt`.
 
 #![no_main]
 
@@ -9,6 +11,10 @@ fuzz_target!(|data: &[u8]| {
     let Ok(source) = std::str::from_utf8(data) else {
         return;
     };
+    if let Some((Some(fast), reference)) = rpl::syntax::parse_both(source) {
+        let reference = reference.unwrap_or_else(|d| panic!("the reader accepted what pest refuses: {d:?}"));
+        assert_eq!(format!("{fast:?}"), format!("{reference:?}"), "the reader and pest disagree");
+    }
     let Ok(policy) = rpl::syntax::parse(source) else {
         return;
     };

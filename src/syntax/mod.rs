@@ -34,6 +34,18 @@ pub fn parse(src: &str) -> Result<ast::Policy, Diagnostic> {
     })
 }
 
+/// The two readers apart, for the fuzz target that holds the hand-written
+/// one to pest: what the hand-written reader makes of `src` (`None` when it
+/// leaves the text to pest), and what pest alone makes of it.
+#[doc(hidden)]
+pub fn parse_both(src: &str) -> Option<(Option<ast::Policy>, Result<ast::Policy, Diagnostic>)> {
+    if prescan::prescan(src).is_some() {
+        return None;
+    }
+    let reference = crate::diag::with_stack(|| parser::parse_policy(src))?;
+    Some((fast::parse_policy(src), reference))
+}
+
 /// The canonical layout of a policy's text (`rpl fmt`).
 pub fn format(src: &str) -> Result<String, Diagnostic> {
     let policy = parse(src)?;

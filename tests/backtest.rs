@@ -231,3 +231,74 @@ fn threads_do_not_change_the_output() {
         assert_eq!(serde_json::to_string(&s1).unwrap(), serde_json::to_string(&s).unwrap());
     }
 }
+
+#[test]
+fn keys_given_twice_are_refused_with_their_path() {
+    let risk = rpl::compile(&std::fs::read_to_string("policies/risk.rpl").unwrap()).unwrap();
+    let text = std::fs::read_to_string("tests/backtest/duplicate_keys.jsonl").unwrap();
+    let opts = rpl::backtest::Options {
+        skip_invalid: true,
+        ..Default::default()
+    };
+    let summary = rpl::backtest::run(&[&risk.program], Cursor::new(text), None, &opts, |_| {}).unwrap();
+    let invalid: Vec<String> = summary
+        .invalid
+        .iter()
+        .map(|i| format!("line {}: {}", i.line, i.reason))
+        .collect();
+    assert_eq!(
+        invalid,
+        [
+            r#"line 1: vip: the key "vip" appears twice in one object"#,
+            r#"line 2: items[0].unit_price: the key "unit_price" appears twice in one object"#,
+            r#"line 3: attrs.channel: the key "channel" appears twice in one object"#,
+            r#"line 4: note: the key "note" appears twice in one object"#,
+            r#"line 5: items[1].attrs.a.b: the key "b" appears twice in one object"#,
+            r#"line 6: event: the key "event" appears twice in one object"#,
+        ]
+    );
+}
+
+/// Bytes that are not UTF-8 stop the run where they are read, as before the
+/// reading was batched: the chunks before theirs are replayed and written,
+/// whatever the thread count, and a bad event earlier still comes first.
+#[test]
+fn a_read_error_waits_for_the_lines_before_it() {
+    let risk = rpl::compile(&std::fs::read_to_string("policies/risk.rpl").unwrap()).unwrap();
+    let events = stream_of(&mut Rng(7), 400);
+    let lines: Vec<String> = events.iter().map(Value::to_string).collect();
+    let run = |bytes: &[u8], threads: usize| {
+        let mut out = Vec::new();
+        let opts = rpl::backtest::Options {
+            threads,
+            chunk_lines: 7,
+            ..Default::default()
+        };
+        let result = rpl::backtest::run(&[&risk.program], Cursor::new(bytes), Some(&mut out), &opts, |_| {});
+        (result.map(|s| s.returns).map_err(|e| e.to_string()), out)
+    };
+    // Line 31 is in the fifth chunk of seven: four chunks are replayed.
+    let mut bad = lines[..30].join("\n").into_bytes();
+    bad.extend_from_slice(b"\n{\"event\": \"\xff\"}\n");
+    bad.extend_from_slice(lines[30..].join("\n").as_bytes());
+    let (_, expected) = run(lines[..28].join("\n").as_bytes(), 1);
+    for threads in [1, 2, 3] {
+        let (result, out) = run(&bad, threads);
+        assert_eq!(
+            result,
+            Err("cannot read the stream: stream did not contain valid UTF-8".to_string())
+        );
+        assert_eq!(out, expected, "{threads} threads");
+    }
+    // A bad event in the fourth chunk stops the run before the read error.
+    let mut worse = lines[..25].join("\n").into_bytes();
+    worse.extend_from_slice(b"\n{}\n");
+    worse.extend_from_slice(&bad[lines[..25].join("\n").len() + 1..]);
+    for threads in [1, 2] {
+        let (result, _) = run(&worse, threads);
+        assert_eq!(
+            result,
+            Err("line 26: event: missing (customer, order or return)".to_string())
+        );
+    }
+}

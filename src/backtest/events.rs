@@ -1,10 +1,17 @@
 //! One line of an event stream (SPEC §11) -> a typed event, or the reason it
 //! cannot be one, with the JSON path of the problem.
+//!
+//! Lines go first to the fast path (`fast.rs`), which reads clean lines
+//! straight into typed structs; whatever it cannot vouch for comes to the
+//! validating parser here, the reference, which words every error.
+
+use std::collections::HashSet;
 
 use serde_json::Value;
 
-use crate::data::json::{string, time};
-use crate::data::{Customer, InputError, Order, Time, parse_customer, parse_order};
+use super::fast::{self, Fast, RawReturn};
+use crate::data::json::{field_path, index_path, quote, string, time};
+use crate::data::{Customer, InputError, Order, Return, Time, parse_customer, parse_order, parse_return};
 
 /// A return's own label, for precision and recall.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,8 +27,37 @@ pub struct ReturnEvent {
     pub at: Time,
     pub status: Option<String>,
     pub label: Option<Label>,
-    /// The whole event: the return is validated against its order later.
-    pub value: Value,
+    /// The rest, validated against its order later.
+    pub body: ReturnBody,
+}
+
+/// A return's fields beyond those the stream itself needs.
+#[derive(Debug)]
+pub enum ReturnBody {
+    /// Read by the fast path, with the line for the reference to word any
+    /// problem found when joining it with its order.
+    Fast(Box<RawReturn>, Box<str>),
+    /// The whole event, as the reference read it.
+    Value(Value),
+}
+
+impl ReturnEvent {
+    /// The return, its lines joined with `order`'s, exactly as
+    /// `data::parse_return` reads the event.
+    pub fn join(&self, order: &Order) -> Result<Return, String> {
+        let located = |e: InputError| format!("{}: {}", e.path, e.message);
+        match &self.body {
+            ReturnBody::Value(value) => parse_return(value, "", order).map_err(located),
+            ReturnBody::Fast(raw, line) => match fast::join(raw, order) {
+                Some(ret) => Ok(ret),
+                // Something is wrong: the reference says what, and where.
+                None => {
+                    let value: Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
+                    parse_return(&value, "", order).map_err(located)
+                }
+            },
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -55,7 +91,28 @@ fn problem(e: InputError) -> String {
 
 /// Parses one line of the stream.
 pub fn parse_event(line: &str) -> Result<Event, String> {
+    match fast::parse(line) {
+        Some(Fast::Customer(c)) => Ok(Event::Customer(Box::new(c))),
+        Some(Fast::Order(o)) => Ok(Event::Order(Box::new(o), line.into())),
+        Some(Fast::Return(r)) => Ok(Event::Return(Box::new(ReturnEvent {
+            order_id: r.order_id.clone(),
+            at: r.requested_at,
+            status: r.status.clone(),
+            label: r.label,
+            body: ReturnBody::Fast(Box::new(r), line.into()),
+        }))),
+        None => parse_event_reference(line),
+    }
+}
+
+/// Parses one line of the stream with every check, and words what is wrong.
+pub fn parse_event_reference(line: &str) -> Result<Event, String> {
     let value: Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
+    // serde_json keeps the last of a key given twice; another reader of the
+    // same stream might keep the first, so the line is refused, as a case is.
+    if let Some(twice) = duplicate_key(line) {
+        return Err(twice);
+    }
     let Some(obj) = value.as_object() else {
         return Err("an event is a JSON object".into());
     };
@@ -89,11 +146,80 @@ pub fn parse_event(line: &str) -> Result<Event, String> {
                 at,
                 status,
                 label,
-                value,
+                body: ReturnBody::Value(value),
             })))
         }
         _ => Err(format!(
             "event: expected \"customer\", \"order\" or \"return\", found {kind}"
         )),
     }
+}
+
+/// Where an open array or object of the line being scanned stands.
+enum Open {
+    /// The keys seen so far, and the latest.
+    Object(HashSet<String>, String),
+    /// The index of the current element.
+    Array(usize),
+}
+
+/// The first key given twice in one object of `text` (which is valid JSON),
+/// worded with the JSON path of the second one.
+fn duplicate_key(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut open: Vec<Open> = Vec::new();
+    let mut expect_key = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                let start = i;
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                if expect_key && let Some(Open::Object(keys, latest)) = open.last_mut() {
+                    expect_key = false;
+                    let raw = text.get(start..=i)?;
+                    let key = if raw.contains('\\') {
+                        serde_json::from_str::<String>(raw).ok()?
+                    } else {
+                        raw[1..raw.len() - 1].to_owned()
+                    };
+                    if !keys.insert(key.clone()) {
+                        let mut path = String::new();
+                        for o in &open[..open.len() - 1] {
+                            path = match o {
+                                Open::Object(_, k) => field_path(&path, k),
+                                Open::Array(n) => index_path(&path, *n),
+                            };
+                        }
+                        let path = field_path(&path, &key);
+                        return Some(format!("{path}: the key {} appears twice in one object", quote(&key)));
+                    }
+                    *latest = key;
+                }
+            }
+            b'{' => {
+                open.push(Open::Object(HashSet::new(), String::new()));
+                expect_key = true;
+            }
+            b'[' => {
+                open.push(Open::Array(0));
+                expect_key = false;
+            }
+            b'}' | b']' => {
+                open.pop();
+                expect_key = false;
+            }
+            b',' => match open.last_mut() {
+                Some(Open::Object(..)) => expect_key = true,
+                Some(Open::Array(n)) => *n += 1,
+                None => {}
+            },
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }

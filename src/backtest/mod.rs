@@ -2,16 +2,22 @@
 //! returns, judging each return exactly as `rpl judge` would judge the case
 //! built from the stream so far, and summarise what the policy would have done.
 //!
-//! The stream is read in chunks. Each chunk's lines are parsed on every core;
-//! the events are then routed, in order, to the worker that owns their
-//! customer (customers never share history), and the results are merged back
-//! in line order — so the output is byte-identical whatever the thread count.
+//! The stream is read in chunks, each into one buffer. Each chunk's lines are
+//! parsed on every worker; the events are then routed, in order, to the
+//! worker that owns their customer (customers never share history), and the
+//! results are merged back in line order — so the output is byte-identical
+//! whatever the thread count. Workers live for the whole run, each with its
+//! shard; while they replay one chunk, the next is read and queued for them
+//! to parse.
 
 mod events;
+mod fast;
 mod state;
 mod summary;
 
 use std::collections::VecDeque;
+use std::ops::Range;
+use std::sync::{Arc, mpsc};
 
 use rustc_hash::FxHashMap as HashMap;
 use std::io::{BufRead, Write};
@@ -150,54 +156,285 @@ impl Router {
     }
 }
 
+/// Lines read at a time, in one buffer: no allocation per line.
+struct Chunk {
+    text: String,
+    /// Each line that is not blank: its number in the stream and its place
+    /// in `text`, without the line ending.
+    lines: Vec<(u64, Range<usize>)>,
+    /// Lines and bytes read up to the end of this chunk, for progress.
+    end_line: u64,
+    end_bytes: u64,
+}
+
+impl Chunk {
+    fn line(&self, i: usize) -> &str {
+        self.lines
+            .get(i)
+            .and_then(|(_, at)| self.text.get(at.clone()))
+            .unwrap_or_default()
+    }
+}
+
+/// Splits the stream into lines exactly as `BufRead::lines` does (`\n` or
+/// `\r\n` ends one; invalid UTF-8 is a read error, at the line it is on).
+struct Reader<R> {
+    input: R,
+    line_no: u64,
+    bytes: u64,
+    /// The size of the last chunk's text, to allocate the next at once.
+    size_hint: usize,
+}
+
+impl<R: BufRead> Reader<R> {
+    fn new(input: R) -> Self {
+        Reader {
+            input,
+            line_no: 0,
+            bytes: 0,
+            size_hint: 0,
+        }
+    }
+
+    /// Up to `max` lines that are not blank; none at the end of the stream.
+    fn chunk(&mut self, max: usize) -> std::io::Result<Chunk> {
+        // The last chunk's size, or a guess of 512 bytes a line for the first.
+        let guess = if self.size_hint > 0 {
+            self.size_hint
+        } else {
+            max.min(1 << 15) * 512
+        };
+        let mut text = String::with_capacity(guess);
+        let mut lines = Vec::with_capacity(max.min(1 << 16));
+        while lines.len() < max {
+            let start = text.len();
+            if self.input.read_line(&mut text)? == 0 {
+                break;
+            }
+            let mut end = text.len();
+            if text[start..end].ends_with('\n') {
+                end -= 1;
+                if text[start..end].ends_with('\r') {
+                    end -= 1;
+                }
+            }
+            self.line_no += 1;
+            self.bytes += (end - start) as u64 + 1;
+            if text[start..end].trim().is_empty() {
+                text.truncate(start);
+            } else {
+                lines.push((self.line_no, start..end));
+            }
+        }
+        self.size_hint = self.size_hint.max(text.len());
+        Ok(Chunk {
+            text,
+            lines,
+            end_line: self.line_no,
+            end_bytes: self.bytes,
+        })
+    }
+}
+
+/// A worker's errand, and its answer. Each worker owns one shard for the
+/// whole run, so its customers' state and its allocator's heap stay with it.
+enum Job {
+    Parse(Arc<Chunk>, Range<usize>),
+    Replay(Vec<(usize, Event)>),
+}
+
+enum Reply {
+    Parsed(Vec<Result<Event, String>>),
+    Replayed(Vec<(usize, Outcome)>),
+}
+
+/// Parses lines and replays shards: inline on one thread, or on workers.
+/// `parse` and `replay` start work; `parsed` and `replayed` wait for it,
+/// so the caller can read ahead in between.
+enum Engine<'a> {
+    Inline {
+        shard: Box<Shard>,
+        chunk: Option<Arc<Chunk>>,
+        work: Vec<(usize, Event)>,
+        plan: &'a Plan,
+        programs: &'a [&'a Program],
+    },
+    Workers(Vec<(mpsc::Sender<Job>, mpsc::Receiver<Reply>)>),
+}
+
+/// A worker gave no answer: it panicked (the scope re-raises that) or left.
+fn lost() -> BacktestError {
+    BacktestError::Read(std::io::Error::other("a backtest worker stopped"))
+}
+
+impl Engine<'_> {
+    fn parse(&mut self, chunk: Arc<Chunk>) -> Result<(), BacktestError> {
+        match self {
+            Engine::Inline { chunk: slot, .. } => *slot = Some(chunk),
+            Engine::Workers(workers) => {
+                let per = chunk.lines.len().div_ceil(workers.len());
+                for (k, (jobs, _)) in workers.iter().enumerate() {
+                    let range = (k * per).min(chunk.lines.len())..((k + 1) * per).min(chunk.lines.len());
+                    jobs.send(Job::Parse(chunk.clone(), range)).map_err(|_| lost())?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The events of the chunk given to `parse`, in line order.
+    fn parsed(&mut self) -> Result<Vec<Result<Event, String>>, BacktestError> {
+        match self {
+            Engine::Inline { chunk, .. } => Ok(chunk
+                .take()
+                .map(|c| (0..c.lines.len()).map(|i| parse_event(c.line(i))).collect())
+                .unwrap_or_default()),
+            Engine::Workers(workers) => {
+                let mut all = Vec::new();
+                for (_, replies) in workers.iter() {
+                    match replies.recv() {
+                        Ok(Reply::Parsed(part)) => all.extend(part),
+                        _ => return Err(lost()),
+                    }
+                }
+                Ok(all)
+            }
+        }
+    }
+
+    /// `work[s]` goes to shard `s`.
+    fn replay(&mut self, work: Vec<Vec<(usize, Event)>>) -> Result<(), BacktestError> {
+        match self {
+            Engine::Inline { work: slot, .. } => *slot = work.into_iter().flatten().collect(),
+            Engine::Workers(workers) => {
+                for ((jobs, _), items) in workers.iter().zip(work) {
+                    jobs.send(Job::Replay(items)).map_err(|_| lost())?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn replayed(&mut self) -> Result<Vec<(usize, Outcome)>, BacktestError> {
+        match self {
+            Engine::Inline {
+                shard,
+                work,
+                plan,
+                programs,
+                ..
+            } => Ok(std::mem::take(work)
+                .into_iter()
+                .map(|(i, e)| (i, handle(shard, e, plan, programs)))
+                .collect()),
+            Engine::Workers(workers) => {
+                let mut all = Vec::new();
+                for (_, replies) in workers.iter() {
+                    match replies.recv() {
+                        Ok(Reply::Replayed(part)) => all.extend(part),
+                        _ => return Err(lost()),
+                    }
+                }
+                Ok(all)
+            }
+        }
+    }
+}
+
+/// One worker: parses and replays what it is sent, in order, until the
+/// sender hangs up.
+fn work(jobs: mpsc::Receiver<Job>, replies: mpsc::Sender<Reply>, retention: i64, plan: &Plan, programs: &[&Program]) {
+    let mut shard = Shard::new(retention);
+    for job in jobs {
+        let reply = match job {
+            Job::Parse(chunk, range) => Reply::Parsed(range.map(|i| parse_event(chunk.line(i))).collect()),
+            Job::Replay(items) => Reply::Replayed(
+                items
+                    .into_iter()
+                    .map(|(i, e)| (i, handle(&mut shard, e, plan, programs)))
+                    .collect(),
+            ),
+        };
+        if replies.send(reply).is_err() {
+            return;
+        }
+    }
+}
+
 /// Replays `input` against `programs` (the policy, and optionally one to
 /// compare it with). Writes one verdict per return (by the first policy) to
 /// `out` as JSON Lines.
 pub fn run(
     programs: &[&Program],
     input: impl BufRead,
-    mut out: Option<&mut dyn Write>,
+    out: Option<&mut dyn Write>,
     opts: &Options,
-    mut progress: impl FnMut(Progress),
+    progress: impl FnMut(Progress),
 ) -> Result<Summary, BacktestError> {
     let threads = opts.threads.max(1);
     let plan = Plan::new(programs);
     let retention = opts.order_retention_days.saturating_mul(86_400);
-    let mut shards: Vec<Shard> = (0..threads).map(|_| Shard::new(retention)).collect();
+    if threads == 1 {
+        let engine = Engine::Inline {
+            shard: Box::new(Shard::new(retention)),
+            chunk: None,
+            work: Vec::new(),
+            plan: &plan,
+            programs,
+        };
+        return drive(engine, &plan, programs, input, out, opts, progress);
+    }
+    let plan = &plan;
+    std::thread::scope(|scope| {
+        let workers = (0..threads)
+            .map(|_| {
+                let (jobs, inbox) = mpsc::channel();
+                let (outbox, replies) = mpsc::channel();
+                scope.spawn(move || work(inbox, outbox, retention, plan, programs));
+                (jobs, replies)
+            })
+            .collect();
+        // Returning drops the senders, which lets the workers finish.
+        drive(Engine::Workers(workers), plan, programs, input, out, opts, progress)
+    })
+}
+
+/// The run itself: read a chunk, parse it on every worker, route its events
+/// in line order, replay them on the shards (reading the next chunk
+/// meanwhile), and merge the outcomes in line order.
+fn drive(
+    mut engine: Engine<'_>,
+    plan: &Plan,
+    programs: &[&Program],
+    input: impl BufRead,
+    mut out: Option<&mut dyn Write>,
+    opts: &Options,
+    mut progress: impl FnMut(Progress),
+) -> Result<Summary, BacktestError> {
+    let shards = match &engine {
+        Engine::Inline { .. } => 1,
+        Engine::Workers(w) => w.len(),
+    };
     let mut router = Router {
         last: None,
         orders: HashMap::default(),
         by_time: VecDeque::new(),
-        retention,
-        shards: threads,
+        retention: opts.order_retention_days.saturating_mul(86_400),
+        shards,
     };
     let mut summary = Summary::new(programs);
     (summary.incremental_aggregates, summary.rescanned_aggregates) = plan.counts();
-    let mut bytes = 0u64;
-    let mut lines = input.lines();
-    let mut line_no = 0u64;
-    loop {
-        // Read a chunk.
-        let mut chunk: Vec<(u64, String)> = Vec::with_capacity(opts.chunk_lines);
-        for line in lines.by_ref() {
-            let line = line.map_err(BacktestError::Read)?;
-            line_no += 1;
-            bytes += line.len() as u64 + 1;
-            if !line.trim().is_empty() {
-                chunk.push((line_no, line));
-            }
-            if chunk.len() == opts.chunk_lines {
-                break;
-            }
-        }
-        if chunk.is_empty() {
-            break;
-        }
-        // Parse on every core.
-        let parsed = parallel_map(&chunk, threads, |(_, text)| parse_event(text));
+    let chunk_lines = opts.chunk_lines.max(1);
+    let mut reader = Reader::new(input);
+    let mut chunk = Arc::new(reader.chunk(chunk_lines).map_err(BacktestError::Read)?);
+    if !chunk.lines.is_empty() {
+        engine.parse(chunk.clone())?;
+    }
+    while !chunk.lines.is_empty() {
         // Route in order.
-        let mut outcomes: Vec<Option<Outcome>> = (0..chunk.len()).map(|_| None).collect();
-        let mut work: Vec<Vec<(usize, Event)>> = (0..threads).map(|_| Vec::new()).collect();
+        let parsed = engine.parsed()?;
+        let mut outcomes: Vec<Option<Outcome>> = (0..chunk.lines.len()).map(|_| None).collect();
+        let mut work: Vec<Vec<(usize, Event)>> = (0..shards).map(|_| Vec::new()).collect();
         for (i, result) in parsed.into_iter().enumerate() {
             match result.and_then(|event| router.route(&event).map(|shard| (shard, event))) {
                 Ok((shard, event)) => {
@@ -206,18 +443,35 @@ pub fn run(
                         Event::Order(..) => summary.orders += 1,
                         Event::Return(_) => {}
                     }
-                    work[shard].push((i, event));
+                    if let Some(w) = work.get_mut(shard) {
+                        w.push((i, event));
+                    }
                 }
-                Err(reason) => outcomes[i] = Some(Outcome::Invalid(reason)),
+                Err(reason) => {
+                    if let Some(o) = outcomes.get_mut(i) {
+                        *o = Some(Outcome::Invalid(reason));
+                    }
+                }
             }
         }
-        // Each worker replays its customers.
-        let results = run_shards(&mut shards, work, &plan, programs);
-        for (i, outcome) in results.into_iter().flatten() {
-            outcomes[i] = Some(outcome);
+        // Each worker replays its customers while the next chunk is read
+        // and handed out for parsing. A read error waits its turn: the
+        // lines before it are merged first, as if read one after the other.
+        engine.replay(work)?;
+        let next = reader.chunk(chunk_lines).map(Arc::new);
+        if let Ok(next) = &next
+            && !next.lines.is_empty()
+        {
+            // Parsed after the replay, in each worker's queue.
+            engine.parse(next.clone())?;
+        }
+        for (i, outcome) in engine.replayed()? {
+            if let Some(o) = outcomes.get_mut(i) {
+                *o = Some(outcome);
+            }
         }
         // Merge in line order.
-        for ((line, _), outcome) in chunk.iter().zip(outcomes) {
+        for ((line, _), outcome) in chunk.lines.iter().zip(outcomes) {
             match outcome {
                 Some(Outcome::Judged(verdicts, label)) => {
                     if let (Some(w), Some(v)) = (out.as_deref_mut(), verdicts.first()) {
@@ -235,14 +489,15 @@ pub fn run(
                 Some(Outcome::Done) | None => {}
             }
         }
-        summary.lines = line_no;
+        summary.lines = chunk.end_line;
         progress(Progress {
-            lines: line_no,
-            bytes,
+            lines: chunk.end_line,
+            bytes: chunk.end_bytes,
             returns: summary.returns,
         });
+        chunk = next.map_err(BacktestError::Read)?;
     }
-    summary.lines = line_no;
+    summary.lines = reader.line_no;
     summary.finish();
     Ok(summary)
 }
@@ -251,18 +506,15 @@ pub fn run(
 /// and does nothing else: the floor a backtest's throughput is measured against.
 /// Returns the number of events.
 pub fn parse_only(input: impl BufRead, threads: usize, chunk_lines: usize) -> Result<u64, BacktestError> {
-    let mut lines = input.lines();
+    let mut reader = Reader::new(input);
     let mut events = 0u64;
     loop {
-        let chunk: Vec<String> = lines
-            .by_ref()
-            .take(chunk_lines.max(1))
-            .collect::<Result<_, _>>()
-            .map_err(BacktestError::Read)?;
-        if chunk.is_empty() {
+        let chunk = reader.chunk(chunk_lines.max(1)).map_err(BacktestError::Read)?;
+        if chunk.lines.is_empty() {
             return Ok(events);
         }
-        let parsed = parallel_map(&chunk, threads.max(1), |line| parse_event(line).is_ok());
+        let indices: Vec<usize> = (0..chunk.lines.len()).collect();
+        let parsed = parallel_map(&indices, threads.max(1), |&i| parse_event(chunk.line(i)).is_ok());
         events += parsed.into_iter().filter(|ok| *ok).count() as u64;
     }
 }
@@ -279,34 +531,6 @@ fn handle(shard: &mut Shard, event: Event, plan: &Plan, programs: &[&Program]) -
             .map(|j| Outcome::Judged(j.verdicts, r.label)),
     };
     result.unwrap_or_else(Outcome::Invalid)
-}
-
-fn run_shards(
-    shards: &mut [Shard],
-    work: Vec<Vec<(usize, Event)>>,
-    plan: &Plan,
-    programs: &[&Program],
-) -> Vec<Vec<(usize, Outcome)>> {
-    let replay = |shard: &mut Shard, items: Vec<(usize, Event)>| {
-        items
-            .into_iter()
-            .map(|(i, e)| (i, handle(shard, e, plan, programs)))
-            .collect::<Vec<_>>()
-    };
-    if shards.len() == 1 {
-        return shards.iter_mut().zip(work).map(|(s, w)| replay(s, w)).collect();
-    }
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = shards
-            .iter_mut()
-            .zip(work)
-            .map(|(shard, items)| scope.spawn(move || replay(shard, items)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
 }
 
 /// `f` over `items` on `threads` threads, results in order.

@@ -10,10 +10,11 @@ use rustc_hash::FxHashMap as HashMap;
 use rust_decimal::Decimal;
 
 use super::events::ReturnEvent;
+use super::fast;
 use crate::Program;
 use crate::check::program::{AggDef, NodeId};
 use crate::check::schema::{EventField, Source};
-use crate::data::{Case, Customer, History, Order, PastOrder, PastReturn, Time, parse_order, parse_return};
+use crate::data::{Case, Customer, History, Order, PastOrder, PastReturn, Time, parse_order};
 use crate::eval::Verdict;
 use crate::history::{AggValue, Event};
 use crate::syntax::ast::AggFn;
@@ -221,11 +222,15 @@ impl Shard {
             ));
         };
         // The line parsed when the order arrived; it parses the same way now.
-        let value: serde_json::Value =
-            serde_json::from_str(raw).map_err(|e| format!("order_id: the order's line no longer parses: {e}"))?;
-        let order =
-            parse_order(&value, "").map_err(|e| format!("order_id: the order no longer parses: {}", e.message))?;
-        let ret = parse_return(&r.value, "", &order).map_err(|e| format!("{}: {}", e.path, e.message))?;
+        let order = match fast::parse_order(raw) {
+            Some(order) => order,
+            None => {
+                let value: serde_json::Value = serde_json::from_str(raw)
+                    .map_err(|e| format!("order_id: the order's line no longer parses: {e}"))?;
+                parse_order(&value, "").map_err(|e| format!("order_id: the order no longer parses: {}", e.message))?
+            }
+        };
+        let ret = r.join(&order)?;
         let customer_id = order.customer_id.clone();
         let mut case = Case {
             order,

@@ -1,6 +1,8 @@
 //! A policy and a case, split at the first NUL byte (which no policy may
 //! hold). Without a NUL, the whole input is a case judged by every shipped
-//! policy. Judges plainly and with explanations, and serializes the verdict.
+//! policy. Judges plainly and with explanations, and serializes the verdict;
+//! the compiled code must give the tree walk's verdict after as many steps,
+//! and the decision-only path the verdict's decision.
 
 #![no_main]
 
@@ -21,7 +23,21 @@ fn shipped() -> &'static [rpl::Compiled] {
 }
 
 fn judge(compiled: &rpl::Compiled, case: &rpl::Case) {
-    if let Ok(verdict) = compiled.program.judge(case) {
+    let program = &compiled.program;
+    let before = rpl::eval::steps();
+    let plain = program.judge(case);
+    let middle = rpl::eval::steps();
+    let reference = program.judge_reference(case);
+    let after = rpl::eval::steps();
+    assert_eq!(format!("{plain:?}"), format!("{reference:?}"), "compiled code and tree walk disagree");
+    assert_eq!(middle - before, after - middle, "compiled code and tree walk take different steps");
+    let mut scratch = rpl::eval::Scratch::default();
+    if let (Ok(verdict), Ok(decided)) = (&plain, program.decide(case, &mut scratch)) {
+        assert_eq!(decided.decision.as_str(), verdict.decision, "decide and judge disagree");
+        assert_eq!(decided.shipping.as_str(), verdict.shipping, "decide and judge disagree");
+        assert_eq!(decided.risk, verdict.risk, "decide and judge disagree");
+    }
+    if let Ok(verdict) = plain {
         serde_json::to_string(&verdict).unwrap_or_else(|e| panic!("the verdict does not serialize: {e}"));
     }
     if let Ok((verdict, explanation)) = compiled.program.judge_explained(case) {

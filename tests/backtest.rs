@@ -159,7 +159,7 @@ fn reference_verdicts(program: &rpl::Program, events: &[Value]) -> Vec<String> {
                 let case = rpl::data::parse_case_value(&case).unwrap();
                 let verdict = program.judge(&case).unwrap();
                 let status = e["status"].as_str().map(str::to_string).unwrap_or_else(|| {
-                    match verdict.decision.as_str() {
+                    match verdict.decision.as_ref() {
                         "approve" => "refunded",
                         "deny" => "rejected",
                         _ => "pending",

@@ -65,14 +65,14 @@ pub fn decided(d: &Decided) -> (Answer, Decimal) {
 /// The full verdict's answer.
 #[inline]
 pub fn verdict(v: &Verdict) -> Answer {
-    let decision = match v.decision.as_str() {
+    let decision = match v.decision.as_ref() {
         "approve" => APPROVE,
         "deny" => DENY,
         "review" => REVIEW,
         "partial" => PARTIAL,
         _ => u8::MAX,
     };
-    let shipping = match v.shipping.as_str() {
+    let shipping = match v.shipping.as_ref() {
         "buyer" => BUYER,
         "merchant" => MERCHANT,
         "insurance" => INSURANCE,

@@ -266,7 +266,7 @@ impl Shard {
             verdicts.push(verdict);
         }
         let status = r.status.clone().unwrap_or_else(|| {
-            match verdicts.first().map(|v| v.decision.as_str()) {
+            match verdicts.first().map(|v| v.decision.as_ref()) {
                 Some("approve") => "refunded",
                 Some("deny") => "rejected",
                 _ => "pending",

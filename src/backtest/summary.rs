@@ -173,8 +173,8 @@ impl PolicySummary {
     }
 
     fn add(&mut self, v: &Verdict, label: Option<Label>) {
-        *self.decisions.entry(v.decision.clone()).or_default() += 1;
-        *self.shipping.entry(v.shipping.clone()).or_default() += 1;
+        *self.decisions.entry(v.decision.to_string()).or_default() += 1;
+        *self.shipping.entry(v.shipping.to_string()).or_default() += 1;
         self.refund += v.refund.parse::<Decimal>().unwrap_or_default();
         for rule in &mut self.rules {
             if v.lines.iter().any(|l| l.rules.iter().any(|r| r.rule == rule.name)) {
@@ -271,8 +271,8 @@ impl Comparison {
                 self.first_changes.push(Change {
                     line,
                     return_id: before.return_id.clone(),
-                    from: before.decision.clone(),
-                    to: after.decision.clone(),
+                    from: before.decision.to_string(),
+                    to: after.decision.to_string(),
                     refund_from: before.refund.clone(),
                     refund_to: after.refund.clone(),
                 });

@@ -137,7 +137,7 @@ impl Program {
                 .iter()
                 .map(|l| LineVerdict {
                     sku: l.sku.clone(),
-                    decision: String::new(),
+                    decision: Default::default(),
                     refund: String::new(),
                     message: None,
                     deductions: Vec::new(),
@@ -168,10 +168,10 @@ impl Program {
         SCRATCH.set(scratch);
         let verdict = Verdict {
             return_id: case.ret.id.clone(),
-            decision: decided.decision.as_str().to_string(),
+            decision: decided.decision.as_str().into(),
             refund: self.money(decided.refund),
             currency: self.header.currency.clone(),
-            shipping: decided.shipping.as_str().to_string(),
+            shipping: decided.shipping.as_str().into(),
             risk: decided.risk,
             flags: sink.flags,
             lines: sink.lines,
@@ -355,7 +355,7 @@ impl<'a> Sink<'a> for VerdictSink<'a> {
         }
         self.lines[line].rules.push(RuleHit {
             rule: rule.name.clone(),
-            effect: rule.decision.as_ref().map_or("deduct", |(d, _)| d.as_str()).to_string(),
+            effect: rule.decision.as_ref().map_or("deduct", |(d, _)| d.as_str()).into(),
             message: rule.decision.as_ref().and_then(|(_, m)| m.clone()),
         });
     }
@@ -376,7 +376,7 @@ impl<'a> Sink<'a> for VerdictSink<'a> {
 
     fn line(&mut self, line: usize, decision: Decision, refund: Decimal, because: Because<'a>) {
         let l = &mut self.lines[line];
-        l.decision = decision.as_str().to_string();
+        l.decision = decision.as_str().into();
         l.refund = self.p.money(refund);
         l.message = match because {
             Because::Rule(m) => m.map(str::to_string),

@@ -1,18 +1,26 @@
 //! The verdict of SPEC §7: what was decided, how much is refunded, who pays the
 //! return shipping, and why.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
+
+/// A word from a fixed vocabulary (`approve`, `buyer`, `deduct`, …): borrowed
+/// when rpl writes it, so a verdict does not allocate its decisions; owned
+/// when read back from JSON.
+pub type Word = Cow<'static, str>;
 
 /// The decision on one request.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Verdict {
     pub return_id: String,
     /// `approve`, `deny`, `review` or `partial`.
-    pub decision: String,
+    pub decision: Word,
     /// The sum of the approved lines' refunds, in the currency's minor unit.
     pub refund: String,
     pub currency: String,
-    pub shipping: String,
+    /// `buyer`, `merchant`, `platform` or `insurance`.
+    pub shipping: Word,
     pub risk: i64,
     pub flags: Vec<FlagHit>,
     pub lines: Vec<LineVerdict>,
@@ -30,7 +38,7 @@ pub struct FlagHit {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct LineVerdict {
     pub sku: String,
-    pub decision: String,
+    pub decision: Word,
     pub refund: String,
     /// What the customer is told: the deciding rule's message, or the default's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -49,7 +57,7 @@ pub struct Deduction {
 pub struct RuleHit {
     pub rule: String,
     /// `approve`, `deny`, `review` or `deduct`.
-    pub effect: String,
+    pub effect: Word,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }

@@ -306,9 +306,9 @@ fn compare(e: &Expect, v: &Verdict) -> Vec<Mismatch> {
             out.push(Mismatch { key, expected, actual });
         }
     };
-    check("decision".into(), e.decision.clone(), v.decision.clone());
+    check("decision".into(), e.decision.clone(), v.decision.to_string());
     check("refund".into(), e.refund.clone(), v.refund.clone());
-    check("shipping".into(), e.shipping.clone(), v.shipping.clone());
+    check("shipping".into(), e.shipping.clone(), v.shipping.to_string());
     check("risk".into(), e.risk.map(|r| r.to_string()), v.risk.to_string());
     check(
         "flags".into(),
@@ -325,7 +325,7 @@ fn compare(e: &Expect, v: &Verdict) -> Vec<Mismatch> {
             continue;
         };
         let key = |k: &str| format!("lines[{}].{k}", line.sku);
-        check(key("decision"), line.decision.clone(), actual.decision.clone());
+        check(key("decision"), line.decision.clone(), actual.decision.to_string());
         check(key("refund"), line.refund.clone(), actual.refund.clone());
         let rules: Vec<String> = actual.rules.iter().map(|r| r.rule.clone()).collect();
         check(key("rules"), line.rules.as_ref().map(|r| list(r)), list(&rules));

@@ -112,7 +112,7 @@ fn deny_beats_review_beats_approve() {
         assert_eq!(v.lines[0].decision, "deny", "{order:?}");
         assert_eq!(v.lines[0].message.as_deref(), Some("no"));
         assert_eq!(fired(&v, 0), order, "every fired rule, in declaration order");
-        let effects: Vec<&str> = v.lines[0].rules.iter().map(|r| r.effect.as_str()).collect();
+        let effects: Vec<&str> = v.lines[0].rules.iter().map(|r| r.effect.as_ref()).collect();
         let expected: Vec<&str> = order
             .iter()
             .map(|k| match *k {

@@ -181,7 +181,7 @@ pub fn run(items: &str, c: &CaseB) -> Verdict {
 pub fn holds_on(cond: &str, c: &CaseB) -> bool {
     let v = run(&format!("rule probe {{ when {cond} approve }}"), c);
     assert!(v.errors.is_empty(), "`{cond}` failed: {:#?}", v.errors);
-    match v.lines[0].decision.as_str() {
+    match v.lines[0].decision.as_ref() {
         "approve" => true,
         "deny" => false,
         other => panic!("`{cond}` decided {other}"),
@@ -212,7 +212,7 @@ pub fn fails_on(cond: &str, c: &CaseB) -> Verdict {
 
 /// The decisions of the lines, in order.
 pub fn decisions(v: &Verdict) -> Vec<&str> {
-    v.lines.iter().map(|l| l.decision.as_str()).collect()
+    v.lines.iter().map(|l| l.decision.as_ref()).collect()
 }
 
 /// The names of the rules that fired on line `i`, in order.

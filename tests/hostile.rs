@@ -317,7 +317,8 @@ fn json_depth_at_and_past_the_limit() {
     let nested = |n: usize| case_json(1, 0, &format!("{}{}", "[".repeat(n - 1), "]".repeat(n - 1)));
     assert_eq!(case_error(&nested(MAX_JSON_DEPTH)), None);
     let (path, message) = case_error(&nested(MAX_JSON_DEPTH + 1)).unwrap();
-    assert_eq!(path, "");
+    // The array that would open one level too many is inside the innermost one.
+    assert_eq!(path, format!("extra{}", "[0]".repeat(MAX_JSON_DEPTH - 1)));
     assert!(
         message.starts_with(&format!(
             "arrays and objects nest deeper than {MAX_JSON_DEPTH} levels at line 6 column "

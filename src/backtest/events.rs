@@ -5,12 +5,10 @@
 //! straight into typed structs; whatever it cannot vouch for comes to the
 //! validating parser here, the reference, which words every error.
 
-use std::collections::HashSet;
-
 use serde_json::Value;
 
 use super::fast::{self, Fast, RawReturn};
-use crate::data::json::{field_path, index_path, quote, string, time};
+use crate::data::json::{string, time};
 use crate::data::{Customer, InputError, Order, Return, Time, parse_customer, parse_order, parse_return};
 
 /// A return's own label, for precision and recall.
@@ -110,8 +108,9 @@ pub fn parse_event_reference(line: &str) -> Result<Event, String> {
     let value: Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
     // serde_json keeps the last of a key given twice; another reader of the
     // same stream might keep the first, so the line is refused, as a case is.
-    if let Some(twice) = duplicate_key(line) {
-        return Err(twice);
+    // The case parser's own check, so a line is held to what a case is.
+    if let Some(problem) = crate::data::text::scan(line) {
+        return Err(format!("{}: {}", problem.path, problem.message));
     }
     let Some(obj) = value.as_object() else {
         return Err("an event is a JSON object".into());
@@ -153,73 +152,4 @@ pub fn parse_event_reference(line: &str) -> Result<Event, String> {
             "event: expected \"customer\", \"order\" or \"return\", found {kind}"
         )),
     }
-}
-
-/// Where an open array or object of the line being scanned stands.
-enum Open {
-    /// The keys seen so far, and the latest.
-    Object(HashSet<String>, String),
-    /// The index of the current element.
-    Array(usize),
-}
-
-/// The first key given twice in one object of `text` (which is valid JSON),
-/// worded with the JSON path of the second one.
-fn duplicate_key(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut open: Vec<Open> = Vec::new();
-    let mut expect_key = false;
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => {
-                let start = i;
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-                if expect_key && let Some(Open::Object(keys, latest)) = open.last_mut() {
-                    expect_key = false;
-                    let raw = text.get(start..=i)?;
-                    let key = if raw.contains('\\') {
-                        serde_json::from_str::<String>(raw).ok()?
-                    } else {
-                        raw[1..raw.len() - 1].to_owned()
-                    };
-                    if !keys.insert(key.clone()) {
-                        let mut path = String::new();
-                        for o in &open[..open.len() - 1] {
-                            path = match o {
-                                Open::Object(_, k) => field_path(&path, k),
-                                Open::Array(n) => index_path(&path, *n),
-                            };
-                        }
-                        let path = field_path(&path, &key);
-                        return Some(format!("{path}: the key {} appears twice in one object", quote(&key)));
-                    }
-                    *latest = key;
-                }
-            }
-            b'{' => {
-                open.push(Open::Object(HashSet::new(), String::new()));
-                expect_key = true;
-            }
-            b'[' => {
-                open.push(Open::Array(0));
-                expect_key = false;
-            }
-            b'}' | b']' => {
-                open.pop();
-                expect_key = false;
-            }
-            b',' => match open.last_mut() {
-                Some(Open::Object(..)) => expect_key = true,
-                Some(Open::Array(n)) => *n += 1,
-                None => {}
-            },
-            _ => {}
-        }
-        i += 1;
-    }
-    None
 }

@@ -3,7 +3,7 @@
 pub(crate) mod json;
 mod model;
 mod parse;
-mod text;
+pub(crate) mod text;
 
 pub use model::*;
 pub use parse::{

@@ -44,9 +44,10 @@ pub fn parse_json(text: &str) -> Result<Value, InputError> {
         );
         return Err(err("", msg));
     }
-    if let Some((at, problem)) = super::text::scan(text) {
-        let (line, column) = crate::diag::line_col(text, at);
-        return Err(err("", format!("{problem} at line {line} column {column}")));
+    if let Some(problem) = super::text::scan(text) {
+        let (line, column) = crate::diag::line_col(text, problem.at);
+        let message = format!("{} at line {line} column {column}", problem.message);
+        return Err(err(&problem.path, message));
     }
     serde_json::from_str(text).map_err(|e| err("", format!("not JSON: {e}")))
 }

@@ -697,21 +697,7 @@ impl Compiler<'_> {
                     f.steps += 1;
                     let x = x(f)?;
                     let y = y(f)?;
-                    match op {
-                        Arith::Add => x.checked_add(y),
-                        Arith::Sub => x.checked_sub(y),
-                        Arith::Mul => x.checked_mul(y),
-                        Arith::Div => {
-                            if y.is_zero() {
-                                return Err(EvalError {
-                                    node: id,
-                                    kind: ErrKind::DivByZero,
-                                });
-                            }
-                            x.checked_div(y)
-                        }
-                    }
-                    .ok_or(overflow(id))
+                    value::dec_arith(id, op, x, y)
                 }))
             }
             // Times and durations: the tree walk's own arithmetic, on typed operands.

@@ -200,23 +200,26 @@ pub fn arith<'a>(node: NodeId, op: Arith, a: Value<'a>, b: Value<'a>) -> Eval<'a
         _ => {
             let x = a.as_dec().ok_or_else(|| type_error(node, Kind::Number, &a))?;
             let y = b.as_dec().ok_or_else(|| type_error(node, Kind::Number, &b))?;
-            Value::Dec(
-                match op {
-                    Arith::Add => x.checked_add(y),
-                    Arith::Sub => x.checked_sub(y),
-                    Arith::Mul => x.checked_mul(y),
-                    Arith::Div => {
-                        if y.is_zero() {
-                            return Err(err(node, ErrKind::DivByZero));
-                        }
-                        x.checked_div(y)
-                    }
-                }
-                .ok_or_else(overflow)?,
-            )
+            Value::Dec(dec_arith(node, op, x, y)?)
         }
     };
     Ok(v)
+}
+
+/// Decimal arithmetic, checked: overflow and division by zero are errors at `node`.
+pub fn dec_arith(node: NodeId, op: Arith, x: Decimal, y: Decimal) -> Result<Decimal, EvalError> {
+    match op {
+        Arith::Add => x.checked_add(y),
+        Arith::Sub => x.checked_sub(y),
+        Arith::Mul => x.checked_mul(y),
+        Arith::Div => {
+            if y.is_zero() {
+                return Err(err(node, ErrKind::DivByZero));
+            }
+            x.checked_div(y)
+        }
+    }
+    .ok_or(err(node, ErrKind::Overflow))
 }
 
 pub fn negate<'a>(node: NodeId, v: Value<'a>) -> Eval<'a> {

@@ -257,58 +257,13 @@ impl<'a> Reader<'a> {
             }
             "flag" => self.flag(start),
             "rule" => self.rule(start),
-            "shipping" => {
-                self.pos += word.len();
-                self.skip();
-                self.expect(b'{')?;
-                let mut rows = Vec::new();
-                loop {
-                    self.skip();
-                    if !is_ident_start(self.peek()) {
-                        break;
-                    }
-                    let row_start = self.pos;
-                    let payer = self.ident()?;
-                    self.skip();
-                    let guard = self.row_guard()?;
-                    rows.push(Row {
-                        value: payer,
-                        guard,
-                        span: self.span_from(row_start),
-                    });
-                }
-                self.expect(b'}')?;
-                Some(Item::Shipping(Table {
-                    rows,
-                    span: self.span_from(start),
-                }))
-            }
-            "refund" => {
-                self.pos += word.len();
-                self.skip();
-                self.expect(b'{')?;
-                let mut rows = Vec::new();
-                loop {
-                    self.skip();
-                    if self.peek() == b'}' {
-                        break;
-                    }
-                    let row_start = self.pos;
-                    let value = self.expr()?;
-                    self.skip();
-                    let guard = self.row_guard()?;
-                    rows.push(Row {
-                        value,
-                        guard,
-                        span: self.span_from(row_start),
-                    });
-                }
-                self.expect(b'}')?;
-                Some(Item::Refund(Table {
-                    rows,
-                    span: self.span_from(start),
-                }))
-            }
+            // A shipping row starts with its payer's name; refund rows run to the `}`.
+            "shipping" => self
+                .table(start, word.len(), is_ident_start, Self::ident)
+                .map(Item::Shipping),
+            "refund" => self
+                .table(start, word.len(), |b| b != b'}', Self::expr)
+                .map(Item::Refund),
             _ => None,
         }
     }
@@ -350,6 +305,41 @@ impl<'a> Reader<'a> {
             fields,
             span: self.span_from(start),
         }))
+    }
+
+    /// A `shipping` or `refund` table: rows of a value and a guard, while
+    /// `row` says the next byte starts one.
+    fn table<V>(
+        &mut self,
+        start: usize,
+        keyword: usize,
+        row: fn(u8) -> bool,
+        value: fn(&mut Self) -> Option<V>,
+    ) -> Option<Table<V>> {
+        self.pos += keyword;
+        self.skip();
+        self.expect(b'{')?;
+        let mut rows = Vec::new();
+        loop {
+            self.skip();
+            if !row(self.peek()) {
+                break;
+            }
+            let row_start = self.pos;
+            let value = value(self)?;
+            self.skip();
+            let guard = self.row_guard()?;
+            rows.push(Row {
+                value,
+                guard,
+                span: self.span_from(row_start),
+            });
+        }
+        self.expect(b'}')?;
+        Some(Table {
+            rows,
+            span: self.span_from(start),
+        })
     }
 
     fn flag(&mut self, start: usize) -> Option<Item> {

@@ -10,7 +10,6 @@
 //! same event; the differential tests at the end hold it to that.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 use std::fmt;
 
 use rust_decimal::Decimal;
@@ -20,7 +19,10 @@ use serde_json::Value;
 
 use super::events::Label;
 use crate::data::json::{attrs, money, quantity};
-use crate::data::{Attrs, Customer, Order, OrderItem, RETURN_TYPES, Return, ReturnLine, Time};
+use crate::data::{
+    Attrs, Customer, Order, OrderItem, RETURN_TYPES, Return, ReturnLine, Time, is_currency_code, order_total,
+    repeated_sku,
+};
 use crate::limits::MAX_LINES;
 
 /// A JSON object, and only an object: serde's derived structs also accept an
@@ -239,22 +241,9 @@ fn customer(l: Line<'_>) -> Option<Customer> {
     })
 }
 
-/// Distinct skus, as `unique_skus` in `data::parse` demands: compared in
-/// pairs on the few lines an order has, through a set on long ones.
-fn unique<T>(items: &[T], sku: impl Fn(&T) -> &str) -> bool {
-    if items.len() <= 16 {
-        return items
-            .iter()
-            .enumerate()
-            .all(|(i, a)| items[..i].iter().all(|b| sku(a) != sku(b)));
-    }
-    let mut seen = HashSet::new();
-    items.iter().all(|i| seen.insert(sku(i)))
-}
-
 fn order(l: Line<'_>) -> Option<Order> {
     let currency = l.currency?;
-    if !(currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase())) {
+    if !is_currency_code(&currency) {
         return None;
     }
     let raw = l.items?;
@@ -274,19 +263,13 @@ fn order(l: Line<'_>) -> Option<Order> {
             })
         })
         .collect::<Option<Vec<_>>>()?;
-    if !unique(&items, |i| i.sku.as_str()) {
+    if repeated_sku(items.len(), |i| items[i].sku.as_str()).is_some() {
         return None;
     }
     let shipping_fee = l.shipping_fee.map(|m| m.0).unwrap_or_default();
     let total = match l.total {
         Some(t) => t.0,
-        None => {
-            let mut sum = Decimal::ZERO;
-            for item in &items {
-                sum = sum.checked_add(Decimal::from(item.quantity).checked_mul(item.unit_price)?)?;
-            }
-            sum.checked_add(shipping_fee)?
-        }
+        None => order_total(&items, shipping_fee).ok()?,
     };
     Some(Order {
         id: l.id?,
@@ -332,7 +315,7 @@ fn ret(l: Line<'_>) -> Option<RawReturn> {
             })
         })
         .collect::<Option<Vec<_>>>()?;
-    if !unique(&items, |i| i.sku.as_str()) {
+    if repeated_sku(items.len(), |i| items[i].sku.as_str()).is_some() {
         return None;
     }
     Some(RawReturn {

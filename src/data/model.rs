@@ -120,3 +120,33 @@ pub struct PastReturn {
     pub amount: Decimal,
     pub status: String,
 }
+
+/// Whether `code` has the shape of a currency code: three uppercase letters.
+pub(crate) fn is_currency_code(code: &str) -> bool {
+    code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())
+}
+
+/// An order's total when it gives none: its lines' prices times quantities,
+/// plus the shipping fee. On overflow, the line that overflowed, or `None`
+/// when adding the fee did.
+pub(crate) fn order_total(items: &[OrderItem], shipping_fee: Decimal) -> Result<Decimal, Option<usize>> {
+    let mut sum = Decimal::ZERO;
+    for (i, item) in items.iter().enumerate() {
+        sum = Decimal::from(item.quantity)
+            .checked_mul(item.unit_price)
+            .and_then(|amount| sum.checked_add(amount))
+            .ok_or(Some(i))?;
+    }
+    sum.checked_add(shipping_fee).ok_or(None)
+}
+
+/// The index of the first of `n` skus (the `i`-th is `sku(i)`) that was seen
+/// before: compared in pairs on the few lines an order has, through a set on
+/// long ones.
+pub(crate) fn repeated_sku<'s>(n: usize, sku: impl Fn(usize) -> &'s str) -> Option<usize> {
+    if n <= 16 {
+        return (0..n).find(|&i| (0..i).any(|j| sku(j) == sku(i)));
+    }
+    let mut seen = std::collections::HashSet::new();
+    (0..n).position(|i| !seen.insert(sku(i)))
+}

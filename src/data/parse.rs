@@ -10,7 +10,10 @@ use serde_json::{Map, Value};
 use super::json::{
     Obj, attrs, boolean, err, field_path, index_path, list, money, quantity, quote, string, strings, time,
 };
-use super::model::{Case, Customer, History, Order, OrderItem, PastOrder, PastReturn, Return, ReturnLine};
+use super::model::{
+    Case, Customer, History, Order, OrderItem, PastOrder, PastReturn, Return, ReturnLine, is_currency_code,
+    order_total, repeated_sku,
+};
 #[cfg(doc)]
 use crate::limits::MAX_JSON_DEPTH;
 use crate::limits::{MAX_CASE_BYTES, MAX_HISTORY, MAX_LINES};
@@ -76,7 +79,7 @@ pub fn parse_order(v: &Value, path: &str) -> Result<Order, InputError> {
     let id = o.req("id", string)?;
     let customer_id = o.req("customer_id", string)?;
     let currency = o.req("currency", string)?;
-    if !(currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase())) {
+    if !is_currency_code(&currency) {
         let msg = format!("{} is not a three-letter uppercase currency code", quote(&currency));
         return Err(err(&o.at("currency"), msg));
     }
@@ -94,21 +97,17 @@ pub fn parse_order(v: &Value, path: &str) -> Result<Order, InputError> {
     if items.is_empty() {
         return Err(err(&items_path, "an order has no items"));
     }
-    unique_skus(items.iter().map(|i| i.sku.as_str()), &items_path, "order")?;
+    unique_skus(items.len(), |i| items[i].sku.as_str(), &items_path, "order")?;
 
     let total = match o.opt("total", money)? {
         Some(total) => total,
-        None => {
-            let mut sum = Decimal::ZERO;
-            for (i, item) in items.iter().enumerate() {
-                sum = Decimal::from(item.quantity)
-                    .checked_mul(item.unit_price)
-                    .and_then(|amount| sum.checked_add(amount))
-                    .ok_or_else(|| err(&index_path(&items_path, i), "the order total overflows"))?;
-            }
-            sum.checked_add(shipping_fee)
-                .ok_or_else(|| err(&o.at("shipping_fee"), "the order total overflows"))?
-        }
+        None => order_total(&items, shipping_fee).map_err(|at| {
+            let path = match at {
+                Some(i) => index_path(&items_path, i),
+                None => o.at("shipping_fee"),
+            };
+            err(&path, "the order total overflows")
+        })?,
     };
     Ok(Order {
         id,
@@ -161,7 +160,7 @@ pub fn parse_return(v: &Value, path: &str, order: &Order) -> Result<Return, Inpu
     if items.is_empty() {
         return Err(err(&items_path, "a return has no items"));
     }
-    unique_skus(items.iter().map(|i| i.sku.as_str()), &items_path, "return")?;
+    unique_skus(items.len(), |i| items[i].sku.as_str(), &items_path, "return")?;
     let mut amount = Decimal::ZERO;
     for (i, line) in items.iter().enumerate() {
         amount = amount
@@ -296,15 +295,14 @@ fn bounded_list<'v, T>(
 }
 
 /// Rejects the second occurrence of a sku, at `items[i].sku`.
-fn unique_skus<'s>(skus: impl Iterator<Item = &'s str>, items_path: &str, on: &str) -> Result<(), InputError> {
-    let mut seen = HashSet::new();
-    for (i, sku) in skus.enumerate() {
-        if !seen.insert(sku) {
+fn unique_skus<'s>(n: usize, sku: impl Fn(usize) -> &'s str, items_path: &str, on: &str) -> Result<(), InputError> {
+    match repeated_sku(n, &sku) {
+        Some(i) => {
             let path = field_path(&index_path(items_path, i), "sku");
-            return Err(err(&path, format!("{} appears twice on the {on}", quote(sku))));
+            Err(err(&path, format!("{} appears twice on the {on}", quote(sku(i)))))
         }
+        None => Ok(()),
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -228,8 +228,7 @@ fn invalid(message: String) -> io::Error {
 }
 
 fn validate(opts: &GenOptions) -> io::Result<()> {
-    let c = opts.currency.as_bytes();
-    if !(c.len() == 3 && c.iter().all(u8::is_ascii_uppercase)) {
+    if !crate::data::is_currency_code(&opts.currency) {
         return Err(invalid(format!(
             "currency {:?} is not a three-letter uppercase code",
             opts.currency

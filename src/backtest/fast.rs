@@ -389,6 +389,7 @@ mod tests {
     use super::*;
     use crate::backtest::events::{Event, ReturnBody, parse_event, parse_event_reference};
     use crate::data::parse_return;
+    use crate::generator::rng::Rng;
 
     /// Checks one line; says whether the fast path took it.
     fn same(line: &str, orders: &mut Vec<Order>) -> bool {
@@ -460,17 +461,6 @@ mod tests {
             }
         }
         assert!(fast * 10 > lines * 9, "the fast path took only {fast} of {lines} lines");
-    }
-
-    struct Rng(u64);
-
-    impl Rng {
-        fn below(&mut self, n: usize) -> usize {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 % n as u64) as usize
-        }
     }
 
     const KEYS: &[&str] = &[
@@ -563,16 +553,16 @@ mod tests {
         let Ok(mut v) = serde_json::from_str::<Value>(line) else {
             return line.to_string();
         };
-        let value = serde_json::from_str::<Value>(VALUES[rng.below(VALUES.len())]).unwrap();
-        let key = KEYS[rng.below(KEYS.len())].to_string();
+        let value = serde_json::from_str::<Value>(VALUES[rng.index(VALUES.len())]).unwrap();
+        let key = KEYS[rng.index(KEYS.len())].to_string();
         // The object to change: the event, or one of its items.
         let items = v.get("items").and_then(Value::as_array).map_or(0, Vec::len);
-        let item = (items > 0 && rng.below(3) == 0).then(|| rng.below(items));
+        let item = (items > 0 && rng.index(3) == 0).then(|| rng.index(items));
         let target = match item {
             Some(i) => &mut v["items"][i],
             None => &mut v,
         };
-        match rng.below(6) {
+        match rng.index(6) {
             0 => {
                 if let Some(o) = target.as_object_mut() {
                     o.remove(&key);
@@ -582,12 +572,12 @@ mod tests {
                 // The key again, in the text: serde_json's map would merge it.
                 let text = v.to_string();
                 let at = text.match_indices('{').map(|(i, _)| i).collect::<Vec<_>>();
-                let i = at[rng.below(at.len())] + 1;
+                let i = at[rng.index(at.len())] + 1;
                 return format!("{}\"{key}\":{value},{}", &text[..i], &text[i..]);
             }
             2 => {
                 let text = v.to_string();
-                let cut = rng.below(text.len());
+                let cut = rng.index(text.len());
                 return text[..cut].to_string();
             }
             3 => {
@@ -613,12 +603,12 @@ mod tests {
         for line in &valid {
             same(line, &mut orders);
         }
-        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15, 0);
         let (mut fast, mut refused) = (0, 0);
         for _ in 0..10_000 {
-            let pick = rng.below(valid.len());
+            let pick = rng.index(valid.len());
             let line = mutate(&mut rng, valid[pick]);
-            let line = if rng.below(4) == 0 {
+            let line = if rng.index(4) == 0 {
                 mutate(&mut rng, &line)
             } else {
                 line

@@ -198,6 +198,6 @@ impl Catalog {
     /// A product of `category`, uniformly.
     pub fn pick(&self, rng: &mut Rng, category: u8) -> u32 {
         let list = &self.by_category[usize::from(category)];
-        list[rng.below(list.len() as u64) as usize]
+        list[rng.index(list.len())]
     }
 }

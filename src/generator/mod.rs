@@ -26,7 +26,7 @@
 
 mod catalog;
 mod json;
-mod rng;
+pub(crate) mod rng;
 #[cfg(test)]
 mod tests;
 
@@ -461,7 +461,7 @@ fn draft_order(
     if high_value {
         let list = &catalog.high_value;
         lines[0] = Line {
-            product: list[rng.below(list.len() as u64) as usize],
+            product: list[rng.index(list.len())],
             quantity: 1,
         };
         n = 1;

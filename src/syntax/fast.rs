@@ -819,6 +819,7 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use super::*;
+    use crate::generator::rng::Rng;
     use crate::syntax::{parser, prescan};
 
     /// Reads `src` both ways. Panics when the fast reader accepts a text pest
@@ -950,19 +951,6 @@ mod tests {
         }
     }
 
-    /// A tiny deterministic generator for mutants.
-    struct Lcg(u64);
-
-    impl Lcg {
-        fn below(&mut self, n: usize) -> usize {
-            self.0 = self
-                .0
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((self.0 >> 33) as usize) % n.max(1)
-        }
-    }
-
     const FRAGMENTS: &[&str] = &[
         " ",
         "\n",
@@ -1030,27 +1018,27 @@ mod tests {
         "policy",
     ];
 
-    fn mutate(src: &str, rng: &mut Lcg) -> String {
-        let boundary = |rng: &mut Lcg| {
-            let mut i = rng.below(src.len() + 1);
+    fn mutate(src: &str, rng: &mut Rng) -> String {
+        let boundary = |rng: &mut Rng| {
+            let mut i = rng.index(src.len() + 1);
             while !src.is_char_boundary(i) {
                 i -= 1;
             }
             i
         };
         let at = boundary(rng);
-        match rng.below(3) {
+        match rng.index(3) {
             0 => {
-                let mut end = (at + 1 + rng.below(8)).min(src.len());
+                let mut end = (at + 1 + rng.index(8)).min(src.len());
                 while !src.is_char_boundary(end) {
                     end += 1;
                 }
                 format!("{}{}", &src[..at], &src[end..])
             }
-            1 => format!("{}{}{}", &src[..at], FRAGMENTS[rng.below(FRAGMENTS.len())], &src[at..]),
+            1 => format!("{}{}{}", &src[..at], FRAGMENTS[rng.index(FRAGMENTS.len())], &src[at..]),
             _ => {
                 let from = boundary(rng);
-                let mut to = (from + rng.below(40)).min(src.len());
+                let mut to = (from + rng.index(40)).min(src.len());
                 while !src.is_char_boundary(to) {
                     to += 1;
                 }
@@ -1068,13 +1056,13 @@ mod tests {
             .ok()
             .and_then(|n| n.parse().ok())
             .unwrap_or(24);
-        let mut rng = Lcg(0x5eed);
+        let mut rng = Rng::new(0x5eed, 0);
         let (mut taken, mut total) = (0, 0);
         for seed in seeds() {
             for _ in 0..per_seed {
                 // One or two changes: more leave almost nothing readable.
                 let mut mutant = mutate(&seed, &mut rng);
-                if rng.below(3) == 0 {
+                if rng.index(3) == 0 {
                     mutant = mutate(&mutant, &mut rng);
                 }
                 total += 1;

@@ -10,7 +10,7 @@ use super::fast::{self, Typed};
 use super::value::{self, ErrKind, Eval, EvalError, Kind, Value, str_matches, type_error};
 use crate::check::Program;
 use crate::check::program::{AttrObject, Func, Lit, Node, NodeId};
-use crate::check::schema::{EventField, Field, Source};
+use crate::check::schema::{EventField, Field};
 use crate::data::{Case, ReturnLine, Scalar};
 use crate::history::{self, AggValue, Event};
 use crate::syntax::ast::AggFn;
@@ -584,11 +584,7 @@ impl<'a> Frame<'a> {
         };
         if agg.filter.is_none() && agg.func == AggFn::Count && self.trace.is_none() {
             // A plain count: the events in the window, visited one by one.
-            let h = &case.history;
-            let n = match agg.source {
-                Source::Returns => h.returns.iter().filter(|r| window.contains(r.requested_at)).count(),
-                Source::Orders => h.orders.iter().filter(|o| window.contains(o.placed_at)).count(),
-            };
+            let n = history::count(&case.history, agg.source, window);
             self.steps += n as u64;
             return Ok(Value::Int(n as i64));
         }

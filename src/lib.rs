@@ -29,17 +29,20 @@
 //! ```
 
 pub mod backtest;
-pub mod check;
+mod check;
 pub mod data;
 pub mod diag;
 pub mod eval;
 pub mod generator;
 pub mod history;
+mod ir;
 pub mod limits;
 pub mod suite;
+mod support;
 pub mod syntax;
 
-pub use check::Program;
+pub use eval::Program;
+pub use ir::{Payer, PolicyTz};
 pub use data::{Case, InputError};
 pub use diag::Diagnostic;
 pub use eval::{Explanation, Verdict};
@@ -51,16 +54,17 @@ pub struct Compiled {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// Parses and checks a policy. On failure, every diagnostic found (errors and
-/// warnings, in source order).
+/// Parses, checks and compiles a policy: the whole pipeline, text ->
+/// syntax tree -> checked program -> compiled program. On failure, every
+/// diagnostic found (errors and warnings, in source order).
 pub fn compile(source: &str) -> Result<Compiled, Vec<Diagnostic>> {
-    let ast = syntax::parse(source).map_err(|d| vec![d])?;
-    let (program, diagnostics) = check::check(&ast, source);
-    match program {
-        Some(program) => Ok(Compiled {
-            program,
-            warnings: diagnostics,
-        }),
-        None => Err(diagnostics),
-    }
+    let tree = syntax::parse(source).map_err(|d| vec![d])?;
+    let (checked, warnings) = check::check(&tree, source);
+    let Some(checked) = checked else {
+        return Err(warnings);
+    };
+    Ok(Compiled {
+        program: Program::new(checked),
+        warnings,
+    })
 }

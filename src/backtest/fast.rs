@@ -389,7 +389,7 @@ mod tests {
     use super::*;
     use crate::backtest::events::{Event, ReturnBody, parse_event, parse_event_reference};
     use crate::data::parse_return;
-    use crate::generator::rng::Rng;
+    use crate::support::rng::Rng;
 
     /// Checks one line; says whether the fast path took it.
     fn same(line: &str, orders: &mut Vec<Order>) -> bool {

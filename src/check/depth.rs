@@ -6,7 +6,7 @@ use crate::syntax::ast::{self, Expr, ExprKind, Item};
 
 /// Expression levels up to which the checker runs on the caller's thread.
 /// Past it — deep expressions, or long chains of lets, which the checker
-/// follows as it meets them — it runs on [`crate::diag::with_stack`]'s deep
+/// follows as it meets them — it runs on [`crate::support::with_stack`]'s deep
 /// stack. Real policies stay far below; the bound is low enough that an
 /// unoptimised build fits in a fraction of a 2 MiB thread (see the test).
 pub(super) const SHALLOW: usize = 48;

@@ -2,9 +2,8 @@
 //! followed, each expression lowered to nodes of the program arena.
 
 use super::guards::{self, Key};
-use super::program::{AggDef, Arith, AttrSlot, Cmp, Func, Lit, Node};
-use super::schema::{EVENT_FIELDS, FIELDS, ROOTS, Source};
-use super::types::Ty;
+use crate::ir::schema::{EVENT_FIELDS, FIELDS, ROOTS, Source};
+use crate::ir::{AggDef, Arith, AttrSlot, Cmp, Func, Lit, Node, Ty};
 use super::{Checker, Props, Typed};
 use crate::diag::{Diagnostic, Span, did_you_mean};
 use crate::syntax::ast::{AggFn, BinOp, Expr, ExprKind, Ident, UnOp, Window};
@@ -125,8 +124,8 @@ impl Checker<'_> {
     }
 
     fn const_list(&mut self, values: Vec<String>, span: Span) -> Typed {
-        let index = u32::try_from(self.lists.len()).unwrap_or(u32::MAX);
-        self.lists.push(values);
+        let index = u32::try_from(self.ir.lists.len()).unwrap_or(u32::MAX);
+        self.ir.lists.push(values);
         let leaf = Props {
             depth: 1,
             ..Props::default()
@@ -153,7 +152,7 @@ impl Checker<'_> {
                 let Some((t, index)) = self.binding(i, span) else {
                     return self.poison(span);
                 };
-                if matches!(self.nodes.get(t.node as usize), Some(Node::List(_))) && self.is_set(i) {
+                if matches!(self.ir.nodes.get(t.node as usize), Some(Node::List(_))) && self.is_set(i) {
                     return Typed { props: leaf, ..t };
                 }
                 let props = Props {
@@ -254,17 +253,17 @@ impl Checker<'_> {
                     );
                 }
                 let slot = match self
-                    .attrs
+                    .ir.attrs
                     .iter()
                     .position(|a| a.object == object && a.name == name.name)
                 {
                     Some(i) => i,
                     None => {
-                        self.attrs.push(AttrSlot {
+                        self.ir.attrs.push(AttrSlot {
                             object,
                             name: name.name.clone(),
                         });
-                        self.attrs.len() - 1
+                        self.ir.attrs.len() - 1
                     }
                 };
                 let slot = u32::try_from(slot).unwrap_or(u32::MAX);
@@ -487,10 +486,10 @@ impl Checker<'_> {
     /// `a + b` of lists: folded when both are constant.
     fn concat(&mut self, l: Typed, r: Typed, span: Span, props: Props) -> Typed {
         if let (Some(Node::List(a)), Some(Node::List(b))) =
-            (self.nodes.get(l.node as usize), self.nodes.get(r.node as usize))
+            (self.ir.nodes.get(l.node as usize), self.ir.nodes.get(r.node as usize))
         {
-            let mut values = self.lists[*a as usize].clone();
-            values.extend(self.lists[*b as usize].iter().cloned());
+            let mut values = self.ir.lists[*a as usize].clone();
+            values.extend(self.ir.lists[*b as usize].iter().cloned());
             return self.const_list(values, span);
         }
         self.typed(Node::Concat(l.node, r.node), span, Ty::List, props)
@@ -639,7 +638,7 @@ impl Checker<'_> {
         let parsed = if f == "date" {
             chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
                 .ok()
-                .and_then(|d| self.tz.midnight(d))
+                .and_then(|d| self.ir.header.timezone.midnight(d))
         } else {
             chrono::DateTime::parse_from_rfc3339(text)
                 .ok()
@@ -752,14 +751,14 @@ impl Checker<'_> {
             },
             |t| deeper(t.props),
         );
-        let index = u32::try_from(self.aggs.len()).unwrap_or(u32::MAX);
-        self.aggs.push(AggDef {
+        let index = u32::try_from(self.ir.aggs.len()).unwrap_or(u32::MAX);
+        self.ir.aggs.push(AggDef {
             func,
             source: src,
             field: summed,
             window: window.map(|w| w.amount.saturating_mul(w.unit.seconds())),
             filter: filter_t.map(|t| t.node),
-            event_only: filter_t.is_none_or(|t| super::program::reads_only_event(&self.nodes, t.node)),
+            event_only: filter_t.is_none_or(|t| crate::ir::reads_only_event(&self.ir.nodes, t.node)),
         });
         self.agg_props.push(props);
         let ty = if func == AggFn::Count { Ty::Int } else { Ty::Dec };

@@ -2,8 +2,8 @@
 //! (SPEC §8), and conditions whose value is known before any case arrives.
 
 use super::Checker;
-use super::program::{AttrObject, Cmp, Lit, Node, NodeId};
-use super::schema::{FIELDS, Field};
+use crate::ir::schema::{FIELDS, Field};
+use crate::ir::{AttrObject, Cmp, Lit, Node, NodeId};
 use crate::syntax::ast::{BinOp, Expr, ExprKind, UnOp};
 
 /// An optional value a guard can speak for.

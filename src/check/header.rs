@@ -3,7 +3,7 @@
 use chrono_tz::Tz;
 
 use super::currency;
-use super::program::{HeaderInfo, PolicyTz};
+use crate::ir::{HeaderInfo, PolicyTz};
 use crate::diag::{Diagnostic, Span, did_you_mean};
 use crate::syntax::ast::{self, Decision, HeaderField, Item};
 

@@ -1,6 +1,7 @@
-//! Syntax tree -> checked, slot-resolved [`Program`]. The checker reports every
-//! problem it finds, not the first; a program is produced only when there are
-//! no errors.
+//! Syntax tree -> checked, slot-resolved program ([`Checked`]). The checker
+//! reports every problem it finds, not the first; a program is produced only
+//! when there are no errors. It builds the program in place and knows nothing
+//! of how it will be run.
 
 mod currency;
 mod depth;
@@ -8,15 +9,10 @@ mod expr;
 mod guards;
 mod header;
 mod lints;
-pub mod program;
-pub mod schema;
-pub(crate) mod types;
 
 use std::collections::HashMap;
 
-pub use program::Program;
-use program::*;
-use types::Ty;
+use crate::ir::{Checked, FlagDef, HeaderInfo, LetDef, Node, NodeId, Payer, PolicyTz, Row, RuleDef, Ty};
 
 use crate::diag::{Diagnostic, Span, did_you_mean};
 use crate::syntax::ast::{self, Effect, Item};
@@ -28,22 +24,24 @@ pub const MAX_EVAL_DEPTH: usize = crate::limits::MAX_NESTING;
 
 /// Checks a parsed policy. Returns the program when there is no error, and
 /// every diagnostic (errors and warnings) in source order.
-pub fn check(policy: &ast::Policy, source: &str) -> (Option<Program>, Vec<Diagnostic>) {
+pub(crate) fn check(policy: &ast::Policy, source: &str) -> (Option<Checked>, Vec<Diagnostic>) {
     // A shallow policy is checked here; a thread of its own (a deep stack,
     // but tens of microseconds to start) only for deep nesting or long let chains.
     if depth::recursion_bound(policy, depth::SHALLOW).is_some() {
         return check_here(policy, source);
     }
-    crate::diag::with_stack(|| check_here(policy, source)).unwrap_or_else(|| {
+    crate::support::with_stack(|| check_here(policy, source)).unwrap_or_else(|| {
         let d = Diagnostic::error("internal", Span::default(), "the checker could not start");
         (None, vec![d])
     })
 }
 
-fn check_here(policy: &ast::Policy, source: &str) -> (Option<Program>, Vec<Diagnostic>) {
-    let mut c = Checker::new(policy, source);
-    let header = header::check_header(policy, &mut c.diags);
-    c.tz = header.as_ref().map_or(PolicyTz::Fixed(utc()), |h| h.timezone);
+fn check_here(policy: &ast::Policy, source: &str) -> (Option<Checked>, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let header = header::check_header(policy, &mut diags);
+    let header_ok = header.is_some();
+    // Without a header the items are still checked, against a stand-in.
+    let mut c = Checker::new(source, header.unwrap_or_else(stand_in_header), diags);
     c.collect_names(policy);
     c.check_items(policy);
     c.warn_unused();
@@ -52,16 +50,22 @@ fn check_here(policy: &ast::Policy, source: &str) -> (Option<Program>, Vec<Diagn
     c.diags.dedup();
     let failed = c.diags.iter().any(Diagnostic::is_error);
     let diags = std::mem::take(&mut c.diags);
-    let program = match (failed, header) {
-        (false, Some(header)) => Some(c.finish(header)),
-        _ => None,
-    };
+    let program = (!failed && header_ok).then(|| c.finish());
     (program, diags)
 }
 
-fn utc() -> chrono::FixedOffset {
+/// The header items are checked against when the policy's own failed.
+fn stand_in_header() -> HeaderInfo {
     use chrono::Offset as _;
-    chrono::Utc.fix()
+    HeaderInfo {
+        title: String::new(),
+        version: None,
+        currency: String::new(),
+        minor_units: 2,
+        timezone: PolicyTz::Fixed(chrono::Utc.fix()),
+        default: ast::Decision::Review,
+        default_message: None,
+    }
 }
 
 /// What a checked expression knows of itself.
@@ -113,49 +117,31 @@ enum BindState {
 pub(crate) struct Checker<'a> {
     src: &'a str,
     diags: Vec<Diagnostic>,
-    nodes: Vec<Node>,
-    spans: Vec<Span>,
-    lists: Vec<Vec<String>>,
+    /// The program being built.
+    ir: Checked,
     bindings: Vec<Binding<'a>>,
     by_name: HashMap<&'a str, usize>,
-    lets: Vec<LetDef>,
+    /// What each let and aggregate reads, by index, for the items that use them.
     let_props: Vec<Props>,
-    aggs: Vec<AggDef>,
     agg_props: Vec<Props>,
-    attrs: Vec<AttrSlot>,
-    flags: Vec<FlagDef>,
-    rules: Vec<RuleDef>,
-    shipping: Vec<Row<Payer>>,
-    refund: Vec<Row<NodeId>>,
-    tz: PolicyTz,
     /// Optional values known to be present where the expression being checked runs.
     facts: Vec<guards::Key>,
     /// The history source of the `where` being checked, if any.
-    scope: Option<schema::Source>,
+    scope: Option<crate::ir::schema::Source>,
     /// The chain of lets being checked, for cycle messages.
     stack: Vec<usize>,
 }
 
 impl<'a> Checker<'a> {
-    fn new(_policy: &'a ast::Policy, src: &'a str) -> Checker<'a> {
+    fn new(src: &'a str, header: HeaderInfo, diags: Vec<Diagnostic>) -> Checker<'a> {
         Checker {
             src,
-            diags: Vec::new(),
-            nodes: Vec::new(),
-            spans: Vec::new(),
-            lists: Vec::new(),
+            diags,
+            ir: Checked::new(src, header),
             bindings: Vec::new(),
             by_name: HashMap::new(),
-            lets: Vec::new(),
             let_props: Vec::new(),
-            aggs: Vec::new(),
             agg_props: Vec::new(),
-            attrs: Vec::new(),
-            flags: Vec::new(),
-            rules: Vec::new(),
-            shipping: Vec::new(),
-            refund: Vec::new(),
-            tz: PolicyTz::Fixed(utc()),
             facts: Vec::new(),
             scope: None,
             stack: Vec::new(),
@@ -163,9 +149,7 @@ impl<'a> Checker<'a> {
     }
 
     pub(crate) fn push(&mut self, node: Node, span: Span) -> NodeId {
-        self.nodes.push(node);
-        self.spans.push(span);
-        u32::try_from(self.nodes.len() - 1).unwrap_or(u32::MAX)
+        self.ir.push(node, span)
     }
 
     pub(crate) fn error(&mut self, d: Diagnostic) {
@@ -295,11 +279,8 @@ impl<'a> Checker<'a> {
         let typed = if self.bindings[i].is_set {
             self.set_value(b, result)
         } else {
-            let index = u32::try_from(self.lets.len()).unwrap_or(u32::MAX);
-            self.lets.push(LetDef {
-                name: b.name.name.clone(),
-                body: result.node,
-            });
+            let index = u32::try_from(self.ir.lets.len()).unwrap_or(u32::MAX);
+            self.ir.lets.push(LetDef { body: result.node });
             self.let_props.push(result.props);
             self.bindings[i].index = index;
             Some(result)
@@ -327,7 +308,7 @@ impl<'a> Checker<'a> {
         if t.ty == Ty::Error {
             return None;
         }
-        match self.nodes.get(t.node as usize) {
+        match self.ir.nodes.get(t.node as usize) {
             Some(Node::List(_)) => Some(t),
             _ => {
                 self.error(
@@ -414,7 +395,7 @@ impl<'a> Checker<'a> {
             return;
         };
         self.warn_never(w, &f.name, "flag", errors_before);
-        self.flags.push(FlagDef {
+        self.ir.flags.push(FlagDef {
             name: f.name.name.clone(),
             when: w.map(|t| t.node),
             unless: u.map(|t| t.node),
@@ -452,12 +433,12 @@ impl<'a> Checker<'a> {
             return;
         }
         if let Some(t) = when
-            && guards::constant_bool(&self.nodes, &self.lists, t.node) == Some(false)
+            && guards::constant_bool(&self.ir.nodes, &self.ir.lists, t.node) == Some(false)
         {
             self.error(
                 Diagnostic::warning(
                     "never-fires",
-                    self.spans[t.node as usize],
+                    self.ir.spans[t.node as usize],
                     format!("{what} `{}` can never fire: its condition is always false", name.name),
                 )
                 .with_hint("remove it, or fix the condition"),
@@ -522,7 +503,7 @@ impl<'a> Checker<'a> {
             );
         }
         self.warn_never(w, &r.name, "rule", errors_before);
-        self.rules.push(RuleDef {
+        self.ir.rules.push(RuleDef {
             name: r.name.name.clone(),
             when: w.map(|t| t.node),
             unless: u.map(|t| t.node),
@@ -571,7 +552,6 @@ impl<'a> Checker<'a> {
                 out.push(Row {
                     value: v,
                     guard: guard.map(|g| g.node),
-                    span: row.span,
                 });
             }
         }
@@ -623,7 +603,7 @@ impl<'a> Checker<'a> {
             }
             payer.map(|p| (p, Props::default()))
         });
-        self.shipping = rows;
+        self.ir.shipping = rows;
     }
 
     fn refund_table(&mut self, t: &'a ast::Table<ast::Expr>) {
@@ -641,7 +621,7 @@ impl<'a> Checker<'a> {
             }
             Some((v.node, v.props))
         });
-        self.refund = rows;
+        self.ir.refund = rows;
     }
 
     fn warn_unused(&mut self) {
@@ -660,7 +640,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn finish(self, header: HeaderInfo) -> Program {
+    fn finish(mut self) -> Checked {
         let per_line = |props: &[Props]| {
             props
                 .iter()
@@ -669,24 +649,8 @@ impl<'a> Checker<'a> {
                 .map(|(i, _)| i as u32)
                 .collect()
         };
-        let mut program = Program {
-            source: self.src.to_string(),
-            header,
-            per_line_lets: per_line(&self.let_props),
-            per_line_aggs: per_line(&self.agg_props),
-            nodes: self.nodes,
-            spans: self.spans,
-            lists: self.lists,
-            lets: self.lets,
-            aggs: self.aggs,
-            attrs: self.attrs,
-            flags: self.flags,
-            rules: self.rules,
-            shipping: self.shipping,
-            refund: self.refund,
-            code: Default::default(),
-        };
-        program.code = crate::eval::fast::compile(&program);
-        program
+        self.ir.per_line_lets = per_line(&self.let_props);
+        self.ir.per_line_aggs = per_line(&self.agg_props);
+        self.ir
     }
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::frame::Frame;
 use super::value::Value;
 use super::verdict::Verdict;
-use crate::check::program::{Cmp, Node, NodeId};
+use crate::ir::{Cmp, Node, NodeId};
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Explanation {
@@ -86,7 +86,7 @@ impl<'a> Frame<'a> {
     /// body of a boolean let it reads is shown beneath it, a level deeper.
     fn atoms(&mut self, id: NodeId, prefix: &str, let_depth: usize, out: &mut Vec<String>) {
         let p = self.p;
-        match p.nodes.get(id as usize) {
+        match p.ir.nodes.get(id as usize) {
             Some(Node::And(a, b) | Node::Or(a, b)) => {
                 self.atoms(*a, prefix, let_depth, out);
                 self.atoms(*b, prefix, let_depth, out);
@@ -137,7 +137,7 @@ impl<'a> Frame<'a> {
                 out.push(format!("{prefix}{text}{suffix}"));
                 if let (Node::Let(i), Value::Bool(_)) = (node, result)
                     && let_depth < MAX_LET_EXPANSION
-                    && let Some(body) = p.lets.get(*i as usize).map(|l| l.body)
+                    && let Some(body) = p.ir.lets.get(*i as usize).map(|l| l.body)
                 {
                     let indent = " ".repeat(prefix.chars().count() + 2);
                     self.atoms(body, &indent, let_depth + 1, out);
@@ -158,7 +158,7 @@ impl<'a> Frame<'a> {
         let mut stack = vec![root];
         let p = self.p;
         while let Some(id) = stack.pop() {
-            let Some(node) = p.nodes.get(id as usize) else {
+            let Some(node) = p.ir.nodes.get(id as usize) else {
                 continue;
             };
             match node {
@@ -192,7 +192,7 @@ impl<'a> Frame<'a> {
                     }
                 }
                 Node::Let(i) => {
-                    if let Some(l) = p.lets.get(*i as usize) {
+                    if let Some(l) = p.ir.lets.get(*i as usize) {
                         stack.push(l.body);
                     }
                 }
@@ -224,9 +224,9 @@ impl<'a> Frame<'a> {
     fn src(&self, id: NodeId) -> String {
         let p = self.p;
         let text = p
-            .spans
+            .ir.spans
             .get(id as usize)
-            .and_then(|s| p.source.get(s.range()))
+            .and_then(|s| p.ir.source.get(s.range()))
             .unwrap_or("?");
         one_line(text)
     }
@@ -234,7 +234,7 @@ impl<'a> Frame<'a> {
     /// One side of a comparison: literals as written, other values with what they were.
     fn side(&mut self, id: NodeId, left: bool) -> String {
         let src = self.src(id);
-        if matches!(self.p.nodes.get(id as usize), Some(Node::Lit(_) | Node::List(_))) {
+        if matches!(self.p.ir.nodes.get(id as usize), Some(Node::Lit(_) | Node::List(_))) {
             return src.to_string();
         }
         match self.traced(id) {
@@ -260,7 +260,7 @@ impl<'a> Frame<'a> {
             Value::Dec(d) => d.normalize().to_string(),
             Value::Str(s) => quote(s),
             Value::Lower(s) => quote(&s.to_lowercase()),
-            Value::Time(t) => self.p.header.timezone.format(t),
+            Value::Time(t) => self.p.ir.header.timezone.format(t),
             Value::Dur(secs) => duration(secs),
             Value::List(node) => {
                 let items = self.list_items(node);
@@ -272,9 +272,9 @@ impl<'a> Frame<'a> {
 
     fn list_items(&mut self, node: NodeId) -> Vec<&'a str> {
         let p = self.p;
-        match p.nodes.get(node as usize) {
+        match p.ir.nodes.get(node as usize) {
             Some(Node::List(i)) => p
-                .lists
+                .ir.lists
                 .get(*i as usize)
                 .map_or(Vec::new(), |l| l.iter().map(String::as_str).collect()),
             Some(Node::Concat(a, b)) => {

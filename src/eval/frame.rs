@@ -6,11 +6,11 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use super::fast::{self, Typed};
+use super::compiled::{self, Typed};
 use super::value::{self, ErrKind, Eval, EvalError, Kind, Value, str_matches, type_error};
-use crate::check::Program;
-use crate::check::program::{AttrObject, Func, Lit, Node, NodeId};
-use crate::check::schema::{EventField, Field};
+use super::Program;
+use crate::ir::schema::{EventField, Field};
+use crate::ir::{AttrObject, Func, Lit, Node, NodeId};
 use crate::data::{Case, ReturnLine, Scalar};
 use crate::history::{self, AggValue, Event};
 use crate::syntax::ast::AggFn;
@@ -127,13 +127,13 @@ impl<'a> Frame<'a> {
         let now = case.ret.requested_at;
         let mut lets: Vec<Slot<'a>> = recycle(scratch.lets);
         lets.clear();
-        lets.resize(p.lets.len(), None);
+        lets.resize(p.ir.lets.len(), None);
         let mut aggs: Vec<Slot<'a>> = recycle(scratch.aggs);
         aggs.clear();
-        aggs.resize(p.aggs.len(), None);
+        aggs.resize(p.ir.aggs.len(), None);
         let mut attrs: Vec<Option<&'a Scalar>> = recycle(scratch.attrs);
         attrs.clear();
-        attrs.extend(p.attrs.iter().map(|slot| match slot.object {
+        attrs.extend(p.ir.attrs.iter().map(|slot| match slot.object {
             AttrObject::Order => find(&case.order.attrs, &slot.name),
             AttrObject::Return => find(&case.ret.attrs, &slot.name),
             AttrObject::Customer => find(&case.customer.attrs, &slot.name),
@@ -207,7 +207,7 @@ impl<'a> Frame<'a> {
 
     /// Calendar days from `t` to now in the policy's zone.
     pub(super) fn days_since(&mut self, t: DateTime<Utc>) -> i64 {
-        let tz = self.p.header.timezone;
+        let tz = self.p.ir.header.timezone;
         let now = self.now;
         let today = *self.today.get_or_insert_with(|| tz.epoch_day(now));
         let day = match self.last_day {
@@ -232,16 +232,16 @@ impl<'a> Frame<'a> {
 
     pub(super) fn begin_line(&mut self, line: &'a ReturnLine) {
         self.line = Some(line);
-        for &i in &self.p.per_line_lets {
+        for &i in &self.p.ir.per_line_lets {
             self.lets[i as usize] = None;
         }
-        for &i in &self.p.per_line_aggs {
+        for &i in &self.p.ir.per_line_aggs {
             self.aggs[i as usize] = None;
             if let Some(t) = &mut self.trace {
                 t.evidence.remove(&i);
             }
         }
-        for (slot, bound) in self.p.attrs.iter().zip(self.attrs.iter_mut()) {
+        for (slot, bound) in self.p.ir.attrs.iter().zip(self.attrs.iter_mut()) {
             if slot.object == AttrObject::Item {
                 *bound = find(&line.attrs, &slot.name);
             }
@@ -273,7 +273,7 @@ impl<'a> Frame<'a> {
     pub(super) fn deduction(&mut self, node: NodeId) -> Result<Decimal, EvalError> {
         let p = self.p;
         let v = match p.code.root(node) {
-            Some(code) if self.compiled => fast::run(code, self)?,
+            Some(code) if self.compiled => compiled::run(code, self)?,
             _ => self.eval(node)?,
         };
         let d = v.as_dec().ok_or_else(|| type_error(node, Kind::Amount, &v))?;
@@ -311,7 +311,7 @@ impl<'a> Frame<'a> {
 
     fn eval_inner(&mut self, id: NodeId) -> Eval<'a> {
         let p = self.p;
-        let Some(node) = p.nodes.get(id as usize) else {
+        let Some(node) = p.ir.nodes.get(id as usize) else {
             return Err(Self::missing(id));
         };
         Ok(match node {
@@ -332,7 +332,7 @@ impl<'a> Frame<'a> {
                 if let Some(cached) = self.lets.get(i).copied().flatten() {
                     return cached;
                 }
-                let body = p.lets.get(i).map_or(id, |l| l.body);
+                let body = p.ir.lets.get(i).map_or(id, |l| l.body);
                 let r = self.eval(body);
                 if let Some(slot) = self.lets.get_mut(i) {
                     *slot = Some(r);
@@ -446,9 +446,9 @@ impl<'a> Frame<'a> {
             return Err(type_error(list, Kind::List, &v));
         };
         let p = self.p;
-        match p.nodes.get(node as usize) {
+        match p.ir.nodes.get(node as usize) {
             Some(Node::List(i)) => Ok(p
-                .lists
+                .ir.lists
                 .get(*i as usize)
                 .is_some_and(|l| l.iter().any(|s| str_matches(needle, s)))),
             Some(Node::Concat(a, b)) => Ok(self.contains(*a, needle)? || self.contains(*b, needle)?),
@@ -464,8 +464,8 @@ impl<'a> Frame<'a> {
             return Err(type_error(at, Kind::List, &v));
         };
         let p = self.p;
-        let n = match p.nodes.get(node as usize) {
-            Some(Node::List(i)) => p.lists.get(*i as usize).map_or(0, Vec::len),
+        let n = match p.ir.nodes.get(node as usize) {
+            Some(Node::List(i)) => p.ir.lists.get(*i as usize).map_or(0, Vec::len),
             Some(Node::Concat(a, b)) => {
                 let (a, b) = (*a, *b);
                 let x = self.eval(a)?;
@@ -485,7 +485,7 @@ impl<'a> Frame<'a> {
     pub(super) fn list_slices(&mut self, node: NodeId) -> Result<(&'a [String], &'a [String]), EvalError> {
         let none: &'a [String] = &[];
         let case = self.case.ok_or_else(|| Self::missing(node))?;
-        match self.p.nodes.get(node as usize) {
+        match self.p.ir.nodes.get(node as usize) {
             Some(Node::Field(Field::OrderTags)) => Ok((&case.order.tags, none)),
             Some(Node::Field(Field::ReturnEvidence)) => Ok((&case.ret.evidence, none)),
             Some(Node::Field(Field::CustomerTags)) => Ok((&case.customer.tags, none)),
@@ -558,7 +558,7 @@ impl<'a> Frame<'a> {
 
     pub(super) fn aggregate(&mut self, i: usize, id: NodeId) -> Eval<'a> {
         let p = self.p;
-        let Some(agg) = p.aggs.get(i) else {
+        let Some(agg) = p.ir.aggs.get(i) else {
             return Err(Self::missing(id));
         };
         if let Some(Some(v)) = self.provided.get(i) {

@@ -6,8 +6,8 @@ use rust_decimal::Decimal;
 
 use super::frame::Frame;
 use super::value::{ErrKind, EvalError};
-use crate::check::Program;
-use crate::check::program::Payer;
+use super::Program;
+use crate::ir::Payer;
 use crate::syntax::ast::Decision;
 
 /// What failed, for the verdict's `errors`.
@@ -89,7 +89,7 @@ impl Program {
         let mut request_failed = false;
         let mut risk: i64 = 0;
         let mut flags = 0u64;
-        for (i, flag) in self.flags.iter().enumerate() {
+        for (i, flag) in self.ir.flags.iter().enumerate() {
             f.begin_construct();
             match f.holds(flag.when, flag.unless) {
                 Ok(true) => {
@@ -115,7 +115,7 @@ impl Program {
         f.set_risk(risk);
 
         let mut shipping = Payer::Buyer;
-        for (i, row) in self.shipping.iter().enumerate() {
+        for (i, row) in self.ir.shipping.iter().enumerate() {
             f.begin_construct();
             match f.holds(row.guard, None) {
                 Ok(true) => {
@@ -139,7 +139,7 @@ impl Program {
             let mut failed = request_failed;
             let mut decided: Option<(Decision, Option<&'a str>)> = None;
             let mut deducted = Decimal::ZERO;
-            for (r, rule) in self.rules.iter().enumerate() {
+            for (r, rule) in self.ir.rules.iter().enumerate() {
                 f.begin_construct();
                 match f.holds(rule.when, rule.unless) {
                     Ok(true) => {}
@@ -179,7 +179,7 @@ impl Program {
             failed |= base_failed;
             let (mut decision, mut because) = match decided {
                 Some((d, m)) => (d, Because::Rule(m)),
-                None => (self.header.default, Because::Default),
+                None => (self.ir.header.default, Because::Default),
             };
             // A failed construct might have decided the line, so the default
             // no longer speaks for it: only a rule that fired may keep a deny.
@@ -243,7 +243,7 @@ impl Program {
         sink: &mut impl Sink<'a>,
     ) -> (Decimal, bool) {
         let mut failed = false;
-        for (i, row) in self.refund.iter().enumerate() {
+        for (i, row) in self.ir.refund.iter().enumerate() {
             f.begin_construct();
             match f.holds(row.guard, None) {
                 Ok(true) => {}

@@ -2,7 +2,7 @@
 //! on every returned line; errors never approve.
 
 mod explain;
-pub(crate) mod fast;
+pub(crate) mod compiled;
 mod frame;
 mod judge;
 mod value;
@@ -18,18 +18,32 @@ pub use verdict::{Deduction, ErrorEntry, FlagHit, LineVerdict, RuleHit, Verdict}
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use crate::check::Program;
-use crate::check::program::{AggDef, PolicyTz};
+use crate::ir::{AggDef, Checked, PolicyTz};
 use crate::data::{Case, InputError};
 use crate::history::{AggValue, Event};
 use crate::syntax::ast::Decision;
 use frame::Frame;
 use judge::{Because, Construct, Nothing, Sink};
 
+/// A policy ready to judge: the checked program and the code compiled from
+/// it. The checked program alone is what explaining walks; the compiled code
+/// is what judging runs.
+#[derive(Debug, Clone)]
+pub struct Program {
+    pub(crate) ir: Checked,
+    pub(crate) code: compiled::Code,
+}
+
 /// The message of a line decided review because something on it failed.
 const FAILED_LINE: &str = "The policy could not be evaluated on this line; a person will look at it";
 
 impl Program {
+    /// Compiles a checked program's expressions; the one place the two meet.
+    pub(crate) fn new(ir: Checked) -> Program {
+        let code = compiled::compile(&ir);
+        Program { ir, code }
+    }
+
     /// Judges one case.
     pub fn judge(&self, case: &Case) -> Result<Verdict, InputError> {
         self.run(case, &[], false).map(|(v, _)| v)
@@ -51,13 +65,13 @@ impl Program {
 
     /// The aggregates the policy reads, in the order `judge_with` takes them.
     pub fn aggregates(&self) -> &[AggDef] {
-        &self.aggs
+        &self.ir.aggs
     }
 
     /// Whether `event` passes the `where` of aggregate `agg`. Only for
     /// aggregates whose filter reads nothing but the event (`event_only`).
     pub fn event_passes(&self, agg: usize, event: Event<'_>) -> Result<bool, EvalError> {
-        match self.aggs.get(agg).and_then(|a| a.filter) {
+        match self.ir.aggs.get(agg).and_then(|a| a.filter) {
             Some(filter) => Frame::for_event(self, event).test(filter),
             None => Ok(true),
         }
@@ -70,33 +84,39 @@ impl Program {
     }
 
     pub fn rule_names(&self) -> impl Iterator<Item = &str> {
-        self.rules.iter().map(|r| r.name.as_str())
+        self.ir.rules.iter().map(|r| r.name.as_str())
     }
 
     pub fn flag_names(&self) -> impl Iterator<Item = &str> {
-        self.flags.iter().map(|f| f.name.as_str())
+        self.ir.flags.iter().map(|f| f.name.as_str())
     }
 
     /// Digits after the decimal point of the policy's currency.
     pub fn minor_units(&self) -> u32 {
-        self.header.minor_units
+        self.ir.header.minor_units
     }
 
     pub fn currency(&self) -> &str {
-        &self.header.currency
+        &self.ir.header.currency
     }
 
     /// The policy's text, as compiled.
     pub fn source(&self) -> &str {
-        &self.source
+        &self.ir.source
     }
 
+    /// The policy's title, from its header.
     pub fn title(&self) -> &str {
-        &self.header.title
+        &self.ir.header.title
+    }
+
+    /// The header's `version`, when it gives one.
+    pub fn version(&self) -> Option<&str> {
+        self.ir.header.version.as_deref()
     }
 
     pub fn timezone(&self) -> PolicyTz {
-        self.header.timezone
+        self.ir.header.timezone
     }
 
     fn run(
@@ -170,7 +190,7 @@ impl Program {
             return_id: case.ret.id.clone(),
             decision: decided.decision.as_str().into(),
             refund: self.money(decided.refund),
-            currency: self.header.currency.clone(),
+            currency: self.ir.header.currency.clone(),
             shipping: decided.shipping.as_str().into(),
             risk: decided.risk,
             flags: sink.flags,
@@ -192,37 +212,37 @@ impl Program {
     }
 
     fn check_currency(&self, case: &Case) -> Result<(), InputError> {
-        if case.order.currency == self.header.currency {
+        if case.order.currency == self.ir.header.currency {
             return Ok(());
         }
         Err(InputError {
             path: "order.currency".into(),
             message: format!(
                 "\"{}\" is not the policy's currency \"{}\"",
-                case.order.currency, self.header.currency
+                case.order.currency, self.ir.header.currency
             ),
         })
     }
 
     fn round_minor(&self, d: Decimal) -> Decimal {
-        if d.scale() <= self.header.minor_units {
+        if d.scale() <= self.ir.header.minor_units {
             // Already in minor units: rounding would give it back unchanged.
             return d;
         }
-        d.round_dp_with_strategy(self.header.minor_units, RoundingStrategy::MidpointAwayFromZero)
+        d.round_dp_with_strategy(self.ir.header.minor_units, RoundingStrategy::MidpointAwayFromZero)
     }
 
     /// An amount as the verdict prints it: exactly the currency's minor digits
     /// (padded as text where `Decimal` cannot hold that scale), never `-0.00`.
     pub(crate) fn money(&self, d: Decimal) -> String {
-        format_money(self.round_minor(d), self.header.minor_units)
+        format_money(self.round_minor(d), self.ir.header.minor_units)
     }
 
     /// Says what failed, where, in words.
     pub(crate) fn describe_error(&self, e: EvalError) -> String {
-        let span = self.spans.get(e.node as usize).copied().unwrap_or_default();
-        let text = explain::one_line(self.source.get(span.range()).unwrap_or("?"));
-        let (line, col) = crate::diag::line_col(&self.source, span.start as usize);
+        let span = self.ir.spans.get(e.node as usize).copied().unwrap_or_default();
+        let text = explain::one_line(self.ir.source.get(span.range()).unwrap_or("?"));
+        let (line, col) = crate::diag::line_col(&self.ir.source, span.start as usize);
         let what = match e.kind {
             ErrKind::Missing => format!("`{text}` is missing"),
             ErrKind::Type { wanted, found } => {
@@ -308,7 +328,7 @@ struct VerdictSink<'a> {
 
 impl<'a> Sink<'a> for VerdictSink<'a> {
     fn flag(&mut self, f: &mut Frame<'a>, i: usize) {
-        let flag = &self.p.flags[i];
+        let flag = &self.p.ir.flags[i];
         if self.explain {
             self.explanation
                 .flags
@@ -323,16 +343,16 @@ impl<'a> Sink<'a> for VerdictSink<'a> {
 
     fn shipping_row(&mut self, f: &mut Frame<'a>, i: usize) {
         if self.explain {
-            let row = &self.p.shipping[i];
+            let row = &self.p.ir.shipping[i];
             self.explanation.shipping = Some(f.explain_row(i, row.value.as_str(), row.guard));
         }
     }
 
     fn error(&mut self, construct: Construct, line: Option<usize>, e: Option<EvalError>) {
         let construct = match construct {
-            Construct::Flag(i) => format!("flag {}", self.p.flags[i].name),
+            Construct::Flag(i) => format!("flag {}", self.p.ir.flags[i].name),
             Construct::Shipping => "shipping".into(),
-            Construct::Rule(i) => format!("rule {}", self.p.rules[i].name),
+            Construct::Rule(i) => format!("rule {}", self.p.ir.rules[i].name),
             Construct::Refund => "refund".into(),
         };
         let message = match e {
@@ -347,7 +367,7 @@ impl<'a> Sink<'a> for VerdictSink<'a> {
     }
 
     fn rule(&mut self, f: &mut Frame<'a>, line: usize, i: usize) {
-        let rule = &self.p.rules[i];
+        let rule = &self.p.ir.rules[i];
         if self.explain {
             self.explanation.lines[line]
                 .rules
@@ -369,7 +389,7 @@ impl<'a> Sink<'a> for VerdictSink<'a> {
 
     fn refund_row(&mut self, f: &mut Frame<'a>, line: usize, row: usize, value: Decimal) {
         if self.explain {
-            let guard = self.p.refund[row].guard;
+            let guard = self.p.ir.refund[row].guard;
             self.explanation.lines[line].refund = Some(f.explain_row(row, &self.p.money(value), guard));
         }
     }
@@ -380,7 +400,7 @@ impl<'a> Sink<'a> for VerdictSink<'a> {
         l.refund = self.p.money(refund);
         l.message = match because {
             Because::Rule(m) => m.map(str::to_string),
-            Because::Default => self.p.header.default_message.clone(),
+            Because::Default => self.p.ir.header.default_message.clone(),
             Because::Failed => Some(FAILED_LINE.into()),
         };
     }

@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use crate::check::program::{Arith, Cmp, NodeId};
+use crate::ir::{Arith, Cmp, NodeId};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Value<'a> {

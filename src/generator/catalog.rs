@@ -1,7 +1,7 @@
 //! The simulated shop: categories, how often each is bought and returned, and a
 //! catalog of products (sku, category, price) drawn once from the seed.
 
-use super::rng::Rng;
+use crate::support::rng::Rng;
 
 pub const APPAREL: u8 = 0;
 pub const SHOES: u8 = 1;

@@ -26,7 +26,6 @@
 
 mod catalog;
 mod json;
-pub(crate) mod rng;
 #[cfg(test)]
 mod tests;
 
@@ -42,7 +41,7 @@ use catalog::{
     RETURN_FACTOR, SHOES, group,
 };
 use json::{DAY, civil, push_id, push_money, push_str, push_time, push_uint};
-use rng::Rng;
+use crate::support::rng::Rng;
 
 /// What to generate.
 #[derive(Debug, Clone, PartialEq)]

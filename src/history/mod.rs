@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::check::schema::Source;
+use crate::ir::schema::Source;
 use crate::data::{History, PastOrder, PastReturn};
 
 /// An aggregate's value, kept by a backtest as events arrive.

@@ -819,7 +819,7 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use super::*;
-    use crate::generator::rng::Rng;
+    use crate::support::rng::Rng;
     use crate::syntax::{parser, prescan};
 
     /// Reads `src` both ways. Panics when the fast reader accepts a text pest
@@ -832,7 +832,7 @@ mod tests {
         let Some(fast) = parse_policy(src) else {
             return false;
         };
-        match crate::diag::with_stack(|| parser::parse_policy(src)) {
+        match crate::support::with_stack(|| parser::parse_policy(src)) {
             Some(Ok(tree)) => assert_eq!(format!("{fast:?}"), format!("{tree:?}"), "the trees differ for:\n{src}"),
             other => panic!("the fast reader accepted what pest does not ({other:?}):\n{src}"),
         }

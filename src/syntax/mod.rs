@@ -25,7 +25,7 @@ pub fn parse(src: &str) -> Result<ast::Policy, Diagnostic> {
     if let Some(policy) = fast::parse_policy(src) {
         return Ok(policy);
     }
-    crate::diag::with_stack(|| parser::parse_policy(src)).unwrap_or_else(|| {
+    crate::support::with_stack(|| parser::parse_policy(src)).unwrap_or_else(|| {
         Err(Diagnostic::error(
             "internal",
             crate::diag::Span::default(),
@@ -42,7 +42,7 @@ pub fn parse_both(src: &str) -> Option<(Option<ast::Policy>, Result<ast::Policy,
     if prescan::prescan(src).is_some() {
         return None;
     }
-    let reference = crate::diag::with_stack(|| parser::parse_policy(src))?;
+    let reference = crate::support::with_stack(|| parser::parse_policy(src))?;
     Some((fast::parse_policy(src), reference))
 }
 

@@ -146,7 +146,3 @@ pub const EVENT_FIELDS: &[(Source, &str, EventField, Ty)] = &[
     (Source::Returns, "amount", EventField::ReturnAmount, Ty::Dec),
     (Source::Returns, "status", EventField::ReturnStatus, Ty::Str),
 ];
-
-pub fn event_field_name(field: EventField) -> &'static str {
-    EVENT_FIELDS.iter().find(|e| e.2 == field).map_or("?", |e| e.1)
-}

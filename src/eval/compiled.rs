@@ -25,10 +25,8 @@ use rust_decimal::Decimal;
 
 use super::frame::Frame;
 use super::value::{self, ErrKind, EvalError, Kind, Value, type_error};
-use crate::check::Program;
-use crate::check::program::{Arith, Cmp, Func, Lit, Node, NodeId};
-use crate::check::schema::{EventField, Field};
-use crate::check::types::Ty;
+use crate::ir::schema::{EventField, Field};
+use crate::ir::{Arith, Checked, Cmp, Func, Lit, Node, NodeId, Ty};
 use crate::data::Case;
 use crate::history::Event;
 use crate::syntax::ast::AggFn;
@@ -77,7 +75,7 @@ impl Code {
     }
 }
 
-pub(crate) fn compile(p: &Program) -> Code {
+pub(crate) fn compile(p: &Checked) -> Code {
     let mut c = Compiler {
         p,
         let_types: vec![None; p.lets.len()],
@@ -168,7 +166,7 @@ fn overflow(node: NodeId) -> EvalError {
 }
 
 struct Compiler<'p> {
-    p: &'p Program,
+    p: &'p Checked,
     let_types: Vec<Option<T>>,
 }
 
@@ -192,7 +190,7 @@ impl Compiler<'_> {
                 Lit::Dur(_) => T::Dur,
             },
             Node::List(_) | Node::Concat(..) | Node::Attr(_) => T::Other,
-            Node::Field(f) => T::of(crate::check::schema::field_info(*f).ty),
+            Node::Field(f) => T::of(crate::ir::schema::field_info(*f).ty),
             Node::Event(f) => event_type(*f),
             Node::Let(i) => {
                 let i = *i as usize;
@@ -279,7 +277,7 @@ impl Compiler<'_> {
                 Lit::Str(_) => Typed::Str(Box::new(move |f| {
                     f.steps += 1;
                     // The literal itself, borrowed from the program for the frame's lifetime.
-                    match f.p.nodes.get(id as usize) {
+                    match f.p.ir.nodes.get(id as usize) {
                         Some(Node::Lit(Lit::Str(s))) => Ok(s.as_str()),
                         _ => Err(missing(id)),
                     }

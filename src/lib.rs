@@ -41,11 +41,11 @@ pub mod suite;
 mod support;
 pub mod syntax;
 
-pub use eval::Program;
-pub use ir::{Payer, PolicyTz};
 pub use data::{Case, InputError};
 pub use diag::Diagnostic;
+pub use eval::Program;
 pub use eval::{Explanation, Verdict};
+pub use ir::{Payer, PolicyTz};
 
 /// A checked policy and the warnings its check raised.
 #[derive(Debug, Clone)]

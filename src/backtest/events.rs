@@ -1,13 +1,13 @@
 //! One line of an event stream (SPEC §11) -> a typed event, or the reason it
 //! cannot be one, with the JSON path of the problem.
 //!
-//! Lines go first to the fast path (`fast.rs`), which reads clean lines
+//! Lines go first to the fast path (`typed_line.rs`), which reads clean lines
 //! straight into typed structs; whatever it cannot vouch for comes to the
 //! validating parser here, the reference, which words every error.
 
 use serde_json::Value;
 
-use super::fast::{self, Fast, RawReturn};
+use super::typed_line::{self, RawReturn};
 use crate::data::json::{string, time};
 use crate::data::{Customer, InputError, Order, Return, Time, parse_customer, parse_order, parse_return};
 
@@ -34,7 +34,7 @@ pub struct ReturnEvent {
 pub enum ReturnBody {
     /// Read by the fast path, with the line for the reference to word any
     /// problem found when joining it with its order.
-    Fast(Box<RawReturn>, Box<str>),
+    Typed(Box<RawReturn>, Box<str>),
     /// The whole event, as the reference read it.
     Value(Value),
 }
@@ -46,7 +46,7 @@ impl ReturnEvent {
         let located = |e: InputError| format!("{}: {}", e.path, e.message);
         match &self.body {
             ReturnBody::Value(value) => parse_return(value, "", order).map_err(located),
-            ReturnBody::Fast(raw, line) => match fast::join(raw, order) {
+            ReturnBody::Typed(raw, line) => match typed_line::join(raw, order) {
                 Some(ret) => Ok(ret),
                 // Something is wrong: the reference says what, and where.
                 None => {
@@ -89,15 +89,15 @@ fn problem(e: InputError) -> String {
 
 /// Parses one line of the stream.
 pub fn parse_event(line: &str) -> Result<Event, String> {
-    match fast::parse(line) {
-        Some(Fast::Customer(c)) => Ok(Event::Customer(Box::new(c))),
-        Some(Fast::Order(o)) => Ok(Event::Order(Box::new(o), line.into())),
-        Some(Fast::Return(r)) => Ok(Event::Return(Box::new(ReturnEvent {
+    match typed_line::parse(line) {
+        Some(typed_line::Read::Customer(c)) => Ok(Event::Customer(Box::new(c))),
+        Some(typed_line::Read::Order(o)) => Ok(Event::Order(Box::new(o), line.into())),
+        Some(typed_line::Read::Return(r)) => Ok(Event::Return(Box::new(ReturnEvent {
             order_id: r.order_id.clone(),
             at: r.requested_at,
             status: r.status.clone(),
             label: r.label,
-            body: ReturnBody::Fast(Box::new(r), line.into()),
+            body: ReturnBody::Typed(Box::new(r), line.into()),
         }))),
         None => parse_event_reference(line),
     }

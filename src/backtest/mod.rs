@@ -11,9 +11,9 @@
 //! to parse.
 
 mod events;
-mod fast;
 mod state;
 mod summary;
+mod typed_line;
 
 use std::collections::VecDeque;
 use std::ops::Range;

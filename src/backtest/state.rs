@@ -10,13 +10,13 @@ use rustc_hash::FxHashMap as HashMap;
 use rust_decimal::Decimal;
 
 use super::events::ReturnEvent;
-use super::fast;
+use super::typed_line;
 use crate::Program;
-use crate::ir::schema::{EventField, Source};
-use crate::ir::{AggDef, NodeId};
 use crate::data::{Case, Customer, History, Order, PastOrder, PastReturn, Time, parse_order};
 use crate::eval::Verdict;
 use crate::history::{AggValue, Event};
+use crate::ir::schema::{EventField, Source};
+use crate::ir::{AggDef, NodeId};
 use crate::syntax::ast::AggFn;
 
 /// How each policy's aggregates are served, worked out once per run.
@@ -222,7 +222,7 @@ impl Shard {
             ));
         };
         // The line parsed when the order arrived; it parses the same way now.
-        let order = match fast::parse_order(raw) {
+        let order = match typed_line::parse_order(raw) {
             Some(order) => order,
             None => {
                 let value: serde_json::Value = serde_json::from_str(raw)

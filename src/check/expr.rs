@@ -2,10 +2,10 @@
 //! followed, each expression lowered to nodes of the program arena.
 
 use super::guards::{self, Key};
-use crate::ir::schema::{EVENT_FIELDS, FIELDS, ROOTS, Source};
-use crate::ir::{AggDef, Arith, AttrSlot, Cmp, Func, Lit, Node, Ty};
 use super::{Checker, Props, Typed};
 use crate::diag::{Diagnostic, Span, did_you_mean};
+use crate::ir::schema::{EVENT_FIELDS, FIELDS, ROOTS, Source};
+use crate::ir::{AggDef, Arith, AttrSlot, Cmp, Func, Lit, Node, Ty};
 use crate::syntax::ast::{AggFn, BinOp, Expr, ExprKind, Ident, UnOp, Window};
 
 /// Names the language gives meaning to; a set or let may not take them.
@@ -253,7 +253,8 @@ impl Checker<'_> {
                     );
                 }
                 let slot = match self
-                    .ir.attrs
+                    .ir
+                    .attrs
                     .iter()
                     .position(|a| a.object == object && a.name == name.name)
                 {

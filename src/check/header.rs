@@ -3,8 +3,8 @@
 use chrono_tz::Tz;
 
 use super::currency;
-use crate::ir::{HeaderInfo, PolicyTz};
 use crate::diag::{Diagnostic, Span, did_you_mean};
+use crate::ir::{HeaderInfo, PolicyTz};
 use crate::syntax::ast::{self, Decision, HeaderField, Item};
 
 pub(super) fn check_header(policy: &ast::Policy, diags: &mut Vec<Diagnostic>) -> Option<HeaderInfo> {

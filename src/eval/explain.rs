@@ -6,9 +6,9 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::frame::Frame;
 use super::value::Value;
 use super::verdict::Verdict;
+use super::walk::Frame;
 use crate::ir::{Cmp, Node, NodeId};
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -223,11 +223,11 @@ impl<'a> Frame<'a> {
     /// The source of a node on one line: comments dropped, white space folded.
     fn src(&self, id: NodeId) -> String {
         let p = self.p;
-        let text = p
-            .ir.spans
-            .get(id as usize)
-            .and_then(|s| p.ir.source.get(s.range()))
-            .unwrap_or("?");
+        let text =
+            p.ir.spans
+                .get(id as usize)
+                .and_then(|s| p.ir.source.get(s.range()))
+                .unwrap_or("?");
         one_line(text)
     }
 
@@ -273,10 +273,11 @@ impl<'a> Frame<'a> {
     fn list_items(&mut self, node: NodeId) -> Vec<&'a str> {
         let p = self.p;
         match p.ir.nodes.get(node as usize) {
-            Some(Node::List(i)) => p
-                .ir.lists
-                .get(*i as usize)
-                .map_or(Vec::new(), |l| l.iter().map(String::as_str).collect()),
+            Some(Node::List(i)) => {
+                p.ir.lists
+                    .get(*i as usize)
+                    .map_or(Vec::new(), |l| l.iter().map(String::as_str).collect())
+            }
             Some(Node::Concat(a, b)) => {
                 let (a, b) = (*a, *b);
                 let mut items = Vec::new();

@@ -4,9 +4,9 @@
 
 use rust_decimal::Decimal;
 
-use super::frame::Frame;
-use super::value::{ErrKind, EvalError};
 use super::Program;
+use super::value::{ErrKind, EvalError};
+use super::walk::Frame;
 use crate::ir::Payer;
 use crate::syntax::ast::Decision;
 

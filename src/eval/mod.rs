@@ -1,29 +1,29 @@
 //! Program + case -> verdict (SPEC §6). Flags once per request, then every rule
 //! on every returned line; errors never approve.
 
-mod explain;
 pub(crate) mod compiled;
-mod frame;
+mod explain;
 mod judge;
 mod value;
 mod verdict;
+mod walk;
 
 pub use explain::{Explanation, FiredExplain, LineExplain, render_explanation};
-pub use frame::Scratch;
-#[doc(hidden)]
-pub use frame::steps;
 pub use judge::{Decided, RequestDecision};
 pub use value::{ErrKind, EvalError, Kind, Value};
 pub use verdict::{Deduction, ErrorEntry, FlagHit, LineVerdict, RuleHit, Verdict};
+pub use walk::Scratch;
+#[doc(hidden)]
+pub use walk::steps;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use crate::ir::{AggDef, Checked, PolicyTz};
 use crate::data::{Case, InputError};
 use crate::history::{AggValue, Event};
+use crate::ir::{AggDef, Checked, PolicyTz};
 use crate::syntax::ast::Decision;
-use frame::Frame;
 use judge::{Because, Construct, Nothing, Sink};
+use walk::Frame;
 
 /// A policy ready to judge: the checked program and the code compiled from
 /// it. The checked program alone is what explaining walks; the compiled code

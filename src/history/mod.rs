@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::ir::schema::Source;
 use crate::data::{History, PastOrder, PastReturn};
+use crate::ir::schema::Source;
 
 /// An aggregate's value, kept by a backtest as events arrive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -65,4 +65,3 @@ pub struct RuleDef {
     pub decision: Option<(Decision, Option<String>)>,
     pub deducts: Vec<(NodeId, String)>,
 }
-

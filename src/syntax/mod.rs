@@ -2,10 +2,10 @@
 
 pub mod ast;
 mod expr;
-mod fast;
 pub mod format;
 mod parser;
 mod prescan;
+mod reader;
 mod sexpr;
 
 pub use crate::limits::{MAX_DURATION_SECONDS, MAX_NESTING};
@@ -22,7 +22,7 @@ pub fn parse(src: &str) -> Result<ast::Policy, Diagnostic> {
     // nests only a few levels before it gives up. pest reads the rest (and
     // reports every syntax error), on a thread with a stack deep enough for
     // all the nesting the pre-scan admits.
-    if let Some(policy) = fast::parse_policy(src) {
+    if let Some(policy) = reader::parse_policy(src) {
         return Ok(policy);
     }
     crate::support::with_stack(|| parser::parse_policy(src)).unwrap_or_else(|| {
@@ -43,7 +43,7 @@ pub fn parse_both(src: &str) -> Option<(Option<ast::Policy>, Result<ast::Policy,
         return None;
     }
     let reference = crate::support::with_stack(|| parser::parse_policy(src))?;
-    Some((fast::parse_policy(src), reference))
+    Some((reader::parse_policy(src), reference))
 }
 
 /// The canonical layout of a policy's text (`rpl fmt`).

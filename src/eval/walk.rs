@@ -6,13 +6,13 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use super::compiled::{self, Typed};
-use super::value::{self, ErrKind, Eval, EvalError, Kind, Value, str_matches, type_error};
 use super::Program;
-use crate::ir::schema::{EventField, Field};
-use crate::ir::{AttrObject, Func, Lit, Node, NodeId};
+use super::compiled::{self, Closure};
+use super::value::{self, ErrKind, Eval, EvalError, Kind, Value, str_matches, type_error};
 use crate::data::{Case, ReturnLine, Scalar};
 use crate::history::{self, AggValue, Event};
+use crate::ir::schema::{EventField, Field};
+use crate::ir::{AttrObject, Func, Lit, Node, NodeId};
 use crate::syntax::ast::AggFn;
 
 type Slot<'a> = Option<Result<Value<'a>, EvalError>>;
@@ -38,7 +38,7 @@ pub(super) struct Frame<'a> {
     pub(super) aggs: Vec<Slot<'a>>,
     attrs: Vec<Option<&'a Scalar>>,
     pub(super) trace: Option<Trace<'a>>,
-    /// Whether roots run their compiled code (see `fast.rs`): not while
+    /// Whether roots run their compiled code (see `compiled`): not while
     /// explaining, which records every node's value, nor on the reference path.
     compiled: bool,
     /// Nodes evaluated and events visited, added to [`steps`] when the frame ends.
@@ -51,7 +51,7 @@ thread_local! {
 
 /// How many evaluation steps (nodes evaluated, history events visited) this
 /// thread has taken so far. A deterministic measure of judging's cost, for
-/// tests that show it grows linearly (SPEC §9).
+/// tests that show it grows linearly (docs/language.md §9).
 #[doc(hidden)]
 pub fn steps() -> u64 {
     STEPS.with(std::cell::Cell::get)
@@ -84,7 +84,7 @@ pub struct Scratch {
 
 /// An empty vector on the allocation of `v`: the two element types differ
 /// only in lifetimes, so collecting in place reuses the memory.
-fn recycle<T, U>(v: Vec<T>) -> Vec<U> {
+fn recycle<Static, U>(v: Vec<Static>) -> Vec<U> {
     v.into_iter().filter_map(|_| None).collect()
 }
 
@@ -192,7 +192,7 @@ impl<'a> Frame<'a> {
     pub(super) fn test(&mut self, node: NodeId) -> Result<bool, EvalError> {
         let p = self.p;
         if self.compiled
-            && let Some(Typed::Bool(code)) = p.code.root(node)
+            && let Some(Closure::Bool(code)) = p.code.root(node)
         {
             return code(self);
         }
@@ -448,7 +448,8 @@ impl<'a> Frame<'a> {
         let p = self.p;
         match p.ir.nodes.get(node as usize) {
             Some(Node::List(i)) => Ok(p
-                .ir.lists
+                .ir
+                .lists
                 .get(*i as usize)
                 .is_some_and(|l| l.iter().any(|s| str_matches(needle, s)))),
             Some(Node::Concat(a, b)) => Ok(self.contains(*a, needle)? || self.contains(*b, needle)?),

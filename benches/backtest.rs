@@ -9,16 +9,14 @@
 use std::io::{BufReader, BufWriter, Cursor};
 use std::time::Instant;
 
-use rpl::backtest::{Options, parse_only, run};
-use rpl::generator::{GenOptions, generate};
+use rpl::{BacktestOptions as Options, backtest as run, internals::parse_only};
+use rpl::{GenOptions, generate};
 
 fn stream(customers: usize, days: u32) -> Vec<u8> {
     let mut out = Vec::new();
-    let opts = GenOptions {
-        customers,
-        days,
-        ..GenOptions::default()
-    };
+    let mut opts = GenOptions::default();
+    opts.customers = customers;
+    opts.days = days;
     generate(&opts, &mut out).expect("generating into memory");
     out
 }
@@ -44,10 +42,8 @@ fn main() {
     ] {
         let data = stream(customers, days);
         let lines = data.iter().filter(|b| **b == b'\n').count();
-        let opts = Options {
-            threads: 1,
-            ..Options::default()
-        };
+        let mut opts = Options::default();
+        opts.threads = 1;
         let start = Instant::now();
         let summary = run(&[&program], Cursor::new(&data), None, &opts, |_| {}).expect("the stream replays");
         let took = start.elapsed().as_secs_f64();
@@ -72,21 +68,17 @@ fn main() {
     let customers = (mb as f64 * 1e6 / (18.5 * days as f64)) as usize;
     {
         let file = std::fs::File::create(&path).expect("a temporary file");
-        let opts = GenOptions {
-            customers,
-            days,
-            ..GenOptions::default()
-        };
+        let mut opts = GenOptions::default();
+        opts.customers = customers;
+        opts.days = days;
         generate(&opts, &mut BufWriter::new(file)).expect("generating to a file");
     }
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     let before = peak_rss_mb();
     for threads in [1, 2] {
         let file = std::fs::File::open(&path).expect("the stream file");
-        let opts = Options {
-            threads,
-            ..Options::default()
-        };
+        let mut opts = Options::default();
+        opts.threads = threads;
         let start = Instant::now();
         let summary = run(
             &[&program],

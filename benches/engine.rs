@@ -84,7 +84,7 @@ fn cases(policy: &str) -> Vec<(String, rpl::Case)> {
     for entry in std::fs::read_dir(Path::new("examples").join(policy)).unwrap().flatten() {
         let p = entry.path();
         if p.extension().is_some_and(|e| e == "json") {
-            let case = rpl::data::parse_case(&std::fs::read_to_string(&p).unwrap()).unwrap();
+            let case = rpl::parse_case(&std::fs::read_to_string(&p).unwrap()).unwrap();
             out.push((p.file_stem().unwrap().to_string_lossy().to_string(), case));
         }
     }
@@ -106,7 +106,7 @@ fn judge(c: &mut Criterion) {
     let mut decide = c.benchmark_group("decide");
     for (name, source) in shipped() {
         let program = rpl::compile(&source).unwrap().program;
-        let mut scratch = rpl::eval::Scratch::default();
+        let mut scratch = rpl::Scratch::default();
         for (case_name, case) in cases(&name) {
             decide.bench_function(format!("{name}/{case_name}"), |b| {
                 b.iter(|| program.decide(black_box(&case), &mut scratch).unwrap())

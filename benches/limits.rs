@@ -38,13 +38,13 @@ fn per_judge(program: &rpl::Program, case: &rpl::Case) -> Duration {
 }
 
 fn steps(program: &rpl::Program, case: &rpl::Case) -> u64 {
-    let before = rpl::eval::steps();
+    let before = rpl::internals::steps();
     program.judge(case).unwrap();
-    rpl::eval::steps() - before
+    rpl::internals::steps() - before
 }
 
 fn case(lines: usize, history: usize) -> rpl::Case {
-    rpl::data::parse_case(&stretch::case_json(lines, history, "0")).unwrap()
+    rpl::parse_case(&stretch::case_json(lines, history, "0")).unwrap()
 }
 
 fn main() {

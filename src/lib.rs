@@ -14,7 +14,7 @@
 //! }
 //! "#;
 //! let policy = rpl::compile(source).expect("the policy checks");
-//! let case = rpl::data::parse_case(r#"{
+//! let case = rpl::parse_case(r#"{
 //!   "order": {"id": "O-1", "customer_id": "C-1", "currency": "CNY",
 //!             "placed_at": "2026-11-01T10:00:00+08:00",
 //!             "delivered_at": "2026-11-03T15:20:00+08:00",
@@ -28,29 +28,65 @@
 //! assert_eq!(verdict.refund, "199.00");
 //! ```
 
-pub mod backtest;
+#![warn(missing_docs)]
+
+// The pipeline, lowest layer first: each module reads only the ones above it
+// in this list. `support`, `diag` and `limits` serve every layer.
+mod backtest;
 mod check;
-pub mod data;
-pub mod diag;
-pub mod eval;
-pub mod generator;
-pub mod history;
+mod data;
+mod diag;
+mod eval;
+mod generator;
+mod history;
 mod ir;
 pub mod limits;
-pub mod suite;
+mod suite;
 mod support;
-pub mod syntax;
+mod syntax;
 
-pub use data::{Case, InputError};
-pub use diag::Diagnostic;
-pub use eval::Program;
-pub use eval::{Explanation, Verdict};
+pub use backtest::{
+    BacktestError, Change, Comparison, Count, Invalid, Label, Labels, Move, Options as BacktestOptions, PolicySummary,
+    Progress as BacktestProgress, Score, Stopped, Summary as BacktestSummary, run as backtest,
+};
+pub use data::{
+    Attrs, Case, Customer, History, InputError, Order, OrderItem, PastOrder, PastReturn, Return, ReturnLine, Scalar,
+    Time, parse_case, parse_case_value, parse_json,
+};
+pub use diag::{
+    Diagnostic, Severity, Span, line_col, render as render_diagnostics, render_json as render_diagnostics_json,
+};
+pub use eval::{
+    Decided, Deduction, ErrorEntry, Explanation, FiredExplain, FlagHit, LineExplain, LineVerdict, Program,
+    RequestDecision, RuleHit, Scratch, Verdict, render_explanation,
+};
+pub use generator::{GenOptions, GenStats, generate};
 pub use ir::{Payer, PolicyTz};
+pub use suite::{
+    CaseError, CaseResult, Mismatch, Outcome, SuiteError, SuiteResult, find_suites, render as render_suite, run_suite,
+};
+pub use syntax::format as format_policy;
+
+/// Hooks for rpl's own tests, fuzz targets and benchmarks: the syntax tree,
+/// each reader alone, the reference evaluator, the step counter. Not a stable
+/// interface; enabled by the `internals` feature.
+#[cfg(feature = "internals")]
+pub mod internals {
+    pub use crate::backtest::parse_only;
+    pub use crate::data::parse_order;
+    pub use crate::eval::steps;
+    pub use crate::syntax::ast;
+    pub use crate::syntax::format::format as format_tree;
+    pub use crate::syntax::{parse, parse_both};
+}
 
 /// A checked policy and the warnings its check raised.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Compiled {
+    /// The program, ready to judge.
     pub program: Program,
+    /// What the check found that does not stop the policy (`--deny-warnings` fails on these).
     pub warnings: Vec<Diagnostic>,
 }
 

@@ -136,7 +136,7 @@ fn reference_verdicts(program: &rpl::Program, events: &[Value]) -> Vec<String> {
             }
             "order" => {
                 let order = without(e, &["event"]);
-                let parsed = rpl::data::parse_order(&order, "order").unwrap();
+                let parsed = rpl::internals::parse_order(&order, "order").unwrap();
                 past_orders.entry(parsed.customer_id.clone()).or_default().push(json!({
                     "id": parsed.id, "placed_at": e["placed_at"], "total": parsed.total.to_string(), "tags": []
                 }));
@@ -156,7 +156,7 @@ fn reference_verdicts(program: &rpl::Program, events: &[Value]) -> Vec<String> {
                 if let Some(p) = profiles.get(&customer_id) {
                     case["customer"] = p.clone();
                 }
-                let case = rpl::data::parse_case_value(&case).unwrap();
+                let case = rpl::parse_case_value(&case).unwrap();
                 let verdict = program.judge(&case).unwrap();
                 let status = e["status"].as_str().map(str::to_string).unwrap_or_else(|| {
                     match verdict.decision.as_ref() {
@@ -177,15 +177,13 @@ fn reference_verdicts(program: &rpl::Program, events: &[Value]) -> Vec<String> {
     out
 }
 
-fn backtest(programs: &[&rpl::Program], events: &[Value], threads: usize) -> (Vec<String>, rpl::backtest::Summary) {
+fn backtest(programs: &[&rpl::Program], events: &[Value], threads: usize) -> (Vec<String>, rpl::BacktestSummary) {
     let text: String = events.iter().map(|e| e.to_string() + "\n").collect();
     let mut out = Vec::new();
-    let opts = rpl::backtest::Options {
-        threads,
-        chunk_lines: 7,
-        ..Default::default()
-    };
-    let summary = rpl::backtest::run(programs, Cursor::new(text), Some(&mut out), &opts, |_| {}).unwrap();
+    let mut opts = rpl::BacktestOptions::default();
+    opts.threads = threads;
+    opts.chunk_lines = 7;
+    let summary = rpl::backtest(programs, Cursor::new(text), Some(&mut out), &opts, |_| {}).unwrap();
     let lines = String::from_utf8(out).unwrap().lines().map(str::to_string).collect();
     (lines, summary)
 }
@@ -236,11 +234,9 @@ fn threads_do_not_change_the_output() {
 fn keys_given_twice_are_refused_with_their_path() {
     let risk = rpl::compile(&std::fs::read_to_string("policies/risk.rpl").unwrap()).unwrap();
     let text = std::fs::read_to_string("tests/backtest/duplicate_keys.jsonl").unwrap();
-    let opts = rpl::backtest::Options {
-        skip_invalid: true,
-        ..Default::default()
-    };
-    let summary = rpl::backtest::run(&[&risk.program], Cursor::new(text), None, &opts, |_| {}).unwrap();
+    let mut opts = rpl::BacktestOptions::default();
+    opts.skip_invalid = true;
+    let summary = rpl::backtest(&[&risk.program], Cursor::new(text), None, &opts, |_| {}).unwrap();
     let invalid: Vec<String> = summary
         .invalid
         .iter()
@@ -269,12 +265,10 @@ fn a_read_error_waits_for_the_lines_before_it() {
     let lines: Vec<String> = events.iter().map(Value::to_string).collect();
     let run = |bytes: &[u8], threads: usize| {
         let mut out = Vec::new();
-        let opts = rpl::backtest::Options {
-            threads,
-            chunk_lines: 7,
-            ..Default::default()
-        };
-        let result = rpl::backtest::run(&[&risk.program], Cursor::new(bytes), Some(&mut out), &opts, |_| {});
+        let mut opts = rpl::BacktestOptions::default();
+        opts.threads = threads;
+        opts.chunk_lines = 7;
+        let result = rpl::backtest(&[&risk.program], Cursor::new(bytes), Some(&mut out), &opts, |_| {});
         (result.map(|s| s.returns).map_err(|e| e.to_string()), out)
     };
     // Line 31 is in the fifth chunk of seven: four chunks are replayed.

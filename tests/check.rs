@@ -19,10 +19,10 @@ fn check() {
             assert!(
                 ok,
                 "{name} should pass the check:\n{}",
-                rpl::diag::render(&shown, &source, &diags)
+                rpl::render_diagnostics(&shown, &source, &diags)
             );
         }
-        let output = rpl::diag::render(&shown, &source, &diags);
+        let output = rpl::render_diagnostics(&shown, &source, &diags);
         insta::with_settings!({ description => source.as_str(), omit_expression => true }, {
             insta::assert_snapshot!(output);
         });

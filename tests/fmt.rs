@@ -41,12 +41,12 @@ fn comments(src: &str) -> Vec<String> {
 
 /// Both promises for one source that parses.
 fn promises(name: &str, src: &str) {
-    let Ok(tree) = rpl::syntax::parse(src) else { return };
-    let once = rpl::syntax::format(src).unwrap();
-    let again = rpl::syntax::format(&once)
+    let Ok(tree) = rpl::internals::parse(src) else { return };
+    let once = rpl::format_policy(src).unwrap();
+    let again = rpl::format_policy(&once)
         .unwrap_or_else(|d| panic!("{name}: formatted text does not parse: {}\n{once}", d.message));
     assert_eq!(once, again, "{name}: formatting is not idempotent");
-    let reparsed = rpl::syntax::parse(&once).unwrap();
+    let reparsed = rpl::internals::parse(&once).unwrap();
     assert_eq!(tree, reparsed, "{name}: formatting changed the meaning:\n{once}");
     assert_eq!(
         comments(src),
@@ -75,7 +75,7 @@ fn shipped_policies_are_formatted() {
     for f in files {
         let src = std::fs::read_to_string(&f).unwrap();
         assert_eq!(
-            rpl::syntax::format(&src).unwrap(),
+            rpl::format_policy(&src).unwrap(),
             src,
             "{} is not formatted: run `rpl fmt`",
             f.display()
@@ -195,7 +195,7 @@ fn generated_policies() {
     let mut parsed = 0;
     for i in 0..400 {
         let src = generate(&mut rng);
-        if rpl::syntax::parse(&src).is_ok() {
+        if rpl::internals::parse(&src).is_ok() {
             parsed += 1;
         }
         promises(&format!("generated #{i}:\n{src}"), &src);
@@ -210,7 +210,7 @@ fn generated_policies() {
 fn layouts() {
     insta::glob!("fmt/*.rpl", |path| {
         let src = std::fs::read_to_string(path).unwrap();
-        let formatted = rpl::syntax::format(&src).unwrap();
+        let formatted = rpl::format_policy(&src).unwrap();
         insta::with_settings!({ description => src.as_str(), omit_expression => true }, {
             insta::assert_snapshot!(formatted);
         });

@@ -158,7 +158,7 @@ fn policies() -> Vec<String> {
 
 /// The decision-only path agrees with the verdict on everything it reports.
 fn same_decision(program: &rpl::Program, case: &rpl::Case, v: &rpl::Verdict) {
-    let mut scratch = rpl::eval::Scratch::default();
+    let mut scratch = rpl::Scratch::default();
     // Twice on one scratch: what the first call leaves behind must not leak.
     for _ in 0..2 {
         let d = program.decide(case, &mut scratch).unwrap();
@@ -184,11 +184,11 @@ fn same_decision(program: &rpl::Program, case: &rpl::Case, v: &rpl::Verdict) {
 /// The compiled code agrees with the tree walk: the same verdict (or the
 /// same input error), after the same number of evaluation steps.
 fn same_as_reference(program: &rpl::Program, case: &rpl::Case) {
-    let before = rpl::eval::steps();
+    let before = rpl::internals::steps();
     let compiled = program.judge(case);
-    let middle = rpl::eval::steps();
+    let middle = rpl::internals::steps();
     let reference = program.judge_reference(case);
-    let after = rpl::eval::steps();
+    let after = rpl::internals::steps();
     assert_eq!(
         format!("{compiled:?}"),
         format!("{reference:?}"),
@@ -216,7 +216,7 @@ fn run(source: &str, cases: &[rpl::Case]) -> bool {
                 same_decision(&compiled.program, case, &v);
             }
             if let Ok((v, e)) = compiled.program.judge_explained(case) {
-                rpl::eval::render_explanation(&v, &e);
+                rpl::render_explanation(&v, &e);
             }
         }
     }
@@ -225,7 +225,7 @@ fn run(source: &str, cases: &[rpl::Case]) -> bool {
 
 #[test]
 fn token_soups_never_panic() {
-    let cases: Vec<rpl::Case> = cases().iter().filter_map(|c| rpl::data::parse_case(c).ok()).collect();
+    let cases: Vec<rpl::Case> = cases().iter().filter_map(|c| rpl::parse_case(c).ok()).collect();
     let mut rng = Rng(0x5EED_0001);
     let header = "policy \"Fuzz\" { currency \"CNY\" timezone \"Asia/Shanghai\" }\n";
     for _ in 0..3000 {
@@ -241,7 +241,7 @@ fn token_soups_never_panic() {
 
 #[test]
 fn well_formed_random_rules_never_panic() {
-    let cases: Vec<rpl::Case> = cases().iter().filter_map(|c| rpl::data::parse_case(c).ok()).collect();
+    let cases: Vec<rpl::Case> = cases().iter().filter_map(|c| rpl::parse_case(c).ok()).collect();
     let mut rng = Rng(0x5EED_0002);
     let atoms = [
         "item.amount",
@@ -297,7 +297,7 @@ fn well_formed_random_rules_never_panic() {
 
 #[test]
 fn mutated_policies_never_panic() {
-    let cases: Vec<rpl::Case> = cases().iter().filter_map(|c| rpl::data::parse_case(c).ok()).collect();
+    let cases: Vec<rpl::Case> = cases().iter().filter_map(|c| rpl::parse_case(c).ok()).collect();
     let mut rng = Rng(0x5EED_0003);
     for policy in policies() {
         let chars: Vec<char> = policy.chars().collect();
@@ -357,7 +357,7 @@ fn mutated_cases_never_panic() {
             let at = spots[rng.below(spots.len())];
             let end = text[at..].find([',', '}', '\n']).map_or(text.len(), |i| at + i);
             text.replace_range(at..end, rng.pick(&values));
-            if let Ok(case) = rpl::data::parse_case(&text) {
+            if let Ok(case) = rpl::parse_case(&text) {
                 for c in &compiled {
                     same_as_reference(&c.program, &case);
                 }
@@ -400,7 +400,7 @@ fn mutated_case_text_never_panics() {
                     text.insert_str(at, rng.pick(&bits));
                 }
             }
-            if let Ok(case) = rpl::data::parse_case(&text) {
+            if let Ok(case) = rpl::parse_case(&text) {
                 for c in &compiled {
                     same_as_reference(&c.program, &case);
                 }
@@ -449,7 +449,7 @@ fn ratio_comparisons_agree_with_the_division() {
     let program = rpl::compile(&src).unwrap().program;
     let mut fired = 0;
     for history in 0..9 {
-        let case = rpl::data::parse_case(&stretch::case_json(1, history, "0")).unwrap();
+        let case = rpl::parse_case(&stretch::case_json(1, history, "0")).unwrap();
         same_as_reference(&program, &case);
         fired += program.judge(&case).unwrap().lines[0].rules.len();
     }

@@ -94,8 +94,8 @@ fn relative(path: &Path) -> String {
 fn listed(source: &str, diags: &[rpl::Diagnostic]) -> String {
     let mut out = String::new();
     for d in diags {
-        let (l0, c0) = rpl::diag::line_col(source, d.span.start as usize);
-        let (l1, c1) = rpl::diag::line_col(source, d.span.end as usize);
+        let (l0, c0) = rpl::line_col(source, d.span.start as usize);
+        let (l1, c1) = rpl::line_col(source, d.span.end as usize);
         let severity = if d.is_error() { "error" } else { "warning" };
         out.push_str(&format!("{severity}[{}] {l0}:{c0}-{l1}:{c1} {}\n", d.code, d.message));
     }
@@ -113,8 +113,8 @@ fn library_policy(bytes: Vec<u8>) -> String {
         Err(diags) => listed(&source, &diags),
     };
     // Whatever parses has a canonical layout that parses again and is a fixed point.
-    if let Ok(formatted) = rpl::syntax::format(&source) {
-        let again = rpl::syntax::format(&formatted).unwrap_or_else(|d| panic!("its layout does not parse: {d:?}"));
+    if let Ok(formatted) = rpl::format_policy(&source) {
+        let again = rpl::format_policy(&formatted).unwrap_or_else(|d| panic!("its layout does not parse: {d:?}"));
         assert_eq!(again, formatted, "formatting is not idempotent");
         out.push_str("formats and reparses\n");
     }
@@ -127,7 +127,7 @@ fn library_case(policy: String, bytes: Vec<u8>) -> String {
         Ok(s) => s,
         Err(e) => return format!("not UTF-8: {}\n", e.utf8_error()),
     };
-    let case = match rpl::data::parse_case(&text) {
+    let case = match rpl::parse_case(&text) {
         Ok(case) => case,
         Err(e) => return format!("input error at `{}`: {}\n", e.path, e.message),
     };
@@ -192,9 +192,9 @@ fn hostile_cases() {
 fn byte_order_mark_and_crlf_change_nothing() {
     let plain = std::fs::read_to_string(root().join("policies/marketplace.rpl")).unwrap();
     let windows = format!("\u{FEFF}{}", plain.replace('\n', "\r\n"));
-    let expected = rpl::syntax::format(&plain).unwrap();
+    let expected = rpl::format_policy(&plain).unwrap();
     assert_eq!(
-        rpl::syntax::format(&windows).unwrap(),
+        rpl::format_policy(&windows).unwrap(),
         expected,
         "fmt writes the same canonical text"
     );
@@ -203,8 +203,8 @@ fn byte_order_mark_and_crlf_change_nothing() {
     assert_eq!(a.len(), b.len());
     for (a, b) in a.iter().zip(&b) {
         assert_eq!(
-            rpl::diag::line_col(&plain, a.span.start as usize),
-            rpl::diag::line_col(&windows, b.span.start as usize),
+            rpl::line_col(&plain, a.span.start as usize),
+            rpl::line_col(&windows, b.span.start as usize),
             "{}",
             a.message
         );
@@ -212,8 +212,8 @@ fn byte_order_mark_and_crlf_change_nothing() {
     // An error on the first line, behind the mark, is at the column an editor shows.
     let source = "\u{FEFF}policy \"P\" { currency \"CNY\" } lett x = 1\r\n";
     let d = rpl::compile(source).unwrap_err();
-    assert_eq!(rpl::diag::line_col(source, d[0].span.start as usize), (1, 31));
-    assert!(rpl::diag::render("p.rpl", source, &d).contains("p.rpl:1:31"));
+    assert_eq!(rpl::line_col(source, d[0].span.start as usize), (1, 31));
+    assert!(rpl::render_diagnostics("p.rpl", source, &d).contains("p.rpl:1:31"));
 }
 
 // -- limits: at the limit and one past it -----------------------------------
@@ -298,7 +298,7 @@ fn durations_at_and_past_the_limit() {
 }
 
 fn case_error(text: &str) -> Option<(String, String)> {
-    rpl::data::parse_case(text).err().map(|e| (e.path, e.message))
+    rpl::parse_case(text).err().map(|e| (e.path, e.message))
 }
 
 #[test]
@@ -355,13 +355,13 @@ fn history_at_and_past_the_limit() {
 
 /// Evaluation steps (nodes evaluated, history events visited) of one verdict.
 fn steps(policy: &rpl::Compiled, case: &rpl::Case, explain: bool) -> u64 {
-    let before = rpl::eval::steps();
+    let before = rpl::internals::steps();
     if explain {
         policy.program.judge_explained(case).unwrap();
     } else {
         policy.program.judge(case).unwrap();
     }
-    rpl::eval::steps() - before
+    rpl::internals::steps() - before
 }
 
 /// Asserts `cost` is affine in its argument at `n`, `2n` and `10n`, and
@@ -384,7 +384,7 @@ fn rules(n: usize) -> rpl::Compiled {
 
 #[test]
 fn judging_is_linear_in_the_rules() {
-    let case = rpl::data::parse_case(&case_json(1, 100, "0")).unwrap();
+    let case = rpl::parse_case(&case_json(1, 100, "0")).unwrap();
     assert_linear("rules", 1_000, |n| steps(&rules(n), &case, false));
 }
 
@@ -392,7 +392,7 @@ fn judging_is_linear_in_the_rules() {
 fn judging_is_linear_in_the_history_and_the_lines() {
     let policy = rpl::compile(&stretch::history_policy()).unwrap();
     let judged = |lines: usize, history: usize| {
-        let case = rpl::data::parse_case(&case_json(lines, history, "0")).unwrap();
+        let case = rpl::parse_case(&case_json(lines, history, "0")).unwrap();
         let plain = steps(&policy, &case, false);
         assert_eq!(steps(&policy, &case, true), plain, "explaining costs the same steps");
         plain
@@ -405,7 +405,7 @@ fn judging_is_linear_in_the_history_and_the_lines() {
 fn shared_lets_and_aggregates_are_computed_once() {
     // A thousand rules reading one aggregate over a thousand events: the
     // events are walked once per request, not once per rule.
-    let case = rpl::data::parse_case(&case_json(1, 1_000, "0")).unwrap();
+    let case = rpl::parse_case(&case_json(1, 1_000, "0")).unwrap();
     let policy = rules(1_000);
     let cost = steps(&policy, &case, false);
     assert!(cost < 20 * (1_000 + 1_000), "{cost} steps");

@@ -45,9 +45,9 @@ fn deciding_allocates_nothing_after_the_first_case() {
         paths.retain(|p| p.extension().is_some_and(|e| e == "json"));
         let cases: Vec<rpl::Case> = paths
             .iter()
-            .map(|p| rpl::data::parse_case(&std::fs::read_to_string(p).unwrap()).unwrap())
+            .map(|p| rpl::parse_case(&std::fs::read_to_string(p).unwrap()).unwrap())
             .collect();
-        let mut scratch = rpl::eval::Scratch::default();
+        let mut scratch = rpl::Scratch::default();
         for case in &cases {
             program.decide(case, &mut scratch).unwrap();
         }

@@ -9,7 +9,7 @@ fn parse() {
         let source = std::fs::read_to_string(path).unwrap();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         let shown = format!("parse/{name}");
-        let output = match rpl::syntax::parse(&source) {
+        let output = match rpl::internals::parse(&source) {
             Ok(ast) => {
                 assert!(!name.starts_with("err_"), "{name} should not parse");
                 ast.to_string()
@@ -18,9 +18,9 @@ fn parse() {
                 assert!(
                     name.starts_with("err_"),
                     "{name} should parse:\n{}",
-                    rpl::diag::render(&shown, &source, &[d])
+                    rpl::render_diagnostics(&shown, &source, &[d])
                 );
-                rpl::diag::render(&shown, &source, &[d])
+                rpl::render_diagnostics(&shown, &source, &[d])
             }
         };
         insta::with_settings!({ description => source.as_str(), omit_expression => true }, {

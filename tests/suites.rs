@@ -9,7 +9,7 @@ use std::process::Command;
 
 #[test]
 fn shipped_policy_suites_pass() {
-    let suites = rpl::suite::find_suites(Path::new("policies"));
+    let suites = rpl::find_suites(Path::new("policies"));
     let mut policies: Vec<PathBuf> = std::fs::read_dir("policies")
         .unwrap()
         .flatten()
@@ -28,7 +28,7 @@ fn shipped_policy_suites_pass() {
     }
     let mut report = String::new();
     for suite in &suites {
-        let result = rpl::suite::run_suite(suite, false);
+        let result = rpl::run_suite(suite, false);
         assert!(
             result.cases.len() >= 15,
             "{} has only {} cases",
@@ -36,7 +36,7 @@ fn shipped_policy_suites_pass() {
             result.cases.len()
         );
         if result.failed() > 0 {
-            report.push_str(&rpl::suite::render(&result));
+            report.push_str(&rpl::render_suite(&result));
         }
     }
     assert!(report.is_empty(), "shipped suites fail:\n{report}");

@@ -25,12 +25,11 @@ fn relative(path: &Path) -> String {
 fn snapshot_case(name: &str, policy: &Path, case: &Path) {
     let source = std::fs::read_to_string(policy).unwrap_or_else(|e| panic!("cannot read {}: {e}", policy.display()));
     let compiled = rpl::compile(&source).unwrap_or_else(|diags| {
-        let rendered = rpl::diag::render(&relative(policy), &source, &diags);
+        let rendered = rpl::render_diagnostics(&relative(policy), &source, &diags);
         panic!("{} does not check:\n{rendered}", policy.display())
     });
     let text = std::fs::read_to_string(case).unwrap_or_else(|e| panic!("cannot read {}: {e}", case.display()));
-    let case_data =
-        rpl::data::parse_case(&text).unwrap_or_else(|e| panic!("{} is not a valid case: {e}", case.display()));
+    let case_data = rpl::parse_case(&text).unwrap_or_else(|e| panic!("{} is not a valid case: {e}", case.display()));
     let program = &compiled.program;
     let verdict = program
         .judge(&case_data)
@@ -44,7 +43,7 @@ fn snapshot_case(name: &str, policy: &Path, case: &Path) {
         "explaining must not change the verdict of {}",
         case.display()
     );
-    let explain = rpl::eval::render_explanation(&explained, &explanation);
+    let explain = rpl::render_explanation(&explained, &explanation);
 
     let description = format!("{} judged by {}", relative(case), relative(policy));
     insta::with_settings!({ description => description, omit_expression => true }, {

@@ -63,17 +63,15 @@ pub struct Event {
 pub struct Stream {
     pub data: Vec<u8>,
     pub events: u64,
-    pub stats: rpl::generator::GenStats,
+    pub stats: rpl::GenStats,
 }
 
 pub fn stream(customers: usize, days: u32) -> Result<Stream, String> {
     let mut data = Vec::new();
-    let opts = rpl::generator::GenOptions {
-        customers,
-        days,
-        ..Default::default()
-    };
-    let stats = rpl::generator::generate(&opts, &mut data).map_err(|e| e.to_string())?;
+    let mut opts = rpl::GenOptions::default();
+    opts.customers = customers;
+    opts.days = days;
+    let stats = rpl::generate(&opts, &mut data).map_err(|e| e.to_string())?;
     let events = data.iter().filter(|b| **b == b'\n').count() as u64;
     Ok(Stream { data, events, stats })
 }
@@ -105,16 +103,14 @@ pub fn serde_typed(data: &[u8]) -> Result<u64, String> {
 }
 
 pub fn parse_only(data: &[u8], threads: usize) -> Result<u64, String> {
-    rpl::backtest::parse_only(Cursor::new(black_box(data)), threads, 16_384).map_err(|e| e.to_string())
+    rpl::internals::parse_only(Cursor::new(black_box(data)), threads, 16_384).map_err(|e| e.to_string())
 }
 
 pub fn run(program: &rpl::Program, data: &[u8], threads: usize) -> Result<u64, String> {
-    let opts = rpl::backtest::Options {
-        threads,
-        ..Default::default()
-    };
+    let mut opts = rpl::BacktestOptions::default();
+    opts.threads = threads;
     let summary =
-        rpl::backtest::run(&[program], Cursor::new(black_box(data)), None, &opts, |_| {}).map_err(|e| e.to_string())?;
+        rpl::backtest(&[program], Cursor::new(black_box(data)), None, &opts, |_| {}).map_err(|e| e.to_string())?;
     black_box(&summary);
     Ok(summary.lines)
 }

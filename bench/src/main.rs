@@ -339,7 +339,7 @@ fn rpl_rows(
     let cases = rpl_engine::cases(records)?;
     done(t);
     let t = step("rpl: checking and timing");
-    let mut scratch = rpl::eval::Scratch::default();
+    let mut scratch = rpl::Scratch::default();
     check("rpl (decide)", &cases, expected, records, |i, case| {
         let d = program.decide(case, &mut scratch).map_err(|e| e.message)?;
         let (answer, refund) = rpl_engine::decided(&d);

@@ -2,8 +2,8 @@
 //! each record's JSON (SPEC §4). rpl reads RFC 3339 times and does its own
 //! time-zone arithmetic and history aggregation.
 
-use rpl::check::program::Payer;
-use rpl::eval::{Decided, RequestDecision, Verdict};
+use rpl::Payer;
+use rpl::{Decided, RequestDecision, Verdict};
 use rust_decimal::Decimal;
 
 use crate::native::{APPROVE, Answer, BUYER, DENY, INSURANCE, MERCHANT, PARTIAL, REVIEW};
@@ -31,7 +31,7 @@ pub fn cases(records: &[Record]) -> Result<Vec<rpl::Case>, String> {
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            rpl::data::parse_case_value(&case_json(i, r)).map_err(|e| format!("record {i}: {}: {}", e.path, e.message))
+            rpl::parse_case_value(&case_json(i, r)).map_err(|e| format!("record {i}: {}: {}", e.path, e.message))
         })
         .collect()
 }
@@ -50,7 +50,7 @@ pub fn decided(d: &Decided) -> (Answer, Decimal) {
         Payer::Buyer => BUYER,
         Payer::Merchant => MERCHANT,
         Payer::Insurance => INSURANCE,
-        Payer::Platform => u8::MAX,
+        _ => u8::MAX,
     };
     (
         Answer {

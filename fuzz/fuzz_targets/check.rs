@@ -12,6 +12,6 @@ fuzz_target!(|data: &[u8]| {
         Ok(compiled) => compiled.warnings,
         Err(diags) => diags,
     };
-    rpl::diag::render("fuzz.rpl", source, &diags);
-    rpl::diag::render_json("fuzz.rpl", source, &diags);
+    rpl::render_diagnostics("fuzz.rpl", source, &diags);
+    rpl::render_diagnostics_json("fuzz.rpl", source, &diags);
 });

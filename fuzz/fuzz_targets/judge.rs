@@ -24,14 +24,14 @@ fn shipped() -> &'static [rpl::Compiled] {
 
 fn judge(compiled: &rpl::Compiled, case: &rpl::Case) {
     let program = &compiled.program;
-    let before = rpl::eval::steps();
+    let before = rpl::internals::steps();
     let plain = program.judge(case);
-    let middle = rpl::eval::steps();
+    let middle = rpl::internals::steps();
     let reference = program.judge_reference(case);
-    let after = rpl::eval::steps();
+    let after = rpl::internals::steps();
     assert_eq!(format!("{plain:?}"), format!("{reference:?}"), "compiled code and tree walk disagree");
     assert_eq!(middle - before, after - middle, "compiled code and tree walk take different steps");
-    let mut scratch = rpl::eval::Scratch::default();
+    let mut scratch = rpl::Scratch::default();
     if let (Ok(verdict), Ok(decided)) = (&plain, program.decide(case, &mut scratch)) {
         assert_eq!(decided.decision.as_str(), verdict.decision, "decide and judge disagree");
         assert_eq!(decided.shipping.as_str(), verdict.shipping, "decide and judge disagree");
@@ -41,7 +41,7 @@ fn judge(compiled: &rpl::Compiled, case: &rpl::Case) {
         serde_json::to_string(&verdict).unwrap_or_else(|e| panic!("the verdict does not serialize: {e}"));
     }
     if let Ok((verdict, explanation)) = compiled.program.judge_explained(case) {
-        rpl::eval::render_explanation(&verdict, &explanation);
+        rpl::render_explanation(&verdict, &explanation);
     }
 }
 
@@ -53,7 +53,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(case_text) = std::str::from_utf8(case) else {
         return;
     };
-    let Ok(case) = rpl::data::parse_case(case_text) else {
+    let Ok(case) = rpl::parse_case(case_text) else {
         return;
     };
     match policy {

@@ -11,17 +11,17 @@ fuzz_target!(|data: &[u8]| {
     let Ok(source) = std::str::from_utf8(data) else {
         return;
     };
-    if let Some((Some(fast), reference)) = rpl::syntax::parse_both(source) {
+    if let Some((Some(fast), reference)) = rpl::internals::parse_both(source) {
         let reference = reference.unwrap_or_else(|d| panic!("the reader accepted what pest refuses: {d:?}"));
         assert_eq!(format!("{fast:?}"), format!("{reference:?}"), "the reader and pest disagree");
     }
-    let Ok(policy) = rpl::syntax::parse(source) else {
+    let Ok(policy) = rpl::internals::parse(source) else {
         return;
     };
-    let formatted = rpl::syntax::format::format(&policy, source);
-    let reparsed = rpl::syntax::parse(&formatted)
+    let formatted = rpl::internals::format_tree(&policy, source);
+    let reparsed = rpl::internals::parse(&formatted)
         .unwrap_or_else(|d| panic!("the formatted policy does not parse: {d:?}\n{formatted}"));
     assert!(reparsed == policy, "formatting changed the meaning:\n{formatted}");
-    let again = rpl::syntax::format::format(&reparsed, &formatted);
+    let again = rpl::internals::format_tree(&reparsed, &formatted);
     assert_eq!(again, formatted, "formatting is not idempotent");
 });

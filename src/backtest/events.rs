@@ -8,13 +8,16 @@
 use serde_json::Value;
 
 use super::typed_line::{self, RawReturn};
-use crate::data::json::{string, time};
+use crate::data::json::{err, string, time};
 use crate::data::{Customer, InputError, Order, Return, Time, parse_customer, parse_order, parse_return};
 
 /// A return's own label, for precision and recall.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Label {
+    /// The return is known abuse.
     Abuse,
+    /// The return is known to be fine.
     Ok,
 }
 
@@ -42,16 +45,15 @@ pub enum ReturnBody {
 impl ReturnEvent {
     /// The return, its lines joined with `order`'s, exactly as
     /// `data::parse_return` reads the event.
-    pub fn join(&self, order: &Order) -> Result<Return, String> {
-        let located = |e: InputError| format!("{}: {}", e.path, e.message);
+    pub fn join(&self, order: &Order) -> Result<Return, InputError> {
         match &self.body {
-            ReturnBody::Value(value) => parse_return(value, "", order).map_err(located),
+            ReturnBody::Value(value) => parse_return(value, "", order),
             ReturnBody::Typed(raw, line) => match typed_line::join(raw, order) {
                 Some(ret) => Ok(ret),
                 // Something is wrong: the reference says what, and where.
                 None => {
-                    let value: Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
-                    parse_return(&value, "", order).map_err(located)
+                    let value: Value = serde_json::from_str(line).map_err(not_json)?;
+                    parse_return(&value, "", order)
                 }
             },
         }
@@ -79,16 +81,12 @@ impl Event {
     }
 }
 
-fn problem(e: InputError) -> String {
-    if e.path.is_empty() {
-        e.message
-    } else {
-        format!("{}: {}", e.path, e.message)
-    }
+fn not_json(e: serde_json::Error) -> InputError {
+    err("", format!("not JSON: {e}"))
 }
 
 /// Parses one line of the stream.
-pub fn parse_event(line: &str) -> Result<Event, String> {
+pub fn parse_event(line: &str) -> Result<Event, InputError> {
     match typed_line::parse(line) {
         Some(typed_line::Read::Customer(c)) => Ok(Event::Customer(Box::new(c))),
         Some(typed_line::Read::Order(o)) => Ok(Event::Order(Box::new(o), line.into())),
@@ -104,40 +102,37 @@ pub fn parse_event(line: &str) -> Result<Event, String> {
 }
 
 /// Parses one line of the stream with every check, and words what is wrong.
-pub fn parse_event_reference(line: &str) -> Result<Event, String> {
-    let value: Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
+pub fn parse_event_reference(line: &str) -> Result<Event, InputError> {
+    let value: Value = serde_json::from_str(line).map_err(not_json)?;
     // serde_json keeps the last of a key given twice; another reader of the
     // same stream might keep the first, so the line is refused, as a case is.
     // The case parser's own check, so a line is held to what a case is.
     if let Some(problem) = crate::data::text::scan(line) {
-        return Err(format!("{}: {}", problem.path, problem.message));
+        return Err(err(&problem.path, problem.message));
     }
     let Some(obj) = value.as_object() else {
-        return Err("an event is a JSON object".into());
+        return Err(err("", "an event is a JSON object"));
     };
-    let kind = obj.get("event").ok_or("event: missing (customer, order or return)")?;
+    let kind = obj
+        .get("event")
+        .ok_or_else(|| err("event", "missing (customer, order or return)"))?;
     match kind.as_str() {
-        Some("customer") => Ok(Event::Customer(Box::new(
-            parse_customer(&value, "", None).map_err(problem)?,
-        ))),
-        Some("order") => Ok(Event::Order(
-            Box::new(parse_order(&value, "").map_err(problem)?),
-            line.into(),
-        )),
+        Some("customer") => Ok(Event::Customer(Box::new(parse_customer(&value, "", None)?))),
+        Some("order") => Ok(Event::Order(Box::new(parse_order(&value, "")?), line.into())),
         Some("return") => {
-            let field = |k: &str| obj.get(k).ok_or_else(|| format!("{k}: missing"));
-            let order_id = string(field("order_id")?, "order_id").map_err(problem)?;
-            let at = time(field("requested_at")?, "requested_at").map_err(problem)?;
+            let field = |k: &str| obj.get(k).ok_or_else(|| err(k, "missing"));
+            let order_id = string(field("order_id")?, "order_id")?;
+            let at = time(field("requested_at")?, "requested_at")?;
             let status = match obj.get("status") {
                 None | Some(Value::Null) => None,
-                Some(v) => Some(string(v, "status").map_err(problem)?),
+                Some(v) => Some(string(v, "status")?),
             };
             let label = match obj.get("label") {
                 None | Some(Value::Null) => None,
                 Some(v) => match v.as_str() {
                     Some("abuse") => Some(Label::Abuse),
                     Some("ok") => Some(Label::Ok),
-                    _ => return Err(format!("label: expected \"abuse\" or \"ok\", found {v}")),
+                    _ => return Err(err("label", format!("expected \"abuse\" or \"ok\", found {v}"))),
                 },
             };
             Ok(Event::Return(Box::new(ReturnEvent {
@@ -148,8 +143,9 @@ pub fn parse_event_reference(line: &str) -> Result<Event, String> {
                 body: ReturnBody::Value(value),
             })))
         }
-        _ => Err(format!(
-            "event: expected \"customer\", \"order\" or \"return\", found {kind}"
+        _ => Err(err(
+            "event",
+            format!("expected \"customer\", \"order\" or \"return\", found {kind}"),
         )),
     }
 }

@@ -26,12 +26,14 @@ pub use events::Label;
 pub use summary::{Change, Comparison, Count, Invalid, Labels, Move, PolicySummary, Score, Summary};
 
 use crate::Program;
-use crate::data::Time;
+use crate::data::json::err;
+use crate::data::{InputError, Time};
 use events::{Event, parse_event};
 use state::{Plan, Shard};
 
 /// How a backtest runs.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Options {
     /// Workers; results do not depend on it.
     pub threads: usize,
@@ -56,28 +58,39 @@ impl Default for Options {
 
 /// A line that stopped the run (without `--skip-invalid`).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("line {line}: {reason}")]
+#[error("line {line}: {error}")]
+#[non_exhaustive]
 pub struct Stopped {
+    /// The line's number, from 1.
     pub line: u64,
-    pub reason: String,
+    /// What is wrong with it, and where in the line's JSON.
+    pub error: InputError,
 }
 
 /// Why a run failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BacktestError {
+    /// A bad line stopped the run.
     #[error(transparent)]
     Stopped(#[from] Stopped),
+    /// The stream could not be read.
     #[error("cannot read the stream: {0}")]
     Read(std::io::Error),
+    /// The verdicts could not be written.
     #[error("cannot write verdicts: {0}")]
     Write(std::io::Error),
 }
 
 /// Progress, reported after each chunk.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub struct Progress {
+    /// Lines read so far.
     pub lines: u64,
+    /// Bytes read so far.
     pub bytes: u64,
+    /// Returns judged so far.
     pub returns: u64,
 }
 
@@ -85,7 +98,7 @@ pub struct Progress {
 enum Outcome {
     Done,
     Judged(Vec<crate::eval::Verdict>, Option<Label>),
-    Invalid(String),
+    Invalid(InputError),
 }
 
 /// Routes events to workers and checks what needs the whole stream: time
@@ -109,15 +122,18 @@ impl Router {
         (h % self.shards as u64) as usize
     }
 
-    fn route(&mut self, event: &Event) -> Result<usize, String> {
+    fn route(&mut self, event: &Event) -> Result<usize, InputError> {
         if let Some(at) = event.at() {
             if let Some(last) = self.last
                 && at < last
             {
-                return Err(format!(
-                    "time goes backwards: {} comes after {}",
-                    at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
-                    last.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+                return Err(err(
+                    "",
+                    format!(
+                        "time goes backwards: {} comes after {}",
+                        at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                        last.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+                    ),
                 ));
             }
             self.last = Some(at);
@@ -127,7 +143,7 @@ impl Router {
             Event::Customer(c) => Ok(self.shard_of(&c.id)),
             Event::Order(o, _) => {
                 if self.orders.contains_key(&o.id) {
-                    return Err(format!("id: order \"{}\" appears twice", o.id));
+                    return Err(err("id", format!("order \"{}\" appears twice", o.id)));
                 }
                 let shard = self.shard_of(&o.customer_id);
                 self.orders.insert(o.id.clone(), shard);
@@ -135,10 +151,13 @@ impl Router {
                 Ok(shard)
             }
             Event::Return(r) => self.orders.get(&r.order_id).copied().ok_or_else(|| {
-                format!(
-                    "order_id: order \"{}\" is unknown (never seen earlier in the stream, or placed more than {} days before)",
-                    r.order_id,
-                    self.retention / 86_400
+                err(
+                    "order_id",
+                    format!(
+                        "order \"{}\" is unknown (never seen earlier in the stream, or placed more than {} days before)",
+                        r.order_id,
+                        self.retention / 86_400
+                    ),
                 )
             }),
         }
@@ -244,7 +263,7 @@ enum Job {
 }
 
 enum Reply {
-    Parsed(Vec<Result<Event, String>>),
+    Parsed(Vec<Result<Event, InputError>>),
     Replayed(Vec<(usize, Outcome)>),
 }
 
@@ -283,7 +302,7 @@ impl Engine<'_> {
     }
 
     /// The events of the chunk given to `parse`, in line order.
-    fn parsed(&mut self) -> Result<Vec<Result<Event, String>>, BacktestError> {
+    fn parsed(&mut self) -> Result<Vec<Result<Event, InputError>>, BacktestError> {
         match self {
             Engine::Inline { chunk, .. } => Ok(chunk
                 .take()
@@ -480,11 +499,14 @@ fn drive(
                     }
                     summary.add(*line, &verdicts, label);
                 }
-                Some(Outcome::Invalid(reason)) => {
+                Some(Outcome::Invalid(error)) => {
                     if !opts.skip_invalid {
-                        return Err(Stopped { line: *line, reason }.into());
+                        return Err(Stopped { line: *line, error }.into());
                     }
-                    summary.invalid.push(Invalid { line: *line, reason });
+                    summary.invalid.push(Invalid {
+                        line: *line,
+                        reason: error.to_string(),
+                    });
                 }
                 Some(Outcome::Done) | None => {}
             }
@@ -505,6 +527,7 @@ fn drive(
 /// Parses every line of a stream as a backtest would, on `threads` threads,
 /// and does nothing else: the floor a backtest's throughput is measured against.
 /// Returns the number of events.
+#[cfg(feature = "internals")]
 pub fn parse_only(input: impl BufRead, threads: usize, chunk_lines: usize) -> Result<u64, BacktestError> {
     let mut reader = Reader::new(input);
     let mut events = 0u64;
@@ -534,6 +557,7 @@ fn handle(shard: &mut Shard, event: Event, plan: &Plan, programs: &[&Program]) -
 }
 
 /// `f` over `items` on `threads` threads, results in order.
+#[cfg(feature = "internals")]
 fn parallel_map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     if threads == 1 || items.len() < 64 {
         return items.iter().map(&f).collect();

@@ -12,7 +12,8 @@ use rust_decimal::Decimal;
 use super::events::ReturnEvent;
 use super::typed_line;
 use crate::Program;
-use crate::data::{Case, Customer, History, Order, PastOrder, PastReturn, Time, parse_order};
+use crate::data::json::err;
+use crate::data::{Case, Customer, History, InputError, Order, PastOrder, PastReturn, Time, parse_order};
 use crate::eval::Verdict;
 use crate::history::{AggValue, Event};
 use crate::ir::schema::{EventField, Source};
@@ -181,9 +182,9 @@ impl Shard {
         self.state(&id, plan).profile = Some(c);
     }
 
-    pub fn order(&mut self, order: Order, raw: Box<str>, plan: &Plan, programs: &[&Program]) -> Result<(), String> {
+    pub fn order(&mut self, order: Order, raw: Box<str>, plan: &Plan, programs: &[&Program]) -> Result<(), InputError> {
         if self.orders.contains_key(&order.id) {
-            return Err(format!("id: order \"{}\" appears twice", order.id));
+            return Err(err("id", format!("order \"{}\" appears twice", order.id)));
         }
         self.forget_orders_before(order.placed_at);
         let past = PastOrder {
@@ -214,11 +215,14 @@ impl Shard {
     }
 
     /// Judges a return by every policy, then adds it to the customer's history.
-    pub fn ret(&mut self, r: &ReturnEvent, plan: &Plan, programs: &[&Program]) -> Result<Judged, String> {
+    pub fn ret(&mut self, r: &ReturnEvent, plan: &Plan, programs: &[&Program]) -> Result<Judged, InputError> {
         let Some(raw) = self.orders.get(&r.order_id) else {
-            return Err(format!(
-                "order_id: order \"{}\" is unknown (never seen in the stream, or placed before the retention)",
-                r.order_id
+            return Err(err(
+                "order_id",
+                format!(
+                    "order \"{}\" is unknown (never seen in the stream, or placed before the retention)",
+                    r.order_id
+                ),
             ));
         };
         // The line parsed when the order arrived; it parses the same way now.
@@ -226,8 +230,9 @@ impl Shard {
             Some(order) => order,
             None => {
                 let value: serde_json::Value = serde_json::from_str(raw)
-                    .map_err(|e| format!("order_id: the order's line no longer parses: {e}"))?;
-                parse_order(&value, "").map_err(|e| format!("order_id: the order no longer parses: {}", e.message))?
+                    .map_err(|e| err("order_id", format!("the order's line no longer parses: {e}")))?;
+                parse_order(&value, "")
+                    .map_err(|e| err("order_id", format!("the order no longer parses: {}", e.message)))?
             }
         };
         let ret = r.join(&order)?;
@@ -260,9 +265,7 @@ impl Shard {
                 .zip(program.aggregates())
                 .map(|(slot, agg)| slot.map(|w| state.windows[w].value(r.at, agg.window, agg.func)))
                 .collect();
-            let verdict = program
-                .judge_with(&case, &provided)
-                .map_err(|e| format!("{}: {}", e.path, e.message))?;
+            let verdict = program.judge_with(&case, &provided)?;
             verdicts.push(verdict);
         }
         let status = r.status.clone().unwrap_or_else(|| {
@@ -297,7 +300,7 @@ fn remember(
     programs: &[&Program],
     event: Event<'_>,
     amount: Decimal,
-) -> Result<(), String> {
+) -> Result<(), InputError> {
     let at = event.at();
     for (w, &(p, a)) in plan.windows.iter().enumerate() {
         let program = programs[p];
@@ -318,10 +321,13 @@ fn remember(
     Ok(())
 }
 
-fn program_error(program: &Program, _filter: Option<NodeId>, e: crate::eval::EvalError) -> String {
-    format!(
-        "a `where` of the policy failed on this event: {}",
-        program.describe_error(e)
+fn program_error(program: &Program, _filter: Option<NodeId>, e: crate::eval::EvalError) -> InputError {
+    err(
+        "",
+        format!(
+            "a `where` of the policy failed on this event: {}",
+            program.describe_error(e)
+        ),
     )
 }
 

@@ -17,35 +17,54 @@ const PAYERS: [&str; 4] = ["buyer", "merchant", "platform", "insurance"];
 /// How many changed returns a comparison lists.
 const FIRST_CHANGES: usize = 20;
 
+/// What a backtest found: counts, the policy's summary, and the comparison when there is one.
 #[derive(Debug, Clone, Serialize, Default)]
+#[non_exhaustive]
 pub struct Summary {
+    /// Lines read.
     pub lines: u64,
+    /// Customer events.
     pub customers: u64,
+    /// Order events.
     pub orders: u64,
+    /// Returns judged.
     pub returns: u64,
+    /// Lines skipped with `--skip-invalid`, and why.
     pub invalid: Vec<Invalid>,
     /// Aggregates kept up to date as events arrive.
     pub incremental_aggregates: usize,
     /// Aggregates whose `where` reads the case, rescanned per return.
     pub rescanned_aggregates: usize,
+    /// What the policy decided.
     pub policy: PolicySummary,
+    /// What the other policy (`--compare`) decided differently.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compare: Option<Comparison>,
 }
 
+/// A line that was skipped.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[non_exhaustive]
 pub struct Invalid {
+    /// Its number, from 1.
     pub line: u64,
+    /// What is wrong with it.
     pub reason: String,
 }
 
+/// What one policy decided over the stream.
 #[derive(Debug, Clone, Serialize, Default)]
+#[non_exhaustive]
 pub struct PolicySummary {
+    /// The policy's title.
     pub title: String,
+    /// Its currency.
     pub currency: String,
     /// approve, partial, review, deny.
     pub decisions: BTreeMap<String, u64>,
+    /// The sum of the refunds of every return, in the currency's minor unit.
     pub refund_total: String,
+    /// Returns by who pays the return shipping.
     pub shipping: BTreeMap<String, u64>,
     /// Returns on which each rule fired on at least one line, in declaration order.
     pub rules: Vec<Count>,
@@ -53,6 +72,7 @@ pub struct PolicySummary {
     pub flags: Vec<Count>,
     /// Returns with at least one evaluation error (all at least in review).
     pub with_errors: u64,
+    /// Precision and recall, when returns carry labels.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub labels: Option<Labels>,
     #[serde(skip)]
@@ -61,18 +81,27 @@ pub struct PolicySummary {
     minor_units: u32,
 }
 
+/// How many returns a rule or flag fired on.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[non_exhaustive]
 pub struct Count {
+    /// The rule's or flag's name.
     pub name: String,
+    /// Returns it fired on.
     pub fired: u64,
 }
 
 /// Precision and recall against the returns' own labels.
 #[derive(Debug, Clone, Serialize, Default)]
+#[non_exhaustive]
 pub struct Labels {
+    /// Returns labelled `abuse`.
     pub abuse: u64,
+    /// Returns labelled `ok`.
     pub ok: u64,
+    /// Returns without a label.
     pub unlabelled: u64,
+    /// Per flag, in declaration order.
     pub flags: Vec<Score>,
     /// Treating any decision but approve as "caught".
     pub not_approved: Score,
@@ -80,14 +109,21 @@ pub struct Labels {
     pub denied: Score,
 }
 
+/// Precision and recall of one signal.
 #[derive(Debug, Clone, Serialize, Default, PartialEq)]
+#[non_exhaustive]
 pub struct Score {
+    /// The flag, or `not approved` / `denied`.
     pub name: String,
+    /// Abuse it caught.
     pub true_positives: u64,
+    /// Fine returns it caught.
     pub false_positives: u64,
+    /// Abuse it missed.
     pub false_negatives: u64,
     /// `None` when nothing was caught (precision) or nothing was abuse (recall).
     pub precision: Option<String>,
+    /// Caught abuse over all abuse.
     pub recall: Option<String>,
 }
 
@@ -108,17 +144,27 @@ impl Score {
     }
 }
 
+/// How a second policy would have decided the same returns.
 #[derive(Debug, Clone, Serialize, Default)]
+#[non_exhaustive]
 pub struct Comparison {
+    /// The other policy's title.
     pub title: String,
     /// Returns whose decision moved, `from -> to`, with their counts.
     pub moves: Vec<Move>,
+    /// Returns whose decision or refund changed.
     pub changed: u64,
+    /// Refunds under the first policy.
     pub refund_before: String,
+    /// Refunds under the other.
     pub refund_after: String,
+    /// After minus before.
     pub refund_delta: String,
+    /// Returns on which each flag fires only under the other policy.
     pub flags_gained: Vec<Count>,
+    /// Returns on which each flag fires only under the first.
     pub flags_lost: Vec<Count>,
+    /// The first returns that changed, in stream order.
     pub first_changes: Vec<Change>,
     /// Precision and recall of the other policy, to set beside the first's.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -129,25 +175,38 @@ pub struct Comparison {
     after: PolicySummary,
 }
 
+/// Returns whose decision moved from one word to another.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[non_exhaustive]
 pub struct Move {
+    /// The first policy's decision.
     pub from: String,
+    /// The other's.
     pub to: String,
+    /// How many returns.
     pub returns: u64,
 }
 
+/// One return that changed.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[non_exhaustive]
 pub struct Change {
+    /// Its line in the stream.
     pub line: u64,
+    /// Its id.
     pub return_id: String,
+    /// The first policy's decision.
     pub from: String,
+    /// The other's.
     pub to: String,
+    /// The first policy's refund.
     pub refund_from: String,
+    /// The other's.
     pub refund_to: String,
 }
 
 impl PolicySummary {
-    pub fn new(program: &Program) -> PolicySummary {
+    pub(crate) fn new(program: &Program) -> PolicySummary {
         PolicySummary {
             title: program.title().to_string(),
             currency: program.currency().to_string(),
@@ -249,7 +308,7 @@ fn money(d: Decimal, minor: u32) -> String {
 }
 
 impl Comparison {
-    pub fn new(other: &Program) -> Comparison {
+    pub(crate) fn new(other: &Program) -> Comparison {
         Comparison {
             title: other.title().to_string(),
             after: PolicySummary::new(other),
@@ -319,7 +378,7 @@ fn bump(counts: &mut Vec<Count>, name: &str) {
 }
 
 impl Summary {
-    pub fn new(programs: &[&Program]) -> Summary {
+    pub(crate) fn new(programs: &[&Program]) -> Summary {
         Summary {
             policy: programs.first().map(|p| PolicySummary::new(p)).unwrap_or_default(),
             compare: programs.get(1).map(|p| Comparison::new(p)),

@@ -4,7 +4,7 @@
 use std::io::{BufReader, BufWriter, IsTerminal as _, Write as _};
 
 use super::{EXIT_INPUT, ErrorFormat, load_policy};
-use rpl::backtest::{self, BacktestError, Options};
+use rpl::{BacktestError, BacktestOptions as Options};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -66,17 +66,15 @@ pub fn run(args: &Args) -> u8 {
             }
         },
     };
-    let opts = Options {
-        threads: args
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
-        skip_invalid: args.skip_invalid,
-        order_retention_days: args.order_retention_days,
-        ..Options::default()
-    };
+    let mut opts = Options::default();
+    opts.threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    opts.skip_invalid = args.skip_invalid;
+    opts.order_retention_days = args.order_retention_days;
     let tty = std::io::stderr().is_terminal();
     let started = std::time::Instant::now();
-    let progress = |p: backtest::Progress| {
+    let progress = |p: rpl::BacktestProgress| {
         if tty {
             let share = total
                 .filter(|t| *t > 0)
@@ -90,7 +88,7 @@ pub fn run(args: &Args) -> u8 {
         }
     };
     let out: Option<&mut dyn std::io::Write> = out_file.as_mut().map(|w| w as &mut dyn std::io::Write);
-    let result = backtest::run(&refs, input, out, &opts, progress);
+    let result = rpl::backtest(&refs, input, out, &opts, progress);
     if tty {
         eprint!("\r\x1b[2K");
     }
@@ -111,7 +109,7 @@ pub fn run(args: &Args) -> u8 {
             0
         }
         Err(BacktestError::Stopped(s)) => {
-            eprintln!("error: {}:{}: {}", args.events, s.line, s.reason);
+            eprintln!("error: {}:{}: {}", args.events, s.line, s.error);
             eprintln!("hint: fix the line, or pass --skip-invalid to count, list and skip bad lines");
             EXIT_INPUT
         }

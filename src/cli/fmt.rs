@@ -23,10 +23,10 @@ pub fn run(args: &Args) -> u8 {
                 continue;
             }
         };
-        let formatted = match rpl::syntax::format(&source) {
+        let formatted = match rpl::format_policy(&source) {
             Ok(f) => f,
             Err(d) => {
-                eprint!("{}", rpl::diag::render(path, &source, &[d]));
+                eprint!("{}", rpl::render_diagnostics(path, &source, &[d]));
                 status = status.max(EXIT_POLICY);
                 continue;
             }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use chrono::NaiveDate;
-use rpl::generator::{GenOptions, generate};
+use rpl::{GenOptions, generate};
 
 use super::EXIT_INPUT;
 
@@ -36,14 +36,13 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> u8 {
-    let opts = GenOptions {
-        seed: args.seed,
-        customers: args.customers,
-        days: args.days,
-        start: args.start,
-        abuser_share: args.abusers,
-        currency: args.currency.clone(),
-    };
+    let mut opts = GenOptions::default();
+    opts.seed = args.seed;
+    opts.customers = args.customers;
+    opts.days = args.days;
+    opts.start = args.start;
+    opts.abuser_share = args.abusers;
+    opts.currency = args.currency.clone();
     let began = Instant::now();
     let result = match &args.out {
         Some(path) => match std::fs::File::create(path) {

@@ -52,11 +52,11 @@ pub fn run(args: &Args) -> u8 {
     // One JSON document (pretty or not) is one case. JSON Lines are told
     // apart by a first line that is a whole JSON value by itself; anything
     // else is one document, and its error is reported where it is.
-    let whole = rpl::data::parse_json(&text);
+    let whole = rpl::parse_json(&text);
     let first_line_whole = text
         .lines()
         .find(|l| !l.trim().is_empty())
-        .is_some_and(|l| rpl::data::parse_json(l).is_ok());
+        .is_some_and(|l| rpl::parse_json(l).is_ok());
     let value = match whole {
         Ok(value) => value,
         Err(e) if !first_line_whole => {
@@ -86,7 +86,7 @@ fn judge_lines(program: &Program, text: &str, args: &Args) -> u8 {
         if line.trim().is_empty() {
             continue;
         }
-        let result = rpl::data::parse_json(line).and_then(|v| judge_value(program, &v, args.explain));
+        let result = rpl::parse_json(line).and_then(|v| judge_value(program, &v, args.explain));
         let written = match result {
             Ok(rendered) => render(rendered, true),
             Err(e) => {
@@ -107,7 +107,7 @@ enum Rendered {
 }
 
 fn judge_value(program: &Program, value: &serde_json::Value, explain: bool) -> Result<Rendered, InputError> {
-    let case = rpl::data::parse_case_value(value)?;
+    let case = rpl::parse_case_value(value)?;
     Ok(if explain {
         let (v, e) = program.judge_explained(&case)?;
         Rendered::Explained(v, e)
@@ -118,7 +118,7 @@ fn judge_value(program: &Program, value: &serde_json::Value, explain: bool) -> R
 
 fn render(r: Rendered, compact: bool) -> String {
     match r {
-        Rendered::Explained(v, e) => rpl::eval::render_explanation(&v, &e),
+        Rendered::Explained(v, e) => rpl::render_explanation(&v, &e),
         Rendered::Plain(v) if compact => serde_json::to_string(&v).unwrap_or_default(),
         Rendered::Plain(v) => serde_json::to_string_pretty(&v).unwrap_or_default(),
     }

@@ -94,7 +94,7 @@ fn read_text_within(path: &str, max: u64, what: &str) -> Result<String, String> 
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let text = String::from_utf8_lossy(&e.as_bytes()[..at]);
-        let (line, col) = rpl::diag::line_col(&text, at);
+        let (line, col) = rpl::line_col(&text, at);
         format!("{path}:{line}:{col}: the file is not valid UTF-8 (byte {at})")
     })
 }
@@ -116,7 +116,7 @@ pub fn load_policy(path: &str, format: ErrorFormat) -> Result<rpl::Compiled, u8>
 
 pub fn print_diagnostics(path: &str, source: &str, diags: &[rpl::Diagnostic], format: ErrorFormat) {
     match format {
-        ErrorFormat::Human => eprint!("{}", rpl::diag::render(path, source, diags)),
-        ErrorFormat::Json => print!("{}", rpl::diag::render_json(path, source, diags)),
+        ErrorFormat::Human => eprint!("{}", rpl::render_diagnostics(path, source, diags)),
+        ErrorFormat::Json => print!("{}", rpl::render_diagnostics_json(path, source, diags)),
     }
 }

@@ -2,8 +2,6 @@
 
 use std::path::{Path, PathBuf};
 
-use rpl::suite;
-
 #[derive(clap::Args)]
 pub struct Args {
     /// Suite files, or directories to search for `*.test.toml`.
@@ -19,15 +17,15 @@ pub fn run(args: &Args) -> u8 {
     for s in &args.suites {
         let p = Path::new(s);
         if p.is_dir() {
-            paths.extend(suite::find_suites(p));
+            paths.extend(rpl::find_suites(p));
         } else {
             paths.push(p.to_path_buf());
         }
     }
     let (mut passed, mut failed) = (0, 0);
     for path in &paths {
-        let result = suite::run_suite(path, args.update);
-        print!("{}", suite::render(&result));
+        let result = rpl::run_suite(path, args.update);
+        print!("{}", rpl::render_suite(&result));
         passed += result.passed();
         failed += result.failed();
     }

@@ -7,6 +7,5 @@ pub(crate) mod text;
 
 pub use model::*;
 pub use parse::{
-    InputError, RETURN_TYPES, parse_case, parse_case_value, parse_customer, parse_history, parse_json, parse_order,
-    parse_order_item, parse_past_order, parse_past_return, parse_return,
+    InputError, RETURN_TYPES, parse_case, parse_case_value, parse_customer, parse_json, parse_order, parse_return,
 };

@@ -7,11 +7,17 @@ use rust_decimal::Decimal;
 
 /// A free-form scalar from an `attrs` object, typed at run time.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Scalar {
+    /// `true` or `false`.
     Bool(bool),
+    /// A whole number.
     Int(i64),
+    /// A number with a fractional part, exact.
     Dec(Decimal),
+    /// Text.
     Str(String),
+    /// JSON `null`: present, but holding nothing.
     Null,
 }
 
@@ -19,51 +25,90 @@ pub enum Scalar {
 /// program binds its attribute slots, never during evaluation.
 pub type Attrs = Vec<(String, Scalar)>;
 
+/// An instant, in UTC; the offset the input gave is not kept.
 pub type Time = DateTime<Utc>;
 
+/// One return request with all it is judged on (docs/language.md §4).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Case {
+    /// The order the return is about.
     pub order: Order,
+    /// The return request itself (`return` in a policy).
     pub ret: Return,
+    /// The customer who asks.
     pub customer: Customer,
+    /// The customer's earlier orders and returns, for aggregates.
     pub history: History,
 }
 
+/// The order a return is about (`order` in a policy).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Order {
+    /// The order's id.
     pub id: String,
+    /// The customer who placed it.
     pub customer_id: String,
+    /// ISO 4217 code; must be the policy's.
     pub currency: String,
+    /// When it was placed.
     pub placed_at: Time,
+    /// When it was paid, if known.
     pub paid_at: Option<Time>,
+    /// When it was shipped, if it was.
     pub shipped_at: Option<Time>,
+    /// When the buyer signed for it, if they did.
     pub delivered_at: Option<Time>,
+    /// The amount paid: given, or the lines' amounts plus the shipping fee.
     pub total: Decimal,
+    /// The shipping fee the buyer paid (0 when not given).
     pub shipping_fee: Decimal,
+    /// Whether the buyer bought return-shipping insurance.
     pub shipping_insurance: bool,
+    /// Free-form tags (`"double11"`).
     pub tags: Vec<String>,
+    /// Free-form values, read as `order.attrs.NAME`.
     pub attrs: Attrs,
+    /// The order's lines, one per sku.
     pub items: Vec<OrderItem>,
 }
 
+/// One line of an order.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct OrderItem {
+    /// The line's stock-keeping unit, unique on the order.
     pub sku: String,
+    /// The product category (`"apparel"`).
     pub category: String,
+    /// The price of one unit.
     pub unit_price: Decimal,
+    /// Units ordered.
     pub quantity: i64,
+    /// Free-form tags of the line.
     pub tags: Vec<String>,
+    /// Free-form values of the line.
     pub attrs: Attrs,
 }
 
+/// A return request (`return` in a policy).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Return {
+    /// The return's id.
     pub id: String,
+    /// When it was asked for: `now` in a policy.
     pub requested_at: Time,
+    /// `return_refund`, `refund_only` or `exchange` (`return.type`).
     pub kind: String,
+    /// Why the buyer returns it (`"changed_mind"`).
     pub reason: String,
+    /// What the buyer sent with it (`"photo"`).
     pub evidence: Vec<String>,
+    /// Free-form values, read as `return.attrs.NAME`.
     pub attrs: Attrs,
+    /// The returned lines, each joined with its order line.
     pub items: Vec<ReturnLine>,
     /// Sum of the lines' amounts.
     pub amount: Decimal,
@@ -71,15 +116,21 @@ pub struct Return {
 
 /// A returned line joined with its order line (`item` in a policy).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ReturnLine {
+    /// The returned sku.
     pub sku: String,
+    /// The order line's category.
     pub category: String,
+    /// The order line's unit price.
     pub unit_price: Decimal,
     /// Returned quantity.
     pub quantity: i64,
+    /// Units on the order line.
     pub ordered_quantity: i64,
     /// `unit_price × quantity`.
     pub amount: Decimal,
+    /// The condition the buyer states (`"unused"`; `"unknown"` when not given).
     pub condition: String,
     /// The order line's tags followed by the return line's.
     pub tags: Vec<String>,
@@ -87,37 +138,63 @@ pub struct ReturnLine {
     pub attrs: Attrs,
 }
 
+/// The customer who asks (`customer` in a policy).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Customer {
+    /// The customer's id (the order's `customer_id` when not given).
     pub id: String,
+    /// When the account was opened, if known.
     pub created_at: Option<Time>,
+    /// Whether the customer is a VIP.
     pub vip: bool,
+    /// Free-form tags.
     pub tags: Vec<String>,
+    /// Free-form values, read as `customer.attrs.NAME`.
     pub attrs: Attrs,
 }
 
+/// The customer's earlier orders and returns, strictly before the request.
 #[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct History {
+    /// Earlier orders.
     pub orders: Vec<PastOrder>,
+    /// Earlier return requests.
     pub returns: Vec<PastReturn>,
 }
 
+/// An earlier order, as aggregates see it.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct PastOrder {
+    /// Its id.
     pub id: String,
+    /// When it was placed.
     pub placed_at: Time,
+    /// Its total.
     pub total: Decimal,
+    /// Its tags.
     pub tags: Vec<String>,
 }
 
+/// An earlier return request, as aggregates see it.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct PastReturn {
+    /// Its id.
     pub id: String,
+    /// The order it was about.
     pub order_id: String,
+    /// When it was asked for.
     pub requested_at: Time,
+    /// Its type (`type` inside `where`).
     pub kind: String,
+    /// Its reason.
     pub reason: String,
+    /// The amount asked for.
     pub amount: Decimal,
+    /// What became of it (`refunded`, `rejected`, `pending`, …).
     pub status: String,
 }
 

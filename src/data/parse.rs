@@ -21,8 +21,11 @@ use crate::limits::{MAX_CASE_BYTES, MAX_HISTORY, MAX_LINES};
 /// A case that breaks the data contract, with the JSON path of the problem.
 #[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize)]
 #[error("{}{message}", if path.is_empty() { String::new() } else { format!("{path}: ") })]
+#[non_exhaustive]
 pub struct InputError {
+    /// Where in the input: a JSON path (`return.items[0].sku`), empty for the whole input.
     pub path: String,
+    /// What is wrong.
     pub message: String,
 }
 
@@ -55,6 +58,7 @@ pub fn parse_json(text: &str) -> Result<Value, InputError> {
     serde_json::from_str(text).map_err(|e| err("", format!("not JSON: {e}")))
 }
 
+/// Validates an already parsed JSON value as a case (see [`parse_case`]).
 pub fn parse_case_value(v: &Value) -> Result<Case, InputError> {
     let root = Obj::new(v, "")?;
     let order = root.req("order", parse_order)?;

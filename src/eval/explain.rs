@@ -11,24 +11,37 @@ use super::verdict::Verdict;
 use super::walk::Frame;
 use crate::ir::{Cmp, Node, NodeId};
 
+/// Why a verdict is what it is: for each flag, rule and table row that applied, the values that made it apply.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[non_exhaustive]
 pub struct Explanation {
+    /// The flags that fired.
     pub flags: Vec<FiredExplain>,
+    /// The shipping row that decided the payer.
     pub shipping: Option<FiredExplain>,
+    /// Per line, the rules that fired and the refund row.
     pub lines: Vec<LineExplain>,
 }
 
+/// The explanation of one line.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[non_exhaustive]
 pub struct LineExplain {
+    /// The line's sku.
     pub sku: String,
+    /// The rules that fired on it.
     pub rules: Vec<FiredExplain>,
+    /// The refund row that gave the line's base refund.
     pub refund: Option<FiredExplain>,
 }
 
 /// One construct that applied, with the facts that made it apply.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[non_exhaustive]
 pub struct FiredExplain {
+    /// The construct: a flag's or rule's name, or a table row.
     pub name: String,
+    /// The values that made it apply, one per line (`days_since_sign = 9 > 7`).
     pub facts: Vec<String>,
 }
 

@@ -53,13 +53,18 @@ impl Sink<'_> for Nothing {}
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RequestDecision {
+    /// Every line is approved.
     Approve,
+    /// Every line is denied.
     Deny,
+    /// Some line is in review.
     Review,
+    /// Some lines approved, some denied.
     Partial,
 }
 
 impl RequestDecision {
+    /// The word the verdict uses for it.
     pub fn as_str(self) -> &'static str {
         match self {
             RequestDecision::Approve => "approve",
@@ -72,11 +77,15 @@ impl RequestDecision {
 
 /// What the decision-only path returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Decided {
+    /// The request's decision.
     pub decision: RequestDecision,
     /// The sum of the approved lines' refunds, rounded to the currency's minor unit.
     pub refund: Decimal,
+    /// Who pays the return shipping.
     pub shipping: Payer,
+    /// The sum of the fired flags' scores.
     pub risk: i64,
     /// Bit `i` is set when the `i`-th flag (in declaration order) fired; flags
     /// past the 64th are not recorded here (the verdict lists them all).

@@ -10,10 +10,10 @@ mod walk;
 
 pub use explain::{Explanation, FiredExplain, LineExplain, render_explanation};
 pub use judge::{Decided, RequestDecision};
-pub use value::{ErrKind, EvalError, Kind, Value};
+pub(crate) use value::{ErrKind, EvalError};
 pub use verdict::{Deduction, ErrorEntry, FlagHit, LineVerdict, RuleHit, Verdict};
 pub use walk::Scratch;
-#[doc(hidden)]
+#[cfg(feature = "internals")]
 pub use walk::steps;
 
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -51,7 +51,7 @@ impl Program {
 
     /// The verdict by the tree walk alone, without the compiled code: the
     /// reference the tests hold the compiled code to.
-    #[doc(hidden)]
+    #[cfg(any(test, feature = "internals"))]
     pub fn judge_reference(&self, case: &Case) -> Result<Verdict, InputError> {
         self.run_in(case, &[], false, false).map(|(v, _)| v)
     }
@@ -83,10 +83,12 @@ impl Program {
         self.run(case, &[], true)
     }
 
+    /// The rules' names, in declaration order.
     pub fn rule_names(&self) -> impl Iterator<Item = &str> {
         self.ir.rules.iter().map(|r| r.name.as_str())
     }
 
+    /// The flags' names, in declaration order.
     pub fn flag_names(&self) -> impl Iterator<Item = &str> {
         self.ir.flags.iter().map(|f| f.name.as_str())
     }
@@ -96,6 +98,7 @@ impl Program {
         self.ir.header.minor_units
     }
 
+    /// The policy's currency (ISO 4217).
     pub fn currency(&self) -> &str {
         &self.ir.header.currency
     }
@@ -115,6 +118,7 @@ impl Program {
         self.ir.header.version.as_deref()
     }
 
+    /// The policy's timezone.
     pub fn timezone(&self) -> PolicyTz {
         self.ir.header.timezone
     }

@@ -12,63 +12,92 @@ pub type Word = Cow<'static, str>;
 
 /// The decision on one request.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[non_exhaustive]
 pub struct Verdict {
+    /// The return it judges.
     pub return_id: String,
     /// `approve`, `deny`, `review` or `partial`.
     pub decision: Word,
     /// The sum of the approved lines' refunds, in the currency's minor unit.
     pub refund: String,
+    /// The policy's currency (ISO 4217).
     pub currency: String,
     /// `buyer`, `merchant`, `platform` or `insurance`.
     pub shipping: Word,
+    /// The sum of the scores of the flags that fired.
     pub risk: i64,
+    /// The flags that fired, in declaration order.
     pub flags: Vec<FlagHit>,
+    /// One entry per returned line, in the request's order.
     pub lines: Vec<LineVerdict>,
+    /// Constructs that could not be evaluated (each line they touched went to review).
     pub errors: Vec<ErrorEntry>,
 }
 
+/// A flag that fired.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[non_exhaustive]
 pub struct FlagHit {
+    /// The flag's name.
     pub name: String,
+    /// What it added to `risk`.
     pub score: i64,
+    /// Its `note`, if it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
 
+/// The decision on one returned line.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[non_exhaustive]
 pub struct LineVerdict {
+    /// The line's sku.
     pub sku: String,
+    /// `approve`, `deny` or `review`.
     pub decision: Word,
+    /// What is refunded for the line, after deductions (0 unless approved).
     pub refund: String,
     /// What the customer is told: the deciding rule's message, or the default's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The deductions of the rules that fired, each rounded to the minor unit.
     pub deductions: Vec<Deduction>,
+    /// Every rule that fired on the line, in declaration order.
     pub rules: Vec<RuleHit>,
 }
 
+/// An amount taken off a line's refund.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[non_exhaustive]
 pub struct Deduction {
+    /// The rule's `as "…"` label.
     pub label: String,
+    /// The amount, in the currency's minor unit.
     pub amount: String,
 }
 
+/// A rule that fired on a line.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[non_exhaustive]
 pub struct RuleHit {
+    /// The rule's name.
     pub rule: String,
     /// `approve`, `deny`, `review` or `deduct`.
     pub effect: Word,
+    /// The rule's message, if its decision has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
 
 /// A construct that could not be evaluated on this case (SPEC §6.5).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[non_exhaustive]
 pub struct ErrorEntry {
     /// `rule NAME`, `flag NAME`, `shipping` or `refund`.
     pub construct: String,
     /// The line it touched, when it was evaluated for one line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sku: Option<String>,
+    /// What failed and where in the policy, in words.
     pub message: String,
 }

@@ -52,7 +52,7 @@ thread_local! {
 /// How many evaluation steps (nodes evaluated, history events visited) this
 /// thread has taken so far. A deterministic measure of judging's cost, for
 /// tests that show it grows linearly (docs/language.md §9).
-#[doc(hidden)]
+#[cfg(feature = "internals")]
 pub fn steps() -> u64 {
     STEPS.with(std::cell::Cell::get)
 }

@@ -49,6 +49,7 @@ use plan::{CONDITIONS, EVIDENCE, Pending, REASONS, TYPES, plan_return};
 
 /// What to generate.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct GenOptions {
     /// Same seed and options, same bytes.
     pub seed: u64,
@@ -56,6 +57,7 @@ pub struct GenOptions {
     pub customers: usize,
     /// Days simulated, from `start` (midnight, UTC+08:00).
     pub days: u32,
+    /// The first day simulated.
     pub start: NaiveDate,
     /// The share of customers planted as abusers (0 to 1).
     pub abuser_share: f64,
@@ -78,12 +80,15 @@ impl Default for GenOptions {
 
 /// What was generated.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct GenStats {
     /// Customer events written.
     pub customers: u64,
     /// Customers planted as abusers.
     pub abusers: u64,
+    /// Order events written.
     pub orders: u64,
+    /// Return events written.
     pub returns: u64,
     /// Returns labelled `"abuse"`.
     pub abusive_returns: u64,

@@ -20,8 +20,11 @@ pub struct HeaderInfo {
 
 /// The policy's timezone: an IANA zone or a fixed offset.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub enum PolicyTz {
+    /// An IANA zone (`Asia/Shanghai`).
     Named(Tz),
+    /// A fixed offset (`+08:00`).
     Fixed(FixedOffset),
 }
 
@@ -60,6 +63,7 @@ impl PolicyTz {
         None
     }
 
+    /// `t` as RFC 3339 in this zone.
     pub fn format(self, t: DateTime<Utc>) -> String {
         match self {
             PolicyTz::Named(tz) => t.with_timezone(&tz).to_rfc3339(),
@@ -68,15 +72,22 @@ impl PolicyTz {
     }
 }
 
+/// Who pays the return shipping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Payer {
+    /// The buyer.
     Buyer,
+    /// The merchant.
     Merchant,
+    /// The platform.
     Platform,
+    /// The buyer's return-shipping insurance.
     Insurance,
 }
 
 impl Payer {
+    /// Every payer, by the word a policy writes.
     pub const ALL: [(&'static str, Payer); 4] = [
         ("buyer", Payer::Buyer),
         ("merchant", Payer::Merchant),
@@ -84,6 +95,7 @@ impl Payer {
         ("insurance", Payer::Insurance),
     ];
 
+    /// The word the verdict uses.
     pub fn as_str(self) -> &'static str {
         match self {
             Payer::Buyer => "buyer",

@@ -7,7 +7,94 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::data::InputError;
 use crate::eval::Verdict;
+
+/// Why a suite could not run at all.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SuiteError {
+    /// The suite file could not be read.
+    #[error("cannot read {}: {reason}", path.display())]
+    Read {
+        /// The suite file.
+        path: PathBuf,
+        /// What the system said.
+        reason: String,
+    },
+    /// The suite is not valid TOML, or not a suite.
+    #[error("{}{}: {message}", path.display(), at.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]
+    Toml {
+        /// The suite file.
+        path: PathBuf,
+        /// Line and column of the problem, when known.
+        at: Option<(usize, usize)>,
+        /// What is wrong.
+        message: String,
+    },
+    /// A case of the suite is written wrong.
+    #[error("{}: case \"{case}\": {problem}", path.display())]
+    Case {
+        /// The suite file.
+        path: PathBuf,
+        /// The case's name.
+        case: String,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
+    /// The suite's policy could not be read.
+    #[error("cannot read the policy {}: {reason}", path.display())]
+    PolicyRead {
+        /// The policy file.
+        path: PathBuf,
+        /// What the system said.
+        reason: String,
+    },
+    /// The suite's policy has errors.
+    #[error("the policy does not check:\n{rendered}")]
+    Policy {
+        /// The policy file.
+        path: PathBuf,
+        /// Its diagnostics, rendered for people.
+        rendered: String,
+    },
+}
+
+/// Why one case could not be judged.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CaseError {
+    /// Its case file could not be read.
+    #[error("cannot read {}: {reason}", path.display())]
+    Read {
+        /// The case file.
+        path: PathBuf,
+        /// What the system said.
+        reason: String,
+    },
+    /// Its case file is not JSON.
+    #[error("{}: not JSON: {reason}", path.display())]
+    NotJson {
+        /// The case file.
+        path: PathBuf,
+        /// What the JSON reader said.
+        reason: String,
+    },
+    /// The inline case could not be turned into JSON.
+    #[error("the inline case: {0}")]
+    Inline(String),
+    /// The case breaks the data contract.
+    #[error("the case is invalid: {0}")]
+    Invalid(InputError),
+    /// Its snapshot could not be written.
+    #[error("cannot write {}: {reason}", path.display())]
+    Write {
+        /// The snapshot file.
+        path: PathBuf,
+        /// What the system said.
+        reason: String,
+    },
+}
 
 /// A suite as written.
 #[derive(Debug, Deserialize)]
@@ -34,7 +121,7 @@ struct CaseFile {
 /// What a case must decide. Only the keys given are compared.
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub struct Expect {
+pub(crate) struct Expect {
     decision: Option<String>,
     refund: Option<String>,
     shipping: Option<String>,
@@ -47,7 +134,7 @@ pub struct Expect {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ExpectLine {
+pub(crate) struct ExpectLine {
     sku: String,
     decision: Option<String>,
     refund: Option<String>,
@@ -59,57 +146,77 @@ pub struct ExpectLine {
 
 /// One compared key that differed.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Mismatch {
+    /// The expectation's key (`decision`, `lines[A].refund`, …).
     pub key: String,
+    /// What the suite expects.
     pub expected: String,
+    /// What the policy decided.
     pub actual: String,
 }
 
+/// What came of one case.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Outcome {
+    /// Every expectation held (and the snapshot, if any, matched).
     Passed,
     /// Expectations that did not hold.
     Failed(Vec<Mismatch>),
     /// The verdict differs from its snapshot (or there is none yet).
     SnapshotDiffers {
+        /// The snapshot file.
         path: PathBuf,
+        /// What it holds, if it exists.
         old: Option<String>,
+        /// The verdict now.
         new: String,
     },
     /// `--update` wrote this snapshot.
     SnapshotWritten(PathBuf),
     /// The case could not be judged: a bad input, a missing file.
-    Error(String),
+    Error(CaseError),
 }
 
 impl Outcome {
+    /// Whether the case counts as passed (a snapshot `--update` wrote does).
     pub fn passed(&self) -> bool {
         matches!(self, Outcome::Passed | Outcome::SnapshotWritten(_))
     }
 }
 
+/// One case's name and outcome.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct CaseResult {
+    /// The case's name.
     pub name: String,
+    /// What came of it.
     pub outcome: Outcome,
 }
 
 /// The result of running one suite file.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct SuiteResult {
+    /// The suite file.
     pub path: PathBuf,
     /// A problem with the suite or its policy: no case could run.
-    pub error: Option<String>,
+    pub error: Option<SuiteError>,
+    /// Each case, in the suite's order.
     pub cases: Vec<CaseResult>,
     /// Snapshot files no case owns any more (removed when updating).
     pub stale: Vec<PathBuf>,
 }
 
 impl SuiteResult {
+    /// Cases that passed.
     pub fn passed(&self) -> usize {
         self.cases.iter().filter(|c| c.outcome.passed()).count()
     }
 
+    /// Cases that failed, counting a suite that could not run and stale snapshots as one failure each.
     pub fn failed(&self) -> usize {
         self.cases.len() - self.passed() + usize::from(self.error.is_some()) + self.stale_failures()
     }
@@ -164,13 +271,16 @@ pub fn run_suite(path: &Path, update: bool) -> SuiteResult {
     let base = path.parent().unwrap_or(Path::new("."));
     let policy_path = base.join(&file.policy);
     let compiled = match std::fs::read_to_string(&policy_path) {
-        Err(e) => Err(format!("cannot read the policy {}: {e}", policy_path.display())),
+        Err(e) => Err(SuiteError::PolicyRead {
+            path: policy_path.clone(),
+            reason: e.to_string(),
+        }),
         Ok(source) => crate::compile(&source).map_err(|diags| {
             let shown = policy_path.display().to_string();
-            format!(
-                "the policy does not check:\n{}",
-                crate::diag::render(&shown, &source, &diags)
-            )
+            SuiteError::Policy {
+                rendered: crate::diag::render(&shown, &source, &diags),
+                path: policy_path.clone(),
+            }
         }),
     };
     let compiled = match compiled {
@@ -217,14 +327,15 @@ pub fn run_suite(path: &Path, update: bool) -> SuiteResult {
     result
 }
 
-fn load(path: &Path) -> Result<SuiteFile, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let file: SuiteFile = toml::from_str(&text).map_err(|e| {
-        let at = e.span().map(|s| crate::diag::line_col(&text, s.start));
-        match at {
-            Some((line, col)) => format!("{}:{line}:{col}: {}", path.display(), e.message()),
-            None => format!("{}: {}", path.display(), e.message()),
-        }
+fn load(path: &Path) -> Result<SuiteFile, SuiteError> {
+    let text = std::fs::read_to_string(path).map_err(|e| SuiteError::Read {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let file: SuiteFile = toml::from_str(&text).map_err(|e| SuiteError::Toml {
+        path: path.to_path_buf(),
+        at: e.span().map(|s| crate::diag::line_col(&text, s.start)),
+        message: e.message().to_string(),
     })?;
     let mut names = BTreeSet::new();
     for case in &file.cases {
@@ -237,32 +348,41 @@ fn load(path: &Path) -> Result<SuiteFile, String> {
         } else {
             None
         };
-        if let Some(p) = problem {
-            return Err(format!("{}: case \"{}\": {p}", path.display(), case.name));
+        if let Some(problem) = problem {
+            return Err(SuiteError::Case {
+                path: path.to_path_buf(),
+                case: case.name.clone(),
+                problem,
+            });
         }
     }
     Ok(file)
 }
 
-fn judge_case(program: &crate::Program, base: &Path, case: &CaseFile) -> Result<Verdict, String> {
+fn judge_case(program: &crate::Program, base: &Path, case: &CaseFile) -> Result<Verdict, CaseError> {
     let value = match (&case.input, &case.case) {
         (Some(input), _) => {
-            let p = base.join(input);
-            let text = std::fs::read_to_string(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
-            serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", p.display()))?
+            let path = base.join(input);
+            let text = std::fs::read_to_string(&path).map_err(|e| CaseError::Read {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+            serde_json::from_str(&text).map_err(|e| CaseError::NotJson {
+                path,
+                reason: e.to_string(),
+            })?
         }
-        (None, Some(inline)) => serde_json::to_value(inline).map_err(|e| format!("the inline case: {e}"))?,
-        (None, None) => return Err("no input".into()),
+        (None, Some(inline)) => serde_json::to_value(inline).map_err(|e| CaseError::Inline(e.to_string()))?,
+        // `load` refuses a case with neither.
+        (None, None) => return Err(CaseError::Inline("no input".into())),
     };
-    let parsed = crate::data::parse_case_value(&value).map_err(|e| format!("the case is invalid: {e}"))?;
-    program.judge(&parsed).map_err(|e| format!("the case is invalid: {e}"))
+    let parsed = crate::data::parse_case_value(&value).map_err(CaseError::Invalid)?;
+    program.judge(&parsed).map_err(CaseError::Invalid)
 }
 
 fn snapshot(path: &Path, verdict: &Verdict, update: bool) -> Outcome {
-    let new = match serde_json::to_string_pretty(verdict) {
-        Ok(s) => s + "\n",
-        Err(e) => return Outcome::Error(format!("cannot print the verdict: {e}")),
-    };
+    // A verdict is strings, numbers and lists: it always prints.
+    let new = serde_json::to_string_pretty(verdict).unwrap_or_default() + "\n";
     let old = std::fs::read_to_string(path).ok();
     if old.as_deref() == Some(new.as_str()) {
         return Outcome::Passed;
@@ -280,7 +400,10 @@ fn snapshot(path: &Path, verdict: &Verdict, update: bool) -> Outcome {
         .and_then(|()| std::fs::write(path, &new));
     match written {
         Ok(()) => Outcome::SnapshotWritten(path.to_path_buf()),
-        Err(e) => Outcome::Error(format!("cannot write {}: {e}", path.display())),
+        Err(e) => Outcome::Error(CaseError::Write {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        }),
     }
 }
 

@@ -1,5 +1,7 @@
 //! Text -> syntax tree. pest lives here and nowhere else.
 
+// Public only through `rpl::internals`, for rpl's own tests: not documented as an interface.
+#[allow(missing_docs)]
 pub mod ast;
 mod expr;
 pub mod format;
@@ -7,8 +9,6 @@ mod parser;
 mod prescan;
 mod reader;
 mod sexpr;
-
-pub use crate::limits::{MAX_DURATION_SECONDS, MAX_NESTING};
 
 use crate::diag::Diagnostic;
 
@@ -37,7 +37,7 @@ pub fn parse(src: &str) -> Result<ast::Policy, Diagnostic> {
 /// The two readers apart, for the fuzz target that holds the hand-written
 /// one to pest: what the hand-written reader makes of `src` (`None` when it
 /// leaves the text to pest), and what pest alone makes of it.
-#[doc(hidden)]
+#[cfg(feature = "internals")]
 pub fn parse_both(src: &str) -> Option<(Option<ast::Policy>, Result<ast::Policy, Diagnostic>)> {
     if prescan::prescan(src).is_some() {
         return None;

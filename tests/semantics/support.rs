@@ -148,7 +148,7 @@ impl CaseB {
     }
 
     pub fn parse(&self) -> rpl::Case {
-        rpl::data::parse_case(&self.json()).unwrap_or_else(|e| panic!("invalid case: {e}"))
+        rpl::parse_case(&self.json()).unwrap_or_else(|e| panic!("invalid case: {e}"))
     }
 }
 

@@ -1,5 +1,5 @@
 //! Judging's cost in time as the policy, the history and the lines grow
-//! (SPEC §9: linear in each). The inputs are the ones `tests/hostile.rs`
+//! (docs/language.md §9: linear in each). The inputs are the ones `tests/hostile.rs`
 //! counts evaluation steps on; this prints what they cost on this machine.
 //!
 //! `cargo bench --bench limits`

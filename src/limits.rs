@@ -1,4 +1,4 @@
-//! Every bound rpl puts on its input, in one place (SPEC §9). Policies and
+//! Every bound rpl puts on its input, in one place (docs/language.md §9). Policies and
 //! cases are untrusted: each limit turns input that would cost unbounded
 //! time, memory or stack into a located error that names the limit.
 //!

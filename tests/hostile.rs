@@ -1,4 +1,4 @@
-//! Hostile input (SPEC §9): malformed bytes meet a clear, located error, every
+//! Hostile input (docs/language.md §9): malformed bytes meet a clear, located error, every
 //! limit holds at its value and fails one past it, and judging costs time
 //! linear in the policy, the history and the lines.
 //!

@@ -1,4 +1,4 @@
-//! SPEC §2, §4 (defaults and joins), §5 and §6, rule by rule: each test pins
+//! docs/language.md §2, §4 (defaults and joins), §5 and §6, rule by rule: each test pins
 //! one rule of the contract with a small inline policy and a case built from
 //! a few parameters (see `semantics/support.rs`).
 

@@ -1,5 +1,5 @@
 //! Policy test suites: every shipped policy's suite passes (so `cargo test`
-//! is also `rpl test policies/`), and `rpl test` itself behaves as SPEC §10
+//! is also `rpl test policies/`), and `rpl test` itself behaves as docs/language.md §10
 //! says — failures side by side, snapshots recorded, changed and stale.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -3,7 +3,7 @@
 //!
 //! - `examples/<policy>/*.json` are judged by `policies/<policy>.rpl`;
 //! - `tests/verdicts/<topic>/*.json` by the `policy.rpl` next to them: small
-//!   policies that pin SPEC §6 and §7 (rounding, floors, decisions, defaults,
+//!   policies that pin docs/language.md §6 and §7 (rounding, floors, decisions, defaults,
 //!   fail safe).
 
 use std::path::{Path, PathBuf};
@@ -66,7 +66,7 @@ fn examples() {
     });
 }
 
-/// Small policy + case pairs for the finer points of SPEC §6 and §7.
+/// Small policy + case pairs for the finer points of docs/language.md §6 and §7.
 #[test]
 fn semantics() {
     insta::glob!("verdicts", "*/*.json", |case| {

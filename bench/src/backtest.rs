@@ -1,4 +1,4 @@
-//! Backtest throughput on a generated stream (SPEC §11), against serde_json
+//! Backtest throughput on a generated stream (docs/language.md §11), against serde_json
 //! decoding the same lines into typed structs and doing nothing else.
 
 use std::hint::black_box;

@@ -122,7 +122,7 @@ pub fn local_day(t: i64) -> i64 {
     (t + SHANGHAI_OFFSET).div_euclid(DAY)
 }
 
-/// The aggregates of SPEC §5: a window is `now - N days <= t < now`.
+/// The aggregates of docs/language.md §5: a window is `now - N days <= t < now`.
 pub fn aggregate(now: i64, returns: &[i64], orders: &[i64]) -> Aggs {
     let mut a = Aggs::default();
     for &t in returns {
@@ -232,7 +232,7 @@ pub fn money(cents: i64) -> String {
     format!("{}.{:02}", cents / 100, cents % 100)
 }
 
-/// The record as an rpl case (SPEC §4).
+/// The record as an rpl case (docs/language.md §4).
 pub fn case_json(i: usize, r: &Record) -> serde_json::Value {
     use serde_json::json;
     let mut order = json!({

@@ -1,5 +1,5 @@
 //! rpl: the compiled policy `bench/policy.rpl`, over cases parsed once from
-//! each record's JSON (SPEC §4). rpl reads RFC 3339 times and does its own
+//! each record's JSON (docs/language.md §4). rpl reads RFC 3339 times and does its own
 //! time-zone arithmetic and history aggregation.
 
 use rpl::Payer;

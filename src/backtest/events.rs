@@ -1,4 +1,4 @@
-//! One line of an event stream (SPEC §11) -> a typed event, or the reason it
+//! One line of an event stream (docs/language.md §11) -> a typed event, or the reason it
 //! cannot be one, with the JSON path of the problem.
 //!
 //! Lines go first to the fast path (`typed_line.rs`), which reads clean lines

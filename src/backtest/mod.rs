@@ -1,4 +1,4 @@
-//! Backtests (SPEC §11): replay a JSON Lines stream of customers, orders and
+//! Backtests (docs/language.md §11): replay a JSON Lines stream of customers, orders and
 //! returns, judging each return exactly as `rpl judge` would judge the case
 //! built from the stream so far, and summarise what the policy would have done.
 //!

@@ -1,5 +1,5 @@
 //! Guards: which optional values are known present where an expression runs
-//! (SPEC §8), and conditions whose value is known before any case arrives.
+//! (docs/language.md §8), and conditions whose value is known before any case arrives.
 
 use super::Checker;
 use crate::ir::schema::{FIELDS, Field};

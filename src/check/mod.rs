@@ -18,7 +18,7 @@ use crate::diag::{Diagnostic, Span, did_you_mean};
 use crate::syntax::ast::{self, Effect, Item};
 
 /// Deepest nesting, counted through the lets an expression reads, that
-/// evaluation will recurse through (SPEC §9's 256 levels, which a chain of
+/// evaluation will recurse through (docs/language.md §9's 256 levels, which a chain of
 /// lets must not get around).
 pub const MAX_EVAL_DEPTH: usize = crate::limits::MAX_NESTING;
 

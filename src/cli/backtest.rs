@@ -1,4 +1,4 @@
-//! `rpl backtest POLICY [EVENTS | -]`: replays an event stream (SPEC §11) and
+//! `rpl backtest POLICY [EVENTS | -]`: replays an event stream (docs/language.md §11) and
 //! summarises what the policy would have decided.
 
 use std::io::{BufReader, BufWriter, IsTerminal as _, Write as _};

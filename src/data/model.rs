@@ -1,4 +1,4 @@
-//! The validated shape of a case (SPEC §4). Every default has been applied and
+//! The validated shape of a case (docs/language.md §4). Every default has been applied and
 //! every cross-reference checked, so evaluation can read fields without looking
 //! anything up by name.
 

@@ -1,4 +1,4 @@
-//! JSON -> Case with validation (SPEC §4). The pieces (`parse_order`,
+//! JSON -> Case with validation (docs/language.md §4). The pieces (`parse_order`,
 //! `parse_return`, …) are public so other inputs, such as a backtest's event
 //! stream, build cases with exactly the same rules.
 

@@ -4,7 +4,7 @@ use super::*;
 use crate::data::Scalar;
 use serde_json::json;
 
-/// The example case of SPEC §4.
+/// The example case of docs/language.md §4.
 const EXAMPLE: &str = r#"{
   "order": {
     "id": "O-1001", "customer_id": "C-42", "currency": "CNY",

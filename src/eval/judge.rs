@@ -1,4 +1,4 @@
-//! SPEC §6 once: flags, shipping, every rule on every line, refunds and the
+//! docs/language.md §6 once: flags, shipping, every rule on every line, refunds and the
 //! request's decision. What is kept of it is up to a [`Sink`]: the verdict
 //! with its reasons, or nothing at all on the decision-only path.
 

@@ -1,4 +1,4 @@
-//! Program + case -> verdict (SPEC §6). Flags once per request, then every rule
+//! Program + case -> verdict (docs/language.md §6). Flags once per request, then every rule
 //! on every returned line; errors never approve.
 
 pub(crate) mod compiled;

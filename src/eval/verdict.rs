@@ -1,4 +1,4 @@
-//! The verdict of SPEC §7: what was decided, how much is refunded, who pays the
+//! The verdict of docs/language.md §7: what was decided, how much is refunded, who pays the
 //! return shipping, and why.
 
 use std::borrow::Cow;
@@ -89,7 +89,7 @@ pub struct RuleHit {
     pub message: Option<String>,
 }
 
-/// A construct that could not be evaluated on this case (SPEC §6.5).
+/// A construct that could not be evaluated on this case (docs/language.md §6.5).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[non_exhaustive]
 pub struct ErrorEntry {

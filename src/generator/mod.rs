@@ -1,4 +1,4 @@
-//! `rpl gen`: a deterministic generator of realistic event streams (SPEC §11)
+//! `rpl gen`: a deterministic generator of realistic event streams (docs/language.md §11)
 //! for backtests, tests and benchmarks.
 //!
 //! The same seed and options give byte-identical output on every platform and

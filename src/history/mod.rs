@@ -1,5 +1,5 @@
 //! The customer's past orders and returns, seen through a window that ends,
-//! exclusive, at `now` (SPEC §5: `now - window <= t < now`).
+//! exclusive, at `now` (docs/language.md §5: `now - window <= t < now`).
 
 use chrono::{DateTime, Duration, Utc};
 

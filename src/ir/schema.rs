@@ -1,4 +1,4 @@
-//! What a policy can read (SPEC §4): every field with its type and whether it
+//! What a policy can read (docs/language.md §4): every field with its type and whether it
 //! may be missing, resolved at check time to an enum the evaluator matches on.
 
 use super::types::Ty;

@@ -1,4 +1,4 @@
-//! The types of RPL values (SPEC §5).
+//! The types of RPL values (docs/language.md §5).
 
 use std::fmt;
 

@@ -1,4 +1,4 @@
-//! Policy test suites (SPEC §10): TOML files that pin a policy's behaviour on
+//! Policy test suites (docs/language.md §10): TOML files that pin a policy's behaviour on
 //! cases, by partial expectations or by whole-verdict snapshots.
 
 use std::collections::BTreeSet;

@@ -1,4 +1,4 @@
-//! `rpl fmt`: one canonical layout. Clause keywords are aligned as in SPEC §1,
+//! `rpl fmt`: one canonical layout. Clause keywords are aligned as in docs/language.md §1,
 //! long conditions break before `and`/`or`, runs of sets and lets align their
 //! `=`, and every comment stays with the item and clause it was written at.
 //! The layout depends only on the tree, the comments and where the source had

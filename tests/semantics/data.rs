@@ -1,4 +1,4 @@
-//! SPEC §4: what a policy reads — joins and defaults.
+//! docs/language.md §4: what a policy reads — joins and defaults.
 
 use serde_json::json;
 

@@ -1,4 +1,4 @@
-//! SPEC §5: operators, precedence, types, short-circuits.
+//! docs/language.md §5: operators, precedence, types, short-circuits.
 
 use serde_json::json;
 
@@ -172,7 +172,7 @@ fn if_then_else_picks_one_branch_and_evaluates_only_it() {
         "(if order.delivered_at is present then days_since(order.delivered_at) else 0) == 0",
         &c
     ));
-    // Through a let that is exactly a presence test (SPEC §1's days_since_sign).
+    // Through a let that is exactly a presence test (docs/language.md §1's days_since_sign).
     let v = run(
         "let delivered = order.delivered_at is present\n\
          let days = if delivered then days_since(order.delivered_at) else -1\n\

@@ -1,4 +1,4 @@
-//! SPEC §6.5: an error while evaluating never approves; the construct is
+//! docs/language.md §6.5: an error while evaluating never approves; the construct is
 //! listed in `errors` and the line it touches goes at least to review.
 
 use serde_json::json;

@@ -1,4 +1,4 @@
-//! SPEC §5: functions.
+//! docs/language.md §5: functions.
 
 use serde_json::json;
 

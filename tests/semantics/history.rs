@@ -1,4 +1,4 @@
-//! SPEC §5: history aggregates, windows and `where`.
+//! docs/language.md §5: history aggregates, windows and `where`.
 
 use crate::support::*;
 

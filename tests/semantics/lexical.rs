@@ -1,4 +1,4 @@
-//! SPEC §2: literals.
+//! docs/language.md §2: literals.
 
 use serde_json::json;
 

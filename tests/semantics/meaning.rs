@@ -1,4 +1,4 @@
-//! SPEC §6: flags and risk, per-line rules, severity, defaults, refunds,
+//! docs/language.md §6: flags and risk, per-line rules, severity, defaults, refunds,
 //! the request's decision, shipping and determinism.
 
 use serde_json::json;

@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "Backtest",
+    "COMPARE_COLUMNS",
     "InputError",
     "Policy",
     "PolicyError",
@@ -208,7 +209,22 @@ def backtest(
             raise RuntimeError("the compared policy's replay judged other returns than the first")
         for c in _PER_POLICY:
             columns["compare_" + c] = other[c]
-    frame = pd.DataFrame(columns, columns=VERDICT_COLUMNS + (COMPARE_COLUMNS if compare is not None else []))
-    for c in ["line", "risk", "errors"] + (["compare_risk", "compare_errors"] if compare is not None else []):
-        frame[c] = frame[c].astype("int64")
-    return Backtest(summary=summary, verdicts=frame)
+    names = VERDICT_COLUMNS + (COMPARE_COLUMNS if compare is not None else [])
+    return Backtest(summary=summary, verdicts=_frame(columns, names))
+
+
+#: Columns of whole numbers; every other verdict column holds str, lists of str, or None.
+INT_COLUMNS = frozenset(["line", "risk", "errors", "compare_risk", "compare_errors"])
+
+
+def _frame(columns: Dict[str, List[Any]], names: List[str]) -> "pandas.DataFrame":
+    """The verdict table with fixed dtypes, even when empty: int64 for whole
+    numbers, object (str, list of str, None) for the rest."""
+    import pandas as pd
+
+    n = len(columns[names[0]]) if names[0] in columns else 0
+    data = {}
+    for c in names:
+        values = columns.get(c, [None] * n)
+        data[c] = pd.Series(values, dtype="int64" if c in INT_COLUMNS and c in columns else object)
+    return pd.DataFrame(data, columns=names)

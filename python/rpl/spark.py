@@ -38,7 +38,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Union
 
 import rpl
 
@@ -48,6 +48,9 @@ try:
     from pyspark.sql import types as T
 except ImportError as e:  # pragma: no cover
     raise ImportError("rpl.spark needs pyspark (pip install 'rpl[spark]')") from e
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas
 
 __all__ = ["SparkBacktest", "backtest", "read_events"]
 
@@ -74,6 +77,16 @@ class SparkBacktest:
 
     def __iter__(self):
         return iter((self.summary, self.verdicts))
+
+    def to_pandas(self) -> "pandas.DataFrame":
+        """The verdicts as ``rpl.backtest`` gives them: in stream order, lists
+        as lists (``toPandas`` gives numpy arrays), whole numbers as int64.
+        Collects every row to the driver."""
+        frame = self.verdicts.toPandas().sort_values("line", kind="stable")
+        columns = {c: [list(x) if x is not None and not isinstance(x, str) and hasattr(x, "__len__") else x
+                       for x in frame[c]] if c.endswith(("flags", "rules")) else frame[c].tolist()
+                   for c in frame.columns}
+        return rpl._frame(columns, list(frame.columns))
 
 
 def _number_lines(df: DataFrame, first: int = 1) -> DataFrame:

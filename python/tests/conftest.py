@@ -66,3 +66,14 @@ def stream(tmp_path_factory) -> Path:
     stats = rpl.generate(path, customers=400, days=75, seed=7)
     assert stats["returns"] > 100 and stats["abusive_returns"] > 10
     return path
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Under test.sh (RPL_REQUIRE_ALL=1) a skipped test is a failure: everything must run."""
+    if not os.environ.get("RPL_REQUIRE_ALL"):
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped:
+        print(f"\nerror: {len(skipped)} tests were skipped; every test must run here")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -177,7 +177,14 @@ def test_times_and_other_types():
 
 def test_the_gil_is_released_while_a_batch_is_judged():
     policy, case = risk_case()
-    batch = [json.dumps(case)] * 40000
+    # Cases with long histories: reading and judging them (GIL released) is
+    # most of the work; copying their text in and the small verdicts out
+    # (GIL held) is little.
+    history = case.setdefault("history", {})
+    past = history.setdefault("orders", [])
+    for i in range(2000):
+        past.append({"id": f"O-PAST-{i}", "placed_at": "2026-01-01T10:00:00+08:00", "total": "10.00"})
+    batch = [json.dumps(case)] * 150
     times: List[float] = []
     stop = threading.Event()
 

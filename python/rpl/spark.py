@@ -292,8 +292,9 @@ def _score(name: str, tp: int, fp: int, fn: int) -> Dict[str, Any]:
     }
 
 
-def _policy_summary(v: DataFrame, policy: "rpl.Policy", prefix: str) -> Dict[str, Any]:
-    """What ``rpl backtest`` reports for one policy, from its verdict rows."""
+def _policy_summary(v: DataFrame, policy: "rpl.Policy", prefix: str, extra: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """What ``rpl backtest`` reports for one policy, from its verdict rows
+    (one Spark job; ``extra`` aggregates ride along, returned under ``_extra``)."""
     d, flags, rules = F.col(prefix + "decision"), F.col(prefix + "flags"), F.col(prefix + "rules")
     abuse, ok = F.col("label") == "abuse", F.col("label") == "ok"
 
@@ -314,6 +315,8 @@ def _policy_summary(v: DataFrame, policy: "rpl.Policy", prefix: str) -> Dict[str
     for i, (_, caught) in enumerate(signals):
         aggs[f"tp{i}"], aggs[f"fp{i}"], aggs[f"fn{i}"] = n(caught & abuse), n(caught & ok), n(~caught & abuse)
         aggs[f"f{i}"] = n(caught)
+    for k, e in (extra or {}).items():
+        aggs["x_" + k] = e
     row = v.agg(*[e.alias(k) for k, e in aggs.items()]).collect()[0].asDict()
     out: Dict[str, Any] = {
         "title": policy.title,
@@ -336,12 +339,13 @@ def _policy_summary(v: DataFrame, policy: "rpl.Policy", prefix: str) -> Dict[str
             "denied": scores[-1],
         }
     out["_refund"] = row["refund"]
+    out["_extra"] = {k: row["x_" + k] for k in (extra or {})}
     return out
 
 
 def _comparison(v: DataFrame, first: Dict[str, Any], policy: "rpl.Policy", other: "rpl.Policy") -> Dict[str, Any]:
-    after = _policy_summary(v, other, "compare_")
     moved = (F.col("decision") != F.col("compare_decision")) | (F.col("refund") != F.col("compare_refund"))
+    after = _policy_summary(v, other, "compare_", {"changed": F.sum(F.when(moved, 1).otherwise(0))})
     order = {x: i for i, x in enumerate(_DECISIONS)}
     moves = [
         {"from": r["decision"], "to": r["compare_decision"], "returns": r["count"]}
@@ -352,16 +356,26 @@ def _comparison(v: DataFrame, first: Dict[str, Any], policy: "rpl.Policy", other
     ]
     moves.sort(key=lambda m: (order.get(m["from"], 0), order.get(m["to"], 0)))
     changes = v.where(moved).orderBy("line").limit(_FIRST_CHANGES).collect()
+    # Flags that fire under one policy only, counted per return; listed in the
+    # order the library meets them (by first line, then declaration order).
+    gained = F.array_except(F.col("compare_flags"), F.col("flags"))
+    lost = F.array_except(F.col("flags"), F.col("compare_flags"))
+    both = v.select(
+        "line",
+        F.explode(
+            F.concat(
+                F.transform(gained, lambda n: F.struct(F.lit("gained").alias("kind"), n.alias("name"))),
+                F.transform(lost, lambda n: F.struct(F.lit("lost").alias("kind"), n.alias("name"))),
+            )
+        ).alias("d"),
+    )
+    drift_rows = (
+        both.groupBy("d.kind", "d.name").agg(F.count(F.lit(1)).alias("fired"), F.min("line").alias("first")).collect()
+    )
 
-    def drift(gained_in: str, lost_from: str, names: List[str]) -> List[Dict[str, Any]]:
-        rows = (
-            v.select("line", F.explode(F.array_except(F.col(gained_in), F.col(lost_from))).alias("name"))
-            .groupBy("name")
-            .agg(F.count(F.lit(1)).alias("fired"), F.min("line").alias("first"))
-            .collect()
-        )
+    def drift(kind: str, names: List[str]) -> List[Dict[str, Any]]:
         place = {n: i for i, n in enumerate(names)}
-        rows.sort(key=lambda r: (r["first"], place.get(r["name"], len(place))))
+        rows = sorted((r for r in drift_rows if r["kind"] == kind), key=lambda r: (r["first"], place.get(r["name"], len(place))))
         return [{"name": r["name"], "fired": r["fired"]} for r in rows]
 
     minor = max(policy.minor_units, other.minor_units)
@@ -369,12 +383,12 @@ def _comparison(v: DataFrame, first: Dict[str, Any], policy: "rpl.Policy", other
     out = {
         "title": other.title,
         "moves": moves,
-        "changed": v.where(moved).count(),
+        "changed": after["_extra"]["changed"] or 0,
         "refund_before": first["refund_total"],
         "refund_after": after["refund_total"],
         "refund_delta": _money(delta, minor),
-        "flags_gained": drift("compare_flags", "flags", other.flags),
-        "flags_lost": drift("flags", "compare_flags", policy.flags),
+        "flags_gained": drift("gained", other.flags),
+        "flags_lost": drift("lost", policy.flags),
         "first_changes": [
             {
                 "line": r["line"],
@@ -432,15 +446,19 @@ def backtest(
         raise _input_error(first["line"], first["error_path"], first["error_message"])
     verdicts = result.where(F.col("error_message").isNull()).drop("error_path", "error_message")
 
-    invalid_lines = [r["line"] for r in bad]
-    kinds = routed.where(~F.col("line").isin(invalid_lines)) if invalid_lines else routed
-    counts = {r["_event"]: r["count"] for r in kinds.groupBy("_event").count().collect()}
-    first_summary = _policy_summary(verdicts, policy, "")
+    # Lines, and the customer and order events that were not refused, in one pass.
+    ok = ~F.col("line").isin([r["line"] for r in bad]) if bad else F.lit(True)
+    tally = text.withColumn("_event", F.get_json_object("value", "$.event")).agg(
+        F.max("line").alias("lines"),
+        F.sum(F.when(ok & (F.col("_event") == "customer"), 1).otherwise(0)).alias("customers"),
+        F.sum(F.when(ok & (F.col("_event") == "order"), 1).otherwise(0)).alias("orders"),
+    ).collect()[0]
+    first_summary = _policy_summary(verdicts, policy, "", {"returns": F.count(F.lit(1))})
     summary: Dict[str, Any] = {
-        "lines": text.agg(F.max("line")).collect()[0][0] or 0,
-        "customers": counts.get("customer", 0),
-        "orders": counts.get("order", 0),
-        "returns": verdicts.count(),
+        "lines": tally["lines"] or 0,
+        "customers": tally["customers"] or 0,
+        "orders": tally["orders"] or 0,
+        "returns": first_summary["_extra"].get("returns", 0),
         "invalid": [{"line": r["line"], "reason": r["error_message"]} for r in bad],
         "policy": {k: x for k, x in first_summary.items() if not k.startswith("_")},
     }

@@ -23,6 +23,7 @@ other numbers as ``int`` or ``decimal.Decimal``, never ``float``.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import dataclass
@@ -156,6 +157,26 @@ def _events(events: Any) -> Any:
     return iter(events)
 
 
+_PROBE = [
+    '{"event": "order", "id": "O-1", "customer_id": "C-1", "currency": "CNY", '
+    '"placed_at": "2026-01-01T00:00:00Z", "items": [{"sku": "A", "category": "c", "unit_price": "1.00", "quantity": 1}]}',
+    '{"event": "return", "id": "R-1", "order_id": "O-1", "requested_at": "2026-01-02T00:00:00Z", '
+    '"type": "return_refund", "reason": "r", "items": [{"sku": "A", "quantity": 1}]}',
+]
+
+
+@functools.lru_cache(maxsize=None)
+def _engine_writes_compare() -> bool:
+    """Whether the library's verdict records carry the compared policy's
+    verdict (the data-contract issue's record form); until they do, the
+    second policy is replayed separately (see ``backtest``)."""
+    try:
+        p = Policy('policy "probe" { currency "CNY" }')
+        return _rpl.backtest([p, p], iter(_PROBE))[2]
+    except Exception:  # noqa: BLE001 - any doubt means the separate replay, which is always right
+        return False
+
+
 def _status_after(decision: str) -> str:
     # The status a return joins its customer's history with when its event
     # gives none: the library's rule (src/backtest/state.rs, `Shard::ret`).
@@ -194,8 +215,8 @@ def backtest(
     policies = [first] + ([_as_policy(compare)] if compare is not None else [])
     if threads is None:
         threads = os.cpu_count() or 1
-    if compare is not None and not isinstance(events, (str, os.PathLike, pd.DataFrame)):
-        # Read twice below when the engine writes only the first verdicts.
+    if compare is not None and not _engine_writes_compare() and not isinstance(events, (str, os.PathLike, pd.DataFrame)):
+        # Read twice below, while the engine writes only the first policy's verdicts.
         events = list(events)
     opts = dict(threads=threads, skip_invalid=skip_invalid, order_retention_days=order_retention_days)
     summary, columns, compared = _rpl.backtest(policies, _events(events), **opts)

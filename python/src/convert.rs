@@ -144,7 +144,10 @@ fn to_value_at(obj: &Bound<'_, PyAny>, path: &mut String, depth: usize) -> Resul
         }
         return Ok(Value::Array(items));
     }
-    if obj.is_instance(cached_type(py, &DECIMAL, "decimal", "Decimal").map_err(|e| read_err(path, e))?).map_err(|e| read_err(path, e))? {
+    if obj
+        .is_instance(cached_type(py, &DECIMAL, "decimal", "Decimal").map_err(|e| read_err(path, e))?)
+        .map_err(|e| read_err(path, e))?
+    {
         let finite: bool = obj
             .call_method0("is_finite")
             .and_then(|b| b.extract())
@@ -159,7 +162,10 @@ fn to_value_at(obj: &Bound<'_, PyAny>, path: &mut String, depth: usize) -> Resul
             .map_err(|e| read_err(path, e))?;
         return number(&text, path);
     }
-    if obj.is_instance(cached_type(py, &DATETIME, "datetime", "datetime").map_err(|e| read_err(path, e))?).map_err(|e| read_err(path, e))? {
+    if obj
+        .is_instance(cached_type(py, &DATETIME, "datetime", "datetime").map_err(|e| read_err(path, e))?)
+        .map_err(|e| read_err(path, e))?
+    {
         if obj.call_method0("utcoffset").map_err(|e| read_err(path, e))?.is_none() {
             return Err(fail(
                 path,
@@ -172,18 +178,17 @@ fn to_value_at(obj: &Bound<'_, PyAny>, path: &mut String, depth: usize) -> Resul
             .map_err(|e| read_err(path, e))?;
         return Ok(Value::String(text));
     }
-    if obj.is_instance(cached_type(py, &DATE, "datetime", "date").map_err(|e| read_err(path, e))?).map_err(|e| read_err(path, e))? {
+    if obj
+        .is_instance(cached_type(py, &DATE, "datetime", "date").map_err(|e| read_err(path, e))?)
+        .map_err(|e| read_err(path, e))?
+    {
         return Err(fail(
             path,
             format!("{obj} is a date: times are RFC 3339 with an offset (a datetime with tzinfo, or a str)"),
         ));
     }
     // numpy and other integer-likes (`__index__`), and numpy's bool_.
-    let type_name = obj
-        .get_type()
-        .name()
-        .map(|n| n.to_string())
-        .unwrap_or_default();
+    let type_name = obj.get_type().name().map(|n| n.to_string()).unwrap_or_default();
     if type_name == "bool_" || type_name == "bool" {
         return Ok(Value::Bool(obj.is_truthy().map_err(|e| read_err(path, e))?));
     }
@@ -243,9 +248,8 @@ pub fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
                 if text.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
                     py.get_type::<PyInt>().call1((text,))?
                 } else {
-                    let decimal = DECIMAL_FROM.get_or_try_init(py, || {
-                        py.import("decimal")?.getattr("Decimal").map(Bound::unbind)
-                    })?;
+                    let decimal = DECIMAL_FROM
+                        .get_or_try_init(py, || py.import("decimal")?.getattr("Decimal").map(Bound::unbind))?;
                     decimal.bind(py).call1((text,))?
                 }
             }

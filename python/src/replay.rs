@@ -253,7 +253,10 @@ impl<'py> Cols<'py> {
     }
 
     fn push(&self, py: Python<'py>, v: &Value, rule_order: &HashMap<&str, usize>) -> PyResult<()> {
-        let field = |k: &str| v.get(k).ok_or_else(|| PyRuntimeError::new_err(format!("a verdict without `{k}`: {v}")));
+        let field = |k: &str| {
+            v.get(k)
+                .ok_or_else(|| PyRuntimeError::new_err(format!("a verdict without `{k}`: {v}")))
+        };
         self.decision.append(to_py(py, field("decision")?)?)?;
         self.refund.append(to_py(py, field("refund")?)?)?;
         self.shipping.append(to_py(py, field("shipping")?)?)?;
@@ -414,7 +417,9 @@ pub fn backtest<'py>(
         }
     }
     if compared && second.decision.len() != first.decision.len() {
-        return Err(PyRuntimeError::new_err("some verdict records lack the compared verdict"));
+        return Err(PyRuntimeError::new_err(
+            "some verdict records lack the compared verdict",
+        ));
     }
     let columns = PyDict::new(py);
     columns.set_item("line", line_col)?;

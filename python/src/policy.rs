@@ -6,7 +6,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 use serde_json::Value;
 
-use crate::convert::{ConvError, loads, to_value};
+use crate::convert::{ConvError, GcPause, loads, to_value};
 use crate::errors::{diagnostics, input_error, policy_error};
 
 /// A checked, compiled policy, ready to judge. Immutable and safe to share
@@ -298,6 +298,7 @@ impl Policy {
             }
         }
         text.push(']');
+        let _paused = GcPause::new(py);
         Ok(loads(py, &text)?.cast_into::<PyList>()?)
     }
 

@@ -23,7 +23,7 @@ use pyo3::types::{PyDict, PyIterator, PyList, PyString};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::convert::{ConvError, to_py, to_py_ordered, to_value};
+use crate::convert::{ConvError, GcPause, to_py, to_py_ordered, to_value};
 use crate::errors::input_error;
 use crate::policy::Policy;
 
@@ -367,6 +367,7 @@ pub fn backtest<'py>(
     };
     let (first_rules, second_rules) = (rule_order(0), rule_order(1));
 
+    let _paused = GcPause::new(py);
     let line_col = PyList::empty(py);
     let return_id = PyList::empty(py);
     let customer_id = PyList::empty(py);

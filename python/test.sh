@@ -49,7 +49,8 @@ say "building the rpl binary (cargo build --release) into $CARGO_TARGET_DIR"
 (cd "$ROOT" && cargo build --release --bin rpl --quiet)
 
 say "building the extension into the venv (maturin develop --release)"
-(cd "$HERE" && maturin develop --release)
+# No index: the wheel has no dependencies to fetch, and a second run must need no network.
+(cd "$HERE" && PIP_NO_INDEX=1 maturin develop --release)
 python -c "import rpl, rpl._rpl; print('rpl', rpl.__version__, 'from', rpl._rpl.__file__)"
 
 say "pytest"

@@ -136,3 +136,22 @@ def test_the_first_bad_line_stops_the_spark_run_as_it_stops_the_cli(spark, cli, 
     assert {k: v for k, v in summary.items() if k not in PLAN_KEYS} == result.summary
     assert local_frame(result).equals(rpl.backtest(RISK, path, skip_invalid=True).verdicts)
     result.verdicts.unpersist()
+
+
+def test_routing_sends_every_event_to_its_customer(spark):
+    lines = [
+        '{"event": "customer", "id": "C-1"}',
+        '{"event": "order", "id": "O-1", "customer_id": "C-1"}',
+        '{"event": "order", "id": "O-2", "customer_id": "C-2"}',
+        '{"event": "return", "id": "R-1", "order_id": "O-2"}',
+        # Order updates (the data-contract issue) go with their order's customer, by its id.
+        '{"event": "order_update", "id": "O-1", "at": "2026-01-02T00:00:00Z"}',
+        # A second order with a used id goes to the first one's customer, whose replay refuses it.
+        '{"event": "order", "id": "O-1", "customer_id": "C-9"}',
+        '{"event": "return", "id": "R-2", "order_id": "O-NONE"}',
+        "{not json",
+        "",
+    ]
+    events = spark.createDataFrame([(i + 1, t) for i, t in enumerate(lines)], "line long, value string")
+    keys = {r["line"]: r[rpl_spark._KEY] for r in rpl_spark._routed(events).collect()}
+    assert keys == {1: "C-1", 2: "C-1", 3: "C-2", 4: "C-2", 5: "C-1", 6: "C-1", 7: None, 8: None}

@@ -10,11 +10,8 @@
 //!   replay through a backtest with no bad line.
 //! - The sections code comments cite (`## 1.` to `## 11.`) exist, once each.
 //!
-//! README.md's ```` ```rpl ```` blocks that are whole policies (they have a
-//! `policy` header) are held to the same rule. Fragments belong in
-//! ```` ```text ```` or ```` ```rpl-fragment ```` blocks; a header-less
-//! ```` ```rpl ```` block in the README is reported on standard error, not
-//! failed, until it is retagged.
+//! README.md's ```` ```rpl ```` blocks are held to the same rule. Fragments
+//! belong in ```` ```text ```` or ```` ```rpl-fragment ```` blocks.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -79,14 +76,6 @@ fn in_place(block: &Block) -> String {
 fn check_policies(file: &str, md: &str, problems: &mut Vec<String>) -> usize {
     let mut checked = 0;
     for block in blocks(file, md).iter().filter(|b| b.tag == "rpl") {
-        let is_policy = block.text.lines().any(|l| l.trim_start().starts_with("policy "));
-        if file == "README.md" && !is_policy {
-            eprintln!(
-                "note: {file}:{}: a ```rpl block without a policy header is not checked; tag it ```rpl-fragment or ```text",
-                block.line
-            );
-            continue;
-        }
         checked += 1;
         let source = in_place(block);
         let diagnostics = match rpl::compile(&source) {
@@ -98,7 +87,7 @@ fn check_policies(file: &str, md: &str, problems: &mut Vec<String>) -> usize {
                 "{file}:{}: this ```rpl block must be a whole policy that checks clean \
                  (use ```text or ```rpl-fragment for anything else):\n{}",
                 block.line,
-                rpl::diag::render(file, &source, &diagnostics)
+                rpl::render_diagnostics(file, &source, &diagnostics)
             ));
         }
     }
@@ -120,7 +109,7 @@ fn shipped_policies() -> BTreeMap<String, Vec<(String, rpl::Program)>> {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         let program = match rpl::compile(&source) {
             Ok(c) => c.program,
-            Err(d) => panic!("{}", rpl::diag::render(&name, &source, &d)),
+            Err(d) => panic!("{}", rpl::render_diagnostics(&name, &source, &d)),
         };
         by_currency
             .entry(program.currency().to_string())
@@ -186,7 +175,7 @@ fn check_case(
     policies: &BTreeMap<String, Vec<(String, rpl::Program)>>,
     problems: &mut Vec<String>,
 ) {
-    let case = match rpl::data::parse_case(text) {
+    let case = match rpl::parse_case(text) {
         Ok(case) => case,
         Err(e) => {
             problems.push(format!("{at}: this case is refused: {e}"));
@@ -227,8 +216,8 @@ fn check_stream(
         return;
     };
     for (name, program) in same_currency {
-        let opts = rpl::backtest::Options::default();
-        match rpl::backtest::run(&[program], text.as_bytes(), None, &opts, |_| {}) {
+        let opts = rpl::BacktestOptions::default();
+        match rpl::backtest(&[program], text.as_bytes(), None, &opts, |_| {}) {
             Ok(summary) if summary.returns > 0 => {}
             Ok(_) => problems.push(format!("{at}: this event stream has no return")),
             Err(e) => problems.push(format!("{at}: policies/{name} cannot replay this stream: {e}")),

@@ -57,7 +57,7 @@ pub use diag::{
     Diagnostic, Severity, Span, line_col, render as render_diagnostics, render_json as render_diagnostics_json,
 };
 pub use eval::{
-    Decided, Deduction, ErrorEntry, Explanation, FiredExplain, FlagHit, LineExplain, LineVerdict, Program,
+    Decided, Deduction, ErrorEntry, Explanation, FiredExplain, FlagHit, LineExplain, LineVerdict, PolicyId, Program,
     RequestDecision, RuleHit, Scratch, Verdict, render_explanation,
 };
 pub use generator::{GenOptions, GenStats, generate};

@@ -375,6 +375,13 @@ pub fn render_explanation(v: &Verdict, e: &Explanation) -> String {
         "return {}: {}, refund {} {}",
         v.return_id, v.decision, v.refund, v.currency
     );
+    let version = v
+        .policy
+        .version
+        .as_deref()
+        .map(|ver| format!(" version {ver}"))
+        .unwrap_or_default();
+    let _ = writeln!(out, "decided by \"{}\"{version} ({})", v.policy.title, v.policy.hash);
     let _ = writeln!(out, "shipping paid by {}", v.shipping);
     if let Some(row) = &e.shipping {
         write_facts(&mut out, "  ", &format!("shipping {}", row.name), &row.facts);

@@ -11,10 +11,12 @@ mod walk;
 pub use explain::{Explanation, FiredExplain, LineExplain, render_explanation};
 pub use judge::{Decided, RequestDecision};
 pub(crate) use value::{ErrKind, EvalError};
-pub use verdict::{Deduction, ErrorEntry, FlagHit, LineVerdict, RuleHit, Verdict};
+pub use verdict::{Deduction, ErrorEntry, FlagHit, LineVerdict, PolicyId, RuleHit, Verdict};
 pub use walk::Scratch;
 #[cfg(feature = "internals")]
 pub use walk::steps;
+
+use std::sync::Arc;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
@@ -32,6 +34,8 @@ use walk::Frame;
 pub struct Program {
     pub(crate) ir: Checked,
     pub(crate) code: compiled::Code,
+    /// Which policy this is, as every verdict names it.
+    pub(crate) id: Arc<PolicyId>,
 }
 
 /// The message of a line decided review because something on it failed.
@@ -41,7 +45,17 @@ impl Program {
     /// Compiles a checked program's expressions; the one place the two meet.
     pub(crate) fn new(ir: Checked) -> Program {
         let code = compiled::compile(&ir);
-        Program { ir, code }
+        let id = Arc::new(PolicyId::new(
+            &ir.header.title,
+            ir.header.version.as_deref(),
+            &ir.source,
+        ));
+        Program { ir, code, id }
+    }
+
+    /// The policy's identity: title, version and the hash of its text.
+    pub fn id(&self) -> &PolicyId {
+        &self.id
     }
 
     /// Judges one case.
@@ -192,6 +206,7 @@ impl Program {
         SCRATCH.set(scratch);
         let verdict = Verdict {
             return_id: case.ret.id.clone(),
+            policy: self.id.clone(),
             decision: decided.decision.as_str().into(),
             refund: self.money(decided.refund),
             currency: self.ir.header.currency.clone(),

@@ -2,6 +2,7 @@
 //! return shipping, and why.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +17,8 @@ pub type Word = Cow<'static, str>;
 pub struct Verdict {
     /// The return it judges.
     pub return_id: String,
+    /// The policy that decided: its title, version and a hash of its text.
+    pub policy: Arc<PolicyId>,
     /// `approve`, `deny`, `review` or `partial`.
     pub decision: Word,
     /// The sum of the approved lines' refunds, in the currency's minor unit.
@@ -100,4 +103,38 @@ pub struct ErrorEntry {
     pub sku: Option<String>,
     /// What failed and where in the policy, in words.
     pub message: String,
+}
+
+/// Which policy decided: enough to find the exact text again when a refund
+/// is disputed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct PolicyId {
+    /// The header's title.
+    pub title: String,
+    /// The header's `version`, when it gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// `sha256:` and the SHA-256 of the policy's text, in hex: two texts
+    /// with the same hash are the same policy, byte for byte.
+    pub hash: String,
+}
+
+impl PolicyId {
+    /// The identity of a policy with this title, version and source text.
+    pub(crate) fn new(title: &str, version: Option<&str>, source: &str) -> PolicyId {
+        use sha2::Digest as _;
+        use std::fmt::Write as _;
+        let digest = sha2::Sha256::digest(source.as_bytes());
+        let mut hash = String::with_capacity(7 + 64);
+        hash.push_str("sha256:");
+        for b in digest {
+            let _ = write!(hash, "{b:02x}");
+        }
+        PolicyId {
+            title: title.to_string(),
+            version: version.map(str::to_string),
+            hash,
+        }
+    }
 }

@@ -485,11 +485,12 @@ impl<'a> Frame<'a> {
     /// order line's, then its return line's).
     pub(super) fn list_slices(&mut self, node: NodeId) -> Result<(&'a [String], &'a [String]), EvalError> {
         let none: &'a [String] = &[];
-        let case = self.case.ok_or_else(|| Self::missing(node))?;
+        // A backtest tests a `where` on an event alone, with no case.
+        let case = || self.case.ok_or_else(|| Self::missing(node));
         match self.p.ir.nodes.get(node as usize) {
-            Some(Node::Field(Field::OrderTags)) => Ok((&case.order.tags, none)),
-            Some(Node::Field(Field::ReturnEvidence)) => Ok((&case.ret.evidence, none)),
-            Some(Node::Field(Field::CustomerTags)) => Ok((&case.customer.tags, none)),
+            Some(Node::Field(Field::OrderTags)) => Ok((&case()?.order.tags, none)),
+            Some(Node::Field(Field::ReturnEvidence)) => Ok((&case()?.ret.evidence, none)),
+            Some(Node::Field(Field::CustomerTags)) => Ok((&case()?.customer.tags, none)),
             Some(Node::Field(Field::ItemTags)) => {
                 let line = self.line.ok_or_else(|| Self::missing(node))?;
                 Ok((&line.tags, none))

@@ -382,7 +382,7 @@ fn judge_case(program: &crate::Program, base: &Path, case: &CaseFile) -> Result<
 
 fn snapshot(path: &Path, verdict: &Verdict, update: bool) -> Outcome {
     // A verdict is strings, numbers and lists: it always prints.
-    let new = serde_json::to_string_pretty(verdict).unwrap_or_default() + "\n";
+    let new = serde_json::to_string_pretty(&Pinned::of(verdict)).unwrap_or_default() + "\n";
     let old = std::fs::read_to_string(path).ok();
     if old.as_deref() == Some(new.as_str()) {
         return Outcome::Passed;
@@ -404,6 +404,38 @@ fn snapshot(path: &Path, verdict: &Verdict, update: bool) -> Outcome {
             path: path.to_path_buf(),
             reason: e.to_string(),
         }),
+    }
+}
+
+/// A verdict as a snapshot keeps it: what was decided, not which text
+/// decided it. The policy's identity changes with every edit, comments
+/// included, and the suite already names its policy.
+#[derive(serde::Serialize)]
+struct Pinned<'a> {
+    return_id: &'a str,
+    decision: &'a str,
+    refund: &'a str,
+    currency: &'a str,
+    shipping: &'a str,
+    risk: i64,
+    flags: &'a [crate::eval::FlagHit],
+    lines: &'a [crate::eval::LineVerdict],
+    errors: &'a [crate::eval::ErrorEntry],
+}
+
+impl<'a> Pinned<'a> {
+    fn of(v: &'a Verdict) -> Pinned<'a> {
+        Pinned {
+            return_id: &v.return_id,
+            decision: &v.decision,
+            refund: &v.refund,
+            currency: &v.currency,
+            shipping: &v.shipping,
+            risk: v.risk,
+            flags: &v.flags,
+            lines: &v.lines,
+            errors: &v.errors,
+        }
     }
 }
 
@@ -594,5 +626,22 @@ mod tests {
     fn diffs_show_changed_lines() {
         let d = line_diff("a\nb\nc\n", "a\nx\nc\n");
         assert_eq!(d, "      - b\n      + x\n");
+    }
+
+    #[test]
+    fn a_snapshot_keeps_every_field_of_a_verdict_but_the_policy() {
+        let program = crate::compile("policy \"P\" { currency \"CNY\" }").unwrap().program;
+        let case = crate::parse_case(
+            r#"{"order": {"id": "O", "customer_id": "C", "currency": "CNY", "placed_at": "2026-11-01T10:00:00+08:00",
+                "items": [{"sku": "A", "category": "apparel", "unit_price": "1.00", "quantity": 1}]},
+                "return": {"id": "R", "requested_at": "2026-11-02T10:00:00+08:00", "type": "return_refund",
+                "reason": "changed_mind", "items": [{"sku": "A", "quantity": 1}]}}"#,
+        )
+        .unwrap();
+        let verdict = program.judge(&case).unwrap();
+        let keys = |v: serde_json::Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+        let mut all = keys(serde_json::to_value(&verdict).unwrap());
+        all.retain(|k| k != "policy");
+        assert_eq!(keys(serde_json::to_value(Pinned::of(&verdict)).unwrap()), all);
     }
 }

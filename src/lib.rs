@@ -31,19 +31,20 @@
 #![warn(missing_docs)]
 
 // The pipeline, lowest layer first: each module reads only the ones above it
-// in this list. `support`, `diag` and `limits` serve every layer.
-mod backtest;
+// in this list. `support`, `diag`, `limits` and `currency` serve every layer.
+mod support;
+mod diag;
+pub mod limits;
+mod currency;
+mod syntax;
+mod ir;
 mod check;
 mod data;
-mod diag;
+mod history;
 mod eval;
 mod generator;
-mod history;
-mod ir;
-pub mod limits;
+mod backtest;
 mod suite;
-mod support;
-mod syntax;
 
 pub use backtest::{
     BacktestError, Change, Comparison, Count, Invalid, Label, Labels, Move, Options as BacktestOptions, PolicySummary,

@@ -1,6 +1,6 @@
 //! The layering of the library, held: text -> syntax -> ir -> check, and
 //! data -> history -> eval -> generator -> backtest -> suite, each module reading
-//! only the layers before it (`support`, `diag` and `limits` serve them all).
+//! only the layers before it (`support`, `diag`, `limits` and `currency` serve them all).
 //! A module that reaches up the chain fails here, naming the file and the
 //! module it reached for. Test modules may read anything.
 
@@ -9,10 +9,11 @@
 use std::path::Path;
 
 /// The layers, lowest first, as `src/lib.rs` lists them.
-const LAYERS: [&str; 12] = [
+const LAYERS: [&str; 13] = [
     "support",
     "diag",
     "limits",
+    "currency",
     "syntax",
     "ir",
     "check",

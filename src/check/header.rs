@@ -2,7 +2,7 @@
 
 use chrono_tz::Tz;
 
-use super::currency;
+use crate::currency;
 use crate::diag::{Diagnostic, Span, did_you_mean};
 use crate::ir::{HeaderInfo, PolicyTz};
 use crate::syntax::ast::{self, Decision, HeaderField, Item};

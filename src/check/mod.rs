@@ -3,7 +3,6 @@
 //! when there are no errors. It builds the program in place and knows nothing
 //! of how it will be run.
 
-mod currency;
 mod depth;
 mod expr;
 mod guards;

@@ -29,8 +29,7 @@ pub struct InputError {
     pub message: String,
 }
 
-/// The kinds of return request (`return.type`).
-pub const RETURN_TYPES: [&str; 3] = ["return_refund", "refund_only", "exchange"];
+pub use crate::ir::schema::RETURN_TYPES;
 
 /// Parses a case from JSON text; a syntax error is reported at the root path `""`.
 pub fn parse_case(text: &str) -> Result<Case, InputError> {

@@ -95,6 +95,35 @@ pub const FIELDS: &[FieldInfo] = &[
     f("customer", "tags", Field::CustomerTags, Ty::List, false),
 ];
 
+/// The kinds of return request (`return.type`, and `type` inside `where`):
+/// a closed set, refused in input and in a policy's comparisons alike.
+pub const RETURN_TYPES: &[&str] = &["return_refund", "refund_only", "exchange"];
+
+/// What became of an earlier return (`status` inside `where`): a closed set.
+/// A backtest gives a return without one the status its verdict implies:
+/// approve -> `refunded`, deny -> `rejected`, anything else -> `pending`.
+#[allow(dead_code)] // read by the input and policy checks being written (issue 11)
+pub const RETURN_STATUSES: &[&str] = &["pending", "approved", "refunded", "rejected", "cancelled"];
+
+/// The closed set of values a field takes, if it has one.
+#[allow(dead_code)] // read by the input and policy checks being written (issue 11)
+pub fn closed_values(field: Field) -> Option<&'static [&'static str]> {
+    match field {
+        Field::ReturnType => Some(RETURN_TYPES),
+        _ => None,
+    }
+}
+
+/// The closed set of values a past event's field takes, if it has one.
+#[allow(dead_code)] // read by the input and policy checks being written (issue 11)
+pub fn closed_event_values(field: EventField) -> Option<&'static [&'static str]> {
+    match field {
+        EventField::ReturnType => Some(RETURN_TYPES),
+        EventField::ReturnStatus => Some(RETURN_STATUSES),
+        _ => None,
+    }
+}
+
 pub const ROOTS: [&str; 4] = ["order", "item", "return", "customer"];
 
 pub fn field_info(field: Field) -> &'static FieldInfo {

@@ -103,7 +103,7 @@ pub const RETURN_TYPES: &[&str] = &["return_refund", "refund_only", "exchange"];
 /// A backtest gives a return without one the status its verdict implies:
 /// approve -> `refunded`, deny -> `rejected`, anything else -> `pending`.
 #[allow(dead_code)] // read by the input and policy checks being written (issue 11)
-pub const RETURN_STATUSES: &[&str] = &["pending", "approved", "refunded", "rejected", "cancelled"];
+pub const RETURN_STATUSES: &[&str] = &["pending", "approved", "refunded", "exchanged", "rejected", "cancelled"];
 
 /// The closed set of values a field takes, if it has one.
 #[allow(dead_code)] // read by the input and policy checks being written (issue 11)

@@ -31,6 +31,16 @@ pub struct InputError {
 }
 
 use crate::ir::schema::RETURN_STATUSES;
+impl InputError {
+    /// An error at `path` (a JSON path; empty for the input as a whole).
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> InputError {
+        InputError {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
 pub use crate::ir::schema::RETURN_TYPES;
 
 /// Parses a case from JSON text; a syntax error is reported at the root path `""`.

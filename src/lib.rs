@@ -64,7 +64,8 @@ pub use eval::{
 pub use generator::{GenOptions, GenStats, generate};
 pub use ir::{Payer, PolicyTz};
 pub use suite::{
-    CaseError, CaseResult, Mismatch, Outcome, SuiteError, SuiteResult, find_suites, render as render_suite, run_suite,
+    CaseError, CaseResult, Coverage, Mismatch, Outcome, SuiteError, SuiteResult, find_suites, render as render_suite,
+    render_coverage, run_suite,
 };
 pub use syntax::format as format_policy;
 

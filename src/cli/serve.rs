@@ -33,6 +33,9 @@ pub struct Args {
     /// Requests served at once; more are answered 503 with Retry-After.
     #[arg(long, default_value_t = 4096)]
     max_in_flight: usize,
+    /// Days an order (and a customer's history) is kept at least, in the stream's own time.
+    #[arg(long, default_value_t = 180)]
+    order_retention_days: i64,
     /// Worker threads (default: every core).
     #[arg(long)]
     threads: Option<usize>,
@@ -67,6 +70,7 @@ fn serve(args: &Args) -> Result<(), String> {
     config.max_lines = args.max_lines;
     config.request_timeout = std::time::Duration::from_millis(args.request_timeout_ms);
     config.max_in_flight = args.max_in_flight;
+    config.order_retention_days = args.order_retention_days;
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = args.threads {
         runtime.worker_threads(n.max(1));

@@ -77,6 +77,16 @@ impl Program {
         self.run(case, provided, false).map(|(v, _)| v)
     }
 
+    /// How far back the policy's aggregates look, in seconds: `None` when
+    /// some aggregate has no window (it reads all history), else the longest
+    /// window (0 when the policy reads no history).
+    pub(crate) fn history_needed(&self) -> Option<i64> {
+        self.ir
+            .aggs
+            .iter()
+            .try_fold(0, |longest, a| a.window.map(|w| longest.max(w)))
+    }
+
     /// The aggregates the policy reads, in the order `judge_with` takes them.
     pub fn aggregates(&self) -> &[AggDef] {
         &self.ir.aggs

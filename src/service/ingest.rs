@@ -13,9 +13,9 @@ use serde_json::{Value, json};
 
 use super::errors::ApiError;
 use super::store::{
-    CUSTOMER_ORDERS, CUSTOMER_RETURNS, CUSTOMERS, DECISIONS, DECISIONS_BY_CUSTOMER, DECISIONS_BY_RETURN, Decision,
-    META, NEXT_DECISION, ORDERS, RETURNS, StoredOrder, StoredReturn, content_hash, micros, range_values, storage,
-    without,
+    BY_TIME, CUSTOMER_ORDERS, CUSTOMER_RETURNS, CUSTOMERS, DECISIONS, DECISIONS_BY_CUSTOMER, DECISIONS_BY_RETURN,
+    Decision, LATEST, META, NEXT_DECISION, ORDERS, RETURNS, StoredOrder, StoredReturn, content_hash, micros,
+    range_values, storage, without,
 };
 use crate::Program;
 use crate::data::{InputError, parse_case_value, parse_customer_with, parse_order_with};
@@ -125,11 +125,68 @@ fn order(tx: &WriteTransaction, line: &Value) -> Result<(), ApiError> {
         "tags": o.tags,
     });
     let mut history = tx.open_table(CUSTOMER_ORDERS).map_err(storage)?;
-    let key = (o.customer_id.as_str(), micros(o.placed_at), o.id.as_str());
+    let at = micros(o.placed_at);
+    let key = (o.customer_id.as_str(), at, o.id.as_str());
     history
         .insert(key, serde_json::to_vec(&past).map_err(storage)?.as_slice())
         .map_err(storage)?;
+    remember(tx, at, "o", &o.customer_id, &o.id)
+}
+
+/// Files an order or a return under its time, for retention, and moves the
+/// stream's clock on.
+fn remember(tx: &WriteTransaction, at: i64, kind: &str, customer: &str, id: &str) -> Result<(), ApiError> {
+    let mut by_time = tx.open_table(BY_TIME).map_err(storage)?;
+    by_time.insert((at, kind, customer, id), ()).map_err(storage)?;
+    let mut meta = tx.open_table(META).map_err(storage)?;
+    if meta.get(LATEST).map_err(storage)?.is_none_or(|v| v.value() < at as u64) {
+        meta.insert(LATEST, at.max(0) as u64).map_err(storage)?;
+    }
     Ok(())
+}
+
+/// Forgets orders and returns older than `keep` seconds before the latest
+/// event time, at most `max` of them; says how many went. Decisions stay.
+pub(super) fn forget(tx: &WriteTransaction, keep: i64, max: usize) -> Result<usize, ApiError> {
+    let latest = {
+        let meta = tx.open_table(META).map_err(storage)?;
+        meta.get(LATEST).map_err(storage)?.map_or(0, |v| v.value() as i64)
+    };
+    let cutoff = latest.saturating_sub(keep.saturating_mul(1_000_000));
+    let old: Vec<(i64, String, String, String)> = {
+        let by_time = tx.open_table(BY_TIME).map_err(storage)?;
+        let mut old = Vec::new();
+        for entry in by_time.range(..(cutoff, "", "", "")).map_err(storage)?.take(max) {
+            let (k, _) = entry.map_err(storage)?;
+            let (t, kind, customer, id) = k.value();
+            old.push((t, kind.to_string(), customer.to_string(), id.to_string()));
+        }
+        old
+    };
+    let mut by_time = tx.open_table(BY_TIME).map_err(storage)?;
+    let (mut orders, mut returns) = (
+        tx.open_table(ORDERS).map_err(storage)?,
+        tx.open_table(RETURNS).map_err(storage)?,
+    );
+    let mut customer_orders = tx.open_table(CUSTOMER_ORDERS).map_err(storage)?;
+    let mut customer_returns = tx.open_table(CUSTOMER_RETURNS).map_err(storage)?;
+    for (t, kind, customer, id) in &old {
+        by_time
+            .remove((*t, kind.as_str(), customer.as_str(), id.as_str()))
+            .map_err(storage)?;
+        if kind == "o" {
+            orders.remove(id.as_str()).map_err(storage)?;
+            customer_orders
+                .remove((customer.as_str(), *t, id.as_str()))
+                .map_err(storage)?;
+        } else {
+            returns.remove(id.as_str()).map_err(storage)?;
+            customer_returns
+                .remove((customer.as_str(), *t, id.as_str()))
+                .map_err(storage)?;
+        }
+    }
+    Ok(old.len())
 }
 
 /// The case a return is judged on, from what `tx` holds: its order as known
@@ -286,6 +343,7 @@ fn ret(
             .insert(key, serde_json::to_vec(&past).map_err(storage)?.as_slice())
             .map_err(storage)?;
     }
+    remember(tx, micros(requested_at), "r", &customer_id, &id)?;
     let stored = StoredReturn {
         customer_id,
         order_id: case.order.id.clone(),

@@ -51,6 +51,8 @@ pub struct ServiceConfig {
     pub request_timeout: Duration,
     /// Requests served at once; more are answered 503 with `Retry-After`.
     pub max_in_flight: usize,
+    /// How long an order is remembered for the returns that refer to it.
+    pub order_retention_days: i64,
 }
 
 impl ServiceConfig {
@@ -65,6 +67,7 @@ impl ServiceConfig {
             max_lines: 20_000,
             request_timeout: Duration::from_secs(30),
             max_in_flight: 4096,
+            order_retention_days: 180,
         }
     }
 }
@@ -119,9 +122,10 @@ impl Service {
         let (jobs, inbox) = mpsc::channel(1024);
         let writer = {
             let (store, live, metrics) = (store.clone(), live.clone(), metrics.clone());
+            let days = config.order_retention_days;
             std::thread::Builder::new()
                 .name("rpl-writer".into())
-                .spawn(move || writer::run(store, inbox, live, metrics))
+                .spawn(move || writer::run(store, inbox, live, metrics, days))
                 .map_err(|e| format!("cannot start the writer: {e}"))?
         };
         let shared = Arc::new(Shared {

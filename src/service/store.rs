@@ -26,6 +26,9 @@ pub(super) const CUSTOMER_ORDERS: TableDefinition<(&str, i64, &str), &[u8]> = Ta
 pub(super) const RETURNS: TableDefinition<&str, &[u8]> = TableDefinition::new("returns");
 pub(super) const CUSTOMER_RETURNS: TableDefinition<(&str, i64, &str), &[u8]> = TableDefinition::new("customer_returns");
 pub(super) const DECISIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("decisions");
+/// Every stored order and return by its time, for retention:
+/// `(time, "o" | "r", customer, id)`.
+pub(super) const BY_TIME: TableDefinition<(i64, &str, &str, &str), ()> = TableDefinition::new("by_time");
 pub(super) const DECISIONS_BY_RETURN: TableDefinition<(&str, u64), ()> = TableDefinition::new("decisions_by_return");
 pub(super) const DECISIONS_BY_CUSTOMER: TableDefinition<(&str, u64), ()> =
     TableDefinition::new("decisions_by_customer");
@@ -33,6 +36,8 @@ pub(super) const DECISIONS_BY_CUSTOMER: TableDefinition<(&str, u64), ()> =
 /// Keys of `META`.
 pub(super) const CURRENT_POLICY: &str = "policy.current";
 pub(super) const NEXT_DECISION: &str = "decision.next";
+/// The latest event time seen (µs): the stream's own clock, which retention follows.
+pub(super) const LATEST: &str = "stream.latest";
 
 /// A stored policy version.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -112,6 +117,7 @@ impl Store {
                 tx.open_table(DECISIONS)?;
                 tx.open_table(DECISIONS_BY_RETURN)?;
                 tx.open_table(DECISIONS_BY_CUSTOMER)?;
+                tx.open_table(BY_TIME)?;
                 Ok(())
             })();
             created.map_err(|e| e.to_string())?;

@@ -25,6 +25,19 @@ use crate::Program;
 /// Requests grouped into one durable commit at most.
 const MAX_GROUP: usize = 256;
 
+/// Old orders and returns forgotten per commit at most, so that forgetting
+/// never holds a commit up for long.
+const FORGET_AT_ONCE: usize = 20_000;
+
+/// How long, in seconds of the stream's own time, history is kept: the
+/// longest window of the policy in force and the order retention, whichever
+/// is longer; forever when the policy reads all history.
+fn retention(live: &ArcSwapOption<Loaded>, swaps: &[Arc<Loaded>], order_days: i64) -> Option<i64> {
+    let loaded = swaps.last().cloned().or_else(|| live.load_full())?;
+    let window = loaded.program.history_needed()?;
+    Some(window.max(order_days.saturating_mul(86_400)))
+}
+
 /// One request for the writer.
 pub(super) enum Job {
     /// Apply a batch of event lines with the policy the request started with.
@@ -68,6 +81,7 @@ pub(super) fn run(
     mut jobs: mpsc::Receiver<Job>,
     live: Arc<ArcSwapOption<Loaded>>,
     metrics: Arc<Metrics>,
+    order_retention_days: i64,
 ) {
     while let Some(first) = jobs.blocking_recv() {
         let mut group = vec![first];
@@ -82,6 +96,10 @@ pub(super) fn run(
         let mut swaps: Vec<Arc<Loaded>> = Vec::new();
         for job in group {
             answers.push(handle(&store, job, &mut swaps, &metrics));
+        }
+        // History the policy in force no longer reads goes with the same commit.
+        if let Some(keep) = retention(&live, &swaps, order_retention_days) {
+            let _ = in_tx(&store, |tx| ingest::forget(tx, keep, FORGET_AT_ONCE));
         }
         let synced = sync(&store);
         if synced.is_ok()

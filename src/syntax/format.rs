@@ -183,16 +183,9 @@ impl Formatter<'_> {
             }
             Item::Set(b) | Item::Let(b) => {
                 let kw = if matches!(item, Item::Set(_)) { "set" } else { "let" };
-                let width = self.binding_width(item, policy);
-                let head = format!("{kw} {:width$} = ", b.name.name);
-                let lines = expr_lines(&b.value, head.chars().count());
-                let mut text = head;
-                text.push_str(&lines.join(&format!("\n{}", " ".repeat(width + kw.len() + 4))));
-                let trailing = self.trailing_within(span);
-                self.out.push_str(&text);
-                self.out.push_str(&trailing);
-                self.out.push('\n');
+                self.binding(kw, &b.name.name, &b.value, item, span, policy);
             }
+            Item::Values(v) => self.binding("values", &v.field_name(), &v.value, item, span, policy),
             Item::Flag(flag) => {
                 let mut clauses = Vec::new();
                 cond_clauses(&mut clauses, flag.when.as_ref(), flag.unless.as_ref());
@@ -256,6 +249,20 @@ impl Formatter<'_> {
         }
     }
 
+    /// `set`, `let` or `values`: `KW NAME = VALUE` on one line, or a long
+    /// value continued under itself.
+    fn binding(&mut self, kw: &str, name: &str, value: &Expr, item: &Item, span: Span, policy: &Policy) {
+        let width = self.binding_width(item, policy);
+        let head = format!("{kw} {name:width$} = ");
+        let lines = expr_lines(value, head.chars().count());
+        let mut text = head;
+        text.push_str(&lines.join(&format!("\n{}", " ".repeat(width + kw.len() + 4))));
+        let trailing = self.trailing_within(span);
+        self.out.push_str(&text);
+        self.out.push_str(&trailing);
+        self.out.push('\n');
+    }
+
     /// The width of the names in the run of sets or lets this one is part
     /// of, so that their `=` line up.
     fn binding_width(&self, item: &Item, policy: &Policy) -> usize {
@@ -278,6 +285,7 @@ impl Formatter<'_> {
             .iter()
             .filter_map(|i| match i {
                 Item::Set(b) | Item::Let(b) => Some(b.name.name.len()),
+                Item::Values(v) => Some(v.field_name().len()),
                 _ => None,
             })
             .max()
@@ -366,7 +374,10 @@ impl Formatter<'_> {
 }
 
 fn same_kind(a: &Item, b: &Item) -> bool {
-    matches!((a, b), (Item::Set(_), Item::Set(_)) | (Item::Let(_), Item::Let(_)))
+    matches!(
+        (a, b),
+        (Item::Set(_), Item::Set(_)) | (Item::Let(_), Item::Let(_)) | (Item::Values(_), Item::Values(_))
+    )
 }
 
 fn cond_clauses(out: &mut Vec<Clause>, when: Option<&Expr>, unless: Option<&Expr>) {

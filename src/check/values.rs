@@ -229,7 +229,7 @@ impl<'a> Checker<'a> {
                     .iter()
                     .find(|(g, _)| *g == f)
                     .map(|(_, s)| line_col(self.src, s.start as usize));
-                let hint = match (did_you_mean(word, v.words()), declared) {
+                let hint = match (did_you_mean(word, v.candidates()), declared) {
                     (Some(s), _) => format!("did you mean {}?", quote(s)),
                     (None, Some((line, col))) => format!(
                         "this policy's {} are declared at {line}:{col}; add {} there if it is one",

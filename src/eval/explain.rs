@@ -407,7 +407,11 @@ pub fn render_explanation(v: &Verdict, e: &Explanation) -> String {
         .map(|ver| format!(" version {ver}"))
         .unwrap_or_default();
     let _ = writeln!(out, "decided by \"{}\"{version} ({})", v.policy.title, v.policy.hash);
-    let _ = writeln!(out, "shipping paid by {}", v.shipping);
+    if v.shipping == "none" {
+        let _ = writeln!(out, "shipping paid by none: nothing is sent back");
+    } else {
+        let _ = writeln!(out, "shipping paid by {}", v.shipping);
+    }
     if let Some(row) = &e.shipping {
         write_facts(&mut out, "  ", &format!("shipping {}", row.name), &row.facts);
     }

@@ -47,7 +47,7 @@ fn word(v: &Vocabulary, found: &str, path: impl FnOnce() -> String) -> Result<()
     if v.allows(found) {
         return Ok(());
     }
-    let hint = match did_you_mean(found, v.words()) {
+    let hint = match did_you_mean(found, v.candidates()) {
         Some(s) => format!("; did you mean {}?", quote(s)),
         None => format!("; they are {}", v.words().map(quote).collect::<Vec<_>>().join(", ")),
     };

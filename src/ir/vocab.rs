@@ -30,6 +30,13 @@ impl Vocabulary {
         self.words.iter().map(String::as_str)
     }
 
+    /// The words a misspelt one may have meant: the declared ones, and
+    /// `"unknown"` for a condition.
+    pub fn candidates(&self) -> impl Iterator<Item = &str> {
+        let unknown = (self.field == Field::ItemCondition).then_some(UNKNOWN_CONDITION);
+        self.words().chain(unknown)
+    }
+
     /// What the words are called: `reasons`, `categories`…
     pub fn noun(&self) -> &'static str {
         noun(self.field)

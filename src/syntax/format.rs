@@ -443,6 +443,16 @@ fn expr_lines(e: &Expr, column: usize) -> Vec<String> {
                 .collect();
             (pieces, 0)
         }
+        // Lists joined with `+` (a set, declared values) break before a `+`,
+        // and a list too long for its line fills the lines after it.
+        ExprKind::Binary(BinOp::Add, _, _) => {
+            let pieces = chain(e, BinOp::Add)
+                .iter()
+                .enumerate()
+                .map(|(i, p)| list_piece_lines(if i == 0 { "" } else { "+ " }, p, column))
+                .collect();
+            (pieces, 0)
+        }
         // A long list fills its lines, continuing under its first element.
         ExprKind::List(items) if !items.is_empty() => {
             let last = items.len() - 1;
@@ -502,6 +512,22 @@ fn piece_lines(prefix: &str, part: &Expr, column: usize) -> Vec<String> {
     for (i, line) in lines.iter_mut().enumerate() {
         let lead = if i == 0 { format!("{prefix}(") } else { " ".repeat(open) };
         *line = format!("{lead}{line}{}", if i == last { ")" } else { "" });
+    }
+    lines
+}
+
+/// One operand of a `+` chain after its `+`: on one line, or, for a list too
+/// long for one, the list's own lines.
+fn list_piece_lines(prefix: &str, part: &Expr, column: usize) -> Vec<String> {
+    let flat = format!("{prefix}{}", expr(part));
+    let width = prefix.chars().count();
+    if column + flat.chars().count() <= WIDTH || !matches!(part.kind, ExprKind::List(_)) {
+        return vec![flat];
+    }
+    let mut lines = expr_lines(part, column + width);
+    for (i, line) in lines.iter_mut().enumerate() {
+        let lead = if i == 0 { prefix.to_string() } else { " ".repeat(width) };
+        *line = format!("{lead}{line}");
     }
     lines
 }

@@ -1,5 +1,5 @@
 //! A case's words held to the vocabularies its policy declares (`values
-//! FIELD = […]`, docs/language.md §3.3 and §4.12): a word outside them is an
+//! FIELD = […]`, docs/language.md §3.9 and §4.12): a word outside them is an
 //! input error with its JSON path, checked before judging on every path
 //! (judge, decide, backtests, suites). Nothing is allocated unless a word is
 //! refused; a policy that declares nothing pays one branch.

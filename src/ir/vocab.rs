@@ -1,5 +1,5 @@
 //! The words a policy declares its open fields take (`values FIELD = […]`,
-//! docs/language.md §3.3): what the checker holds literals to, and what the
+//! docs/language.md §3.9): what the checker holds literals to, and what the
 //! evaluator holds a case's words to before judging it.
 
 use super::schema::{DECLARABLE, Field, UNKNOWN_CONDITION};

@@ -103,7 +103,7 @@ pub struct Binding {
     pub span: Span,
 }
 
-/// `values FIELD = …`: the words an open field takes (docs/language.md §3.3).
+/// `values FIELD = …`: the words an open field takes (docs/language.md §3.9).
 #[derive(Debug, Clone)]
 pub struct Vocabulary {
     /// The field as written, one name per part: `return`, `reason`.

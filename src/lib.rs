@@ -100,7 +100,7 @@ pub struct Compiled {
 /// syntax tree -> checked program -> compiled program. On failure, every
 /// diagnostic found (errors and warnings, in source order).
 pub fn compile(source: &str) -> Result<Compiled, Vec<Diagnostic>> {
-    let tree = syntax::parse(source).map_err(|d| vec![d])?;
+    let tree = syntax::parse(source)?;
     let (checked, warnings) = check::check(&tree, source);
     let Some(checked) = checked else {
         return Err(warnings);

@@ -430,3 +430,26 @@ fn backtest_from_stdin_writes_verdicts() {
 fn help() {
     snapshot("help", &["--help"], None);
 }
+
+/// Each shipped policy declares the words its data uses: a case with a word
+/// outside them is refused at its JSON path, with the word it was probably
+/// meant to be.
+#[test]
+fn judge_words_outside_the_vocabulary() {
+    for (name, policy, case) in [
+        ("judge_typo_reason", "marketplace", "typo_reason"),
+        ("judge_typo_category", "fashion", "typo_category"),
+        ("judge_typo_condition", "electronics", "typo_condition"),
+        ("judge_typo_history_reason", "risk", "typo_history_reason"),
+    ] {
+        snapshot(
+            name,
+            &[
+                "judge",
+                &format!("policies/{policy}.rpl"),
+                &format!("tests/cli/{case}.json"),
+            ],
+            None,
+        );
+    }
+}

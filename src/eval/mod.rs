@@ -7,6 +7,7 @@ mod judge;
 mod value;
 mod verdict;
 mod walk;
+mod words;
 
 pub use explain::{Explanation, FiredExplain, LineExplain, render_explanation};
 pub use judge::{Decided, RequestDecision};
@@ -172,6 +173,7 @@ impl Program {
         rows: bool,
     ) -> Result<(Verdict, Explanation, Rows), InputError> {
         self.check_currency(case)?;
+        self.check_words(case)?;
         // The frame's buffers are kept per thread between verdicts, as the
         // decision-only path keeps them in its caller's scratch.
         thread_local! {
@@ -251,6 +253,7 @@ impl Program {
     /// `scratch` has grown to the policy's size.
     pub fn decide(&self, case: &Case, scratch: &mut Scratch) -> Result<Decided, InputError> {
         self.check_currency(case)?;
+        self.check_words(case)?;
         let mut f = Frame::with_scratch(self, case, scratch);
         let decided = self.evaluate(&mut f, &mut Nothing);
         f.return_scratch(scratch);

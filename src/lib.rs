@@ -43,6 +43,7 @@ mod data;
 mod history;
 mod eval;
 mod generator;
+mod floor;
 mod backtest;
 mod suite;
 #[cfg(feature = "service")]
@@ -60,9 +61,11 @@ pub use diag::{
     Diagnostic, Severity, Span, line_col, render as render_diagnostics, render_json as render_diagnostics_json,
 };
 pub use eval::{
-    Decided, Deduction, ErrorEntry, Explanation, FiredExplain, FlagHit, LineExplain, LineVerdict, PolicyId, Program,
+    Decided, Deduction, ErrorEntry, Explanation, FiredExplain, FlagHit, FloorPart, LineExplain, LineVerdict, Override, PolicyId,
+    Program,
     RequestDecision, RuleHit, Scratch, Verdict, render_explanation,
 };
+pub use floor::{check_pair as check_floor_pair, floor_overrides, judge_layered, judge_layered_explained};
 pub use generator::{GenOptions, GenStats, generate};
 pub use ir::{Payer, PolicyTz};
 #[cfg(feature = "service")]

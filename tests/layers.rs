@@ -9,7 +9,7 @@
 use std::path::Path;
 
 /// The layers, lowest first, as `src/lib.rs` lists them.
-const LAYERS: [&str; 13] = [
+const LAYERS: [&str; 14] = [
     "support",
     "diag",
     "limits",
@@ -20,6 +20,7 @@ const LAYERS: [&str; 13] = [
     "data",
     "history",
     "eval",
+    "floor",
     "generator",
     "backtest",
     "suite",

@@ -13,6 +13,7 @@ use super::{EXIT_INPUT, ErrorFormat, load_policy};
 use rpl::limits::MAX_CASE_BYTES;
 use rpl::{InputError, Program};
 
+
 #[derive(clap::Args)]
 pub struct Args {
     /// The policy file.
@@ -29,6 +30,31 @@ pub struct Args {
     /// How to print policy problems.
     #[arg(long, value_enum, default_value_t)]
     error_format: ErrorFormat,
+    /// A platform floor the policy stands on: both judge, the floor's word stands where it speaks.
+    #[arg(long, value_name = "FLOOR.rpl")]
+    floor: Option<String>,
+}
+
+/// The policy to judge by, on its floor if it has one.
+struct Policies {
+    program: Program,
+    floor: Option<Program>,
+}
+
+impl Policies {
+    fn judge(&self, case: &rpl::Case) -> Result<rpl::Verdict, InputError> {
+        match &self.floor {
+            Some(floor) => rpl::judge_layered(floor, &self.program, case),
+            None => self.program.judge(case),
+        }
+    }
+
+    fn judge_explained(&self, case: &rpl::Case) -> Result<(rpl::Verdict, rpl::Explanation), InputError> {
+        match &self.floor {
+            Some(floor) => rpl::judge_layered_explained(floor, &self.program, case),
+            None => self.program.judge_explained(case),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -42,6 +68,20 @@ pub fn run(args: &Args) -> u8 {
         Ok(c) => c,
         Err(code) => return code,
     };
+    let floor = match args.floor.as_deref().map(|f| load_policy(f, args.error_format)).transpose() {
+        Ok(f) => f.map(|c| c.program),
+        Err(code) => return code,
+    };
+    if let Some(floor) = &floor
+        && let Err(e) = rpl::check_floor_pair(floor, &compiled.program)
+    {
+        eprintln!("error: {e}");
+        return super::EXIT_POLICY;
+    }
+    let policies = Policies {
+        program: compiled.program,
+        floor,
+    };
     let input: Box<dyn Read> = if args.case == "-" {
         Box::new(std::io::stdin().lock())
     } else {
@@ -54,7 +94,7 @@ pub fn run(args: &Args) -> u8 {
         }
     };
     let mut reader = Lines::new(BufReader::with_capacity(1 << 16, input));
-    match judge_input(&compiled.program, &mut reader, args) {
+    match judge_input(&policies, &mut reader, args) {
         Ok(code) => code,
         Err(problem) => {
             eprintln!("error: {problem}");
@@ -67,7 +107,7 @@ pub fn run(args: &Args) -> u8 {
 /// Lines begin with a line that is a whole JSON value by itself, followed by
 /// another non-blank line. Anything else is one document. An `Err` is the
 /// whole message, naming the input.
-fn judge_input(program: &Program, reader: &mut Lines<impl BufRead>, args: &Args) -> Result<u8, String> {
+fn judge_input(program: &Policies, reader: &mut Lines<impl BufRead>, args: &Args) -> Result<u8, String> {
     let file = args.case.as_str();
     let Some((first_no, first)) = reader
         .next_non_blank()
@@ -105,7 +145,7 @@ fn judge_input(program: &Program, reader: &mut Lines<impl BufRead>, args: &Args)
     Ok(judge_one(program, &text, args))
 }
 
-fn judge_one(program: &Program, text: &str, args: &Args) -> u8 {
+fn judge_one(program: &Policies, text: &str, args: &Args) -> u8 {
     let value = match rpl::parse_json(text) {
         Ok(value) => value,
         Err(e) => {
@@ -167,7 +207,7 @@ impl Bad {
 /// One verdict line per line of JSON Lines; a bad line gets an error object
 /// at its place, and the count of bad lines is told on standard error.
 fn judge_lines(
-    program: &Program,
+    program: &Policies,
     first: Line,
     second: Option<Line>,
     reader: &mut Lines<impl BufRead>,
@@ -368,7 +408,7 @@ enum Rendered {
     Explained(rpl::Verdict, rpl::Explanation),
 }
 
-fn judge_value(program: &Program, value: &serde_json::Value, explain: bool) -> Result<Rendered, InputError> {
+fn judge_value(program: &Policies, value: &serde_json::Value, explain: bool) -> Result<Rendered, InputError> {
     let case = rpl::parse_case_value(value)?;
     Ok(if explain {
         let (v, e) = program.judge_explained(&case)?;

@@ -12,7 +12,7 @@ mod words;
 pub use explain::{Explanation, FiredExplain, LineExplain, render_explanation};
 pub use judge::{Decided, RequestDecision};
 pub(crate) use value::{ErrKind, EvalError};
-pub use verdict::{Deduction, ErrorEntry, FlagHit, LineVerdict, PolicyId, RuleHit, Verdict};
+pub use verdict::{Deduction, ErrorEntry, FlagHit, FloorPart, LineVerdict, Override, PolicyId, RuleHit, Verdict};
 pub use walk::Scratch;
 #[cfg(feature = "internals")]
 pub use walk::steps;
@@ -200,6 +200,7 @@ impl Program {
                     message: None,
                     deductions: Vec::new(),
                     rules: Vec::new(),
+                    overrides: Vec::new(),
                 })
                 .collect(),
             explanation: Explanation {
@@ -236,6 +237,7 @@ impl Program {
         let verdict = Verdict {
             return_id: case.ret.id.clone(),
             policy: self.id.clone(),
+            floor: None,
             decision: decided.decision.as_str().into(),
             refund: self.money(decided.refund),
             currency: self.ir.header.currency.clone(),
@@ -436,6 +438,7 @@ impl<'a> Sink<'a> for VerdictSink<'a> {
             rule: rule.name.clone(),
             effect: rule.decision.as_ref().map_or("deduct", |(d, _)| d.as_str()).into(),
             message: rule.decision.as_ref().and_then(|(_, m)| m.clone()),
+            layer: None,
         });
     }
 

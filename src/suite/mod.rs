@@ -105,6 +105,8 @@ pub enum CaseError {
 #[serde(deny_unknown_fields)]
 struct SuiteFile {
     policy: String,
+    /// A platform floor the policy stands on (docs/language.md §14).
+    floor: Option<String>,
     #[serde(default, rename = "case")]
     cases: Vec<CaseFile>,
 }
@@ -150,6 +152,8 @@ pub(crate) struct ExpectLine {
     rules: Option<Vec<String>>,
     /// The deductions, in order: labels, or labels with their amounts.
     deductions: Option<Vec<ExpectDeduction>>,
+    /// On a floor: the floor rules that overrode the merchant's decision here (`[]`: none).
+    overrides: Option<Vec<String>>,
 }
 
 /// A deduction as a suite names it: its label, or its label and amount.
@@ -314,26 +318,29 @@ pub fn run_suite(path: &Path, update: bool) -> SuiteResult {
     };
     let base = path.parent().unwrap_or(Path::new("."));
     let policy_path = base.join(&file.policy);
-    let compiled = match std::fs::read_to_string(&policy_path) {
-        Err(e) => Err(SuiteError::PolicyRead {
-            path: policy_path.clone(),
-            reason: e.to_string(),
-        }),
-        Ok(source) => crate::compile(&source).map_err(|diags| {
-            let shown = policy_path.display().to_string();
-            SuiteError::Policy {
-                rendered: crate::diag::render(&shown, &source, &diags),
-                path: policy_path.clone(),
-            }
-        }),
-    };
-    let compiled = match compiled {
+    let compiled = match compile_file(&policy_path) {
         Ok(c) => c,
         Err(e) => {
             result.error = Some(e);
             return result;
         }
     };
+    let floor = match file.floor.as_ref().map(|f| compile_file(&base.join(f))).transpose() {
+        Ok(f) => f.map(|c| c.program),
+        Err(e) => {
+            result.error = Some(e);
+            return result;
+        }
+    };
+    if let Some(floor) = &floor
+        && let Err(reason) = crate::floor::check_pair(floor, &compiled.program)
+    {
+        result.error = Some(SuiteError::Policy {
+            path: policy_path.clone(),
+            rendered: reason,
+        });
+        return result;
+    }
     let snap_dir = snapshot_dir(path);
     let mut owned = BTreeSet::new();
     let mut coverage = Coverage::new(&policy_path, &compiled.program);
@@ -342,7 +349,7 @@ pub fn run_suite(path: &Path, update: bool) -> SuiteResult {
         if case.snapshot {
             owned.insert(snap_path.clone());
         }
-        let outcome = match judge_case(&compiled.program, base, case) {
+        let outcome = match judge_case(&compiled.program, floor.as_ref(), base, case) {
             Err(e) => Outcome::Error(e),
             Ok((verdict, rows)) => {
                 coverage.add(&verdict, &rows);
@@ -406,7 +413,24 @@ fn load(path: &Path) -> Result<SuiteFile, SuiteError> {
     Ok(file)
 }
 
-fn judge_case(program: &crate::Program, base: &Path, case: &CaseFile) -> Result<(Verdict, Rows), CaseError> {
+/// Reads and checks a policy file of a suite.
+fn compile_file(path: &Path) -> Result<crate::Compiled, SuiteError> {
+    let source = std::fs::read_to_string(path).map_err(|e| SuiteError::PolicyRead {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    crate::compile(&source).map_err(|diags| SuiteError::Policy {
+        rendered: crate::diag::render(&path.display().to_string(), &source, &diags),
+        path: path.to_path_buf(),
+    })
+}
+
+fn judge_case(
+    program: &crate::Program,
+    floor: Option<&crate::Program>,
+    base: &Path,
+    case: &CaseFile,
+) -> Result<(Verdict, Rows), CaseError> {
     let value = match (&case.input, &case.case) {
         (Some(input), _) => {
             let path = base.join(input);
@@ -424,7 +448,11 @@ fn judge_case(program: &crate::Program, base: &Path, case: &CaseFile) -> Result<
         (None, None) => return Err(CaseError::Inline("no input".into())),
     };
     let parsed = crate::data::parse_case_value(&value).map_err(CaseError::Invalid)?;
-    program.judge_rows(&parsed).map_err(CaseError::Invalid)
+    match floor {
+        Some(floor) => crate::floor::judge_layered_rows(floor, program, &parsed),
+        None => program.judge_rows(&parsed),
+    }
+    .map_err(CaseError::Invalid)
 }
 
 fn snapshot(path: &Path, verdict: &Verdict, update: bool) -> Outcome {
@@ -465,9 +493,19 @@ struct Pinned<'a> {
     currency: &'a str,
     shipping: &'a str,
     risk: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    floor: Option<PinnedFloor<'a>>,
     flags: &'a [crate::eval::FlagHit],
     lines: &'a [crate::eval::LineVerdict],
     errors: &'a [crate::eval::ErrorEntry],
+}
+
+/// The floor's own part of a verdict, without its identity.
+#[derive(serde::Serialize)]
+struct PinnedFloor<'a> {
+    decision: &'a str,
+    risk: i64,
+    flags: &'a [crate::eval::FlagHit],
 }
 
 impl<'a> Pinned<'a> {
@@ -479,6 +517,11 @@ impl<'a> Pinned<'a> {
             currency: &v.currency,
             shipping: &v.shipping,
             risk: v.risk,
+            floor: v.floor.as_ref().map(|f| PinnedFloor {
+                decision: &f.decision,
+                risk: f.risk,
+                flags: &f.flags,
+            }),
             flags: &v.flags,
             lines: &v.lines,
             errors: &v.errors,
@@ -558,6 +601,12 @@ fn compare(e: &Expect, v: &Verdict) -> Vec<Mismatch> {
         );
         let rules: Vec<String> = actual.rules.iter().map(|r| r.rule.clone()).collect();
         check(key("rules"), line.rules.as_ref().map(|r| list(r)), list(&rules));
+        let overrides: Vec<String> = actual
+            .overrides
+            .iter()
+            .map(|o| o.floor_rule.clone().unwrap_or_else(|| "(error)".into()))
+            .collect();
+        check(key("overrides"), line.overrides.as_ref().map(|o| list(o)), list(&overrides));
         if let Some(expected) = &line.deductions {
             // Labels alone, or labels with amounts, as the suite gives them.
             let with_amounts = expected.iter().any(|d| matches!(d, ExpectDeduction::Full(_)));

@@ -45,6 +45,8 @@ mod eval;
 mod generator;
 mod backtest;
 mod suite;
+#[cfg(feature = "service")]
+mod service;
 
 pub use backtest::{
     BacktestError, Change, Comparison, Count, Invalid, Label, Labels, Move, Options as BacktestOptions, PolicySummary,
@@ -63,8 +65,11 @@ pub use eval::{
 };
 pub use generator::{GenOptions, GenStats, generate};
 pub use ir::{Payer, PolicyTz};
+#[cfg(feature = "service")]
+pub use service::{Service, ServiceConfig, serve};
 pub use suite::{
-    CaseError, CaseResult, Mismatch, Outcome, SuiteError, SuiteResult, find_suites, render as render_suite, run_suite,
+    CaseError, CaseResult, Coverage, Mismatch, Outcome, SuiteError, SuiteResult, find_suites, render as render_suite,
+    render_coverage, run_suite,
 };
 pub use syntax::format as format_policy;
 

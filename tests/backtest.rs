@@ -148,7 +148,18 @@ fn reference_verdicts(program: &rpl::Program, events: &[Value]) -> Vec<String> {
                 orders.insert(parsed.id.clone(), order);
             }
             _ => {
-                let order = &orders[e["order_id"].as_str().unwrap()];
+                let mut order = orders[e["order_id"].as_str().unwrap()].clone();
+                // A case holds what was known at the request: times from then on had not happened.
+                let requested = chrono::DateTime::parse_from_rfc3339(e["requested_at"].as_str().unwrap()).unwrap();
+                for key in ["paid_at", "shipped_at", "delivered_at"] {
+                    let later = order[key]
+                        .as_str()
+                        .is_some_and(|t| chrono::DateTime::parse_from_rfc3339(t).unwrap() >= requested);
+                    if later {
+                        order.as_object_mut().unwrap().remove(key);
+                    }
+                }
+                let order = &order;
                 let customer_id = order["customer_id"].as_str().unwrap().to_string();
                 let mut case = json!({
                     "order": order,

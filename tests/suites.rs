@@ -64,6 +64,19 @@ fn failures_are_shown_side_by_side() {
     insta::assert_snapshot!(output);
 }
 
+/// `expect` on deductions with amounts, line messages and errors, passing and
+/// failing; and `--coverage` naming the rules, flags and table rows no case
+/// reached, with where they are.
+#[test]
+fn coverage_and_the_finer_expectations() {
+    let output = rpl(
+        &["test", "--coverage", "tests/suite_coverage/"],
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+    );
+    assert!(output.contains("never  channel_fee"), "{output}");
+    insta::assert_snapshot!(output);
+}
+
 /// A copy of `tests/suite_cli` in a fresh temporary folder.
 fn scratch_copy() -> PathBuf {
     let dir = std::env::temp_dir().join(format!(

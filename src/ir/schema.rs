@@ -102,7 +102,7 @@ pub const RETURN_TYPES: &[&str] = &["return_refund", "refund_only", "exchange"];
 /// What became of an earlier return (`status` inside `where`): a closed set.
 /// A backtest gives a return without one the status its verdict implies:
 /// approve -> `refunded`, deny -> `rejected`, anything else -> `pending`.
-pub const RETURN_STATUSES: &[&str] = &["pending", "approved", "refunded", "rejected", "cancelled"];
+pub const RETURN_STATUSES: &[&str] = &["pending", "approved", "refunded", "exchanged", "rejected", "cancelled"];
 
 /// The closed set of values a field takes, if it has one.
 pub fn closed_values(field: Field) -> Option<&'static [&'static str]> {

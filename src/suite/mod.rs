@@ -7,8 +7,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod coverage;
+
+pub use coverage::{Coverage, render_coverage};
+
 use crate::data::InputError;
-use crate::eval::Verdict;
+use crate::eval::{Rows, Verdict};
 
 /// Why a suite could not run at all.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -130,6 +134,8 @@ pub(crate) struct Expect {
     flags: Option<Vec<String>>,
     /// Lines matched by sku.
     lines: Option<Vec<ExpectLine>>,
+    /// The constructs that could not be evaluated, in order (`[]`: none).
+    errors: Option<Vec<ExpectError>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -138,10 +144,45 @@ pub(crate) struct ExpectLine {
     sku: String,
     decision: Option<String>,
     refund: Option<String>,
+    /// What the customer is told on the line.
+    message: Option<String>,
     /// The names of the rules that fired, in order.
     rules: Option<Vec<String>>,
-    /// The labels of the deductions, in order.
-    deductions: Option<Vec<String>>,
+    /// The deductions, in order: labels, or labels with their amounts.
+    deductions: Option<Vec<ExpectDeduction>>,
+}
+
+/// A deduction as a suite names it: its label, or its label and amount.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum ExpectDeduction {
+    Label(String),
+    Full(DeductionFull),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeductionFull {
+    label: String,
+    amount: String,
+}
+
+/// An evaluation error as a suite names it: the construct (`rule fee`,
+/// `flag busy`, `shipping`, `refund`), or a table that may also give the sku
+/// it touched and its message.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum ExpectError {
+    Construct(String),
+    Full(ErrorFull),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ErrorFull {
+    construct: String,
+    sku: Option<String>,
+    message: Option<String>,
 }
 
 /// One compared key that differed.
@@ -208,6 +249,8 @@ pub struct SuiteResult {
     pub cases: Vec<CaseResult>,
     /// Snapshot files no case owns any more (removed when updating).
     pub stale: Vec<PathBuf>,
+    /// What the cases exercised of the policy (when it could run).
+    pub coverage: Option<Coverage>,
 }
 
 impl SuiteResult {
@@ -260,6 +303,7 @@ pub fn run_suite(path: &Path, update: bool) -> SuiteResult {
         error: None,
         cases: Vec::new(),
         stale: Vec::new(),
+        coverage: None,
     };
     let file = match load(path) {
         Ok(f) => f,
@@ -292,6 +336,7 @@ pub fn run_suite(path: &Path, update: bool) -> SuiteResult {
     };
     let snap_dir = snapshot_dir(path);
     let mut owned = BTreeSet::new();
+    let mut coverage = Coverage::new(&policy_path, &compiled.program);
     for case in &file.cases {
         let snap_path = snap_dir.join(format!("{}.json", slug(&case.name)));
         if case.snapshot {
@@ -299,7 +344,8 @@ pub fn run_suite(path: &Path, update: bool) -> SuiteResult {
         }
         let outcome = match judge_case(&compiled.program, base, case) {
             Err(e) => Outcome::Error(e),
-            Ok(verdict) => {
+            Ok((verdict, rows)) => {
+                coverage.add(&verdict, &rows);
                 let mismatches = case.expect.as_ref().map(|e| compare(e, &verdict)).unwrap_or_default();
                 if !mismatches.is_empty() {
                     Outcome::Failed(mismatches)
@@ -315,6 +361,7 @@ pub fn run_suite(path: &Path, update: bool) -> SuiteResult {
             outcome,
         });
     }
+    result.coverage = Some(coverage);
     result.stale = stale_snapshots(&snap_dir, &owned);
     if update {
         for stale in &result.stale {
@@ -359,7 +406,7 @@ fn load(path: &Path) -> Result<SuiteFile, SuiteError> {
     Ok(file)
 }
 
-fn judge_case(program: &crate::Program, base: &Path, case: &CaseFile) -> Result<Verdict, CaseError> {
+fn judge_case(program: &crate::Program, base: &Path, case: &CaseFile) -> Result<(Verdict, Rows), CaseError> {
     let value = match (&case.input, &case.case) {
         (Some(input), _) => {
             let path = base.join(input);
@@ -377,7 +424,7 @@ fn judge_case(program: &crate::Program, base: &Path, case: &CaseFile) -> Result<
         (None, None) => return Err(CaseError::Inline("no input".into())),
     };
     let parsed = crate::data::parse_case_value(&value).map_err(CaseError::Invalid)?;
-    program.judge(&parsed).map_err(CaseError::Invalid)
+    program.judge_rows(&parsed).map_err(CaseError::Invalid)
 }
 
 fn snapshot(path: &Path, verdict: &Verdict, update: bool) -> Outcome {
@@ -470,6 +517,28 @@ fn compare(e: &Expect, v: &Verdict) -> Vec<Mismatch> {
         e.flags.as_ref().map(|f| list(f)),
         list(&v.flags.iter().map(|f| f.name.clone()).collect::<Vec<_>>()),
     );
+    if let Some(expected) = &e.errors {
+        // Each actual error is shown with the parts its expectation names.
+        let shown = |i: usize, x: &crate::eval::ErrorEntry| -> String {
+            match expected.get(i) {
+                Some(ExpectError::Full(f)) => error_text(
+                    &x.construct,
+                    f.sku.as_ref().and(Some(x.sku.as_deref().unwrap_or("-"))),
+                    f.message.as_ref().and(Some(x.message.as_str())),
+                ),
+                _ => x.construct.clone(),
+            }
+        };
+        let want: Vec<String> = expected
+            .iter()
+            .map(|x| match x {
+                ExpectError::Construct(c) => c.clone(),
+                ExpectError::Full(f) => error_text(&f.construct, f.sku.as_deref(), f.message.as_deref()),
+            })
+            .collect();
+        let have: Vec<String> = v.errors.iter().enumerate().map(|(i, x)| shown(i, x)).collect();
+        check("errors".into(), Some(list(&want)), list(&have));
+    }
     for line in e.lines.iter().flatten() {
         let Some(actual) = v.lines.iter().find(|l| l.sku == line.sku) else {
             check(
@@ -482,16 +551,49 @@ fn compare(e: &Expect, v: &Verdict) -> Vec<Mismatch> {
         let key = |k: &str| format!("lines[{}].{k}", line.sku);
         check(key("decision"), line.decision.clone(), actual.decision.to_string());
         check(key("refund"), line.refund.clone(), actual.refund.clone());
+        check(
+            key("message"),
+            line.message.clone(),
+            actual.message.clone().unwrap_or_else(|| "(none)".into()),
+        );
         let rules: Vec<String> = actual.rules.iter().map(|r| r.rule.clone()).collect();
         check(key("rules"), line.rules.as_ref().map(|r| list(r)), list(&rules));
-        let labels: Vec<String> = actual.deductions.iter().map(|d| d.label.clone()).collect();
-        check(
-            key("deductions"),
-            line.deductions.as_ref().map(|d| list(d)),
-            list(&labels),
-        );
+        if let Some(expected) = &line.deductions {
+            // Labels alone, or labels with amounts, as the suite gives them.
+            let with_amounts = expected.iter().any(|d| matches!(d, ExpectDeduction::Full(_)));
+            let want: Vec<String> = expected
+                .iter()
+                .map(|d| match d {
+                    ExpectDeduction::Label(l) => l.clone(),
+                    ExpectDeduction::Full(f) => format!("{} {}", f.label, f.amount),
+                })
+                .collect();
+            let have: Vec<String> = actual
+                .deductions
+                .iter()
+                .enumerate()
+                .map(|(i, d)| match (with_amounts, expected.get(i)) {
+                    (true, Some(ExpectDeduction::Full(_)) | None) => format!("{} {}", d.label, d.amount),
+                    _ => d.label.clone(),
+                })
+                .collect();
+            check(key("deductions"), Some(list(&want)), list(&have));
+        }
     }
     out
+}
+
+/// An error as a mismatch shows it: its construct, and the sku and message
+/// where the expectation names them.
+fn error_text(construct: &str, sku: Option<&str>, message: Option<&str>) -> String {
+    let mut text = construct.to_string();
+    if let Some(sku) = sku {
+        text.push_str(&format!(" on {sku}"));
+    }
+    if let Some(message) = message {
+        text.push_str(&format!(": {message}"));
+    }
+    text
 }
 
 fn list(items: &[String]) -> String {

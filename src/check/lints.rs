@@ -198,6 +198,17 @@ fn shadowed<V>(rows: &[Row<V>], sets: &Sets<'_>, out: &mut Vec<Diagnostic>) {
 /// Whether one of `rows` is sure to hold wherever `guard` holds, noting in
 /// `by` which rows take it.
 fn covered<V>(guard: &Expr, rows: &[Row<V>], sets: &Sets<'_>, budget: &mut usize, by: &mut Vec<usize>) -> bool {
+    // The same guard, or `true`, first: found however long the table, where
+    // the search for implications below may run out of budget.
+    let same = rows.iter().position(|r| {
+        r.guard
+            .as_ref()
+            .is_some_and(|g| g == guard || matches!(g.unparen().kind, ExprKind::Bool(true)))
+    });
+    if let Some(k) = same {
+        by.push(k);
+        return true;
+    }
     let single = rows.iter().position(|r| match &r.guard {
         Some(g) => implies(guard, g, sets, budget),
         None => false,

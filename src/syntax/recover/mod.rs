@@ -20,7 +20,7 @@
 //! rule whose `}` follows), in which case it belongs to the item around it.
 
 use super::{parser, prescan, reader};
-use crate::diag::{Diagnostic, Span, line_col};
+use crate::diag::{Diagnostic, Span};
 use crate::limits::MAX_ITEMS;
 
 /// Every syntax error of `src`, one per item, given its first (`first`, what
@@ -40,6 +40,7 @@ pub(super) fn all_errors(src: &str, first: parser::Failure, by_pest: bool) -> Ve
     // Piece 0 is whatever comes before the first item; piece i > 0 is the
     // item at starts[i - 1]. The broken one is piece k.
     let pieces = starts.len() + 1;
+    let lines = Lines::of(src);
     let mut errors = Vec::new();
     for i in (if by_pest { k } else { 0 })..pieces.min(MAX_ITEMS + 1) {
         let (start, end) = item(i);
@@ -48,7 +49,7 @@ pub(super) fn all_errors(src: &str, first: parser::Failure, by_pest: bool) -> Ve
         } else {
             read_piece(src, start, end)
         };
-        errors.extend(failure.map(|f| unclosed(src, start, end, f)));
+        errors.extend(failure.map(|f| unclosed(src, &lines, start, end, f)));
     }
     if pieces > MAX_ITEMS + 1 {
         let (start, _) = item(MAX_ITEMS + 1);
@@ -91,7 +92,7 @@ fn shifted(mut d: Diagnostic, by: usize) -> Diagnostic {
 
 /// An error at the end of its item where pest wanted a `}`, in an item with
 /// a `{` it never closes, is said at that `{`: the place to fix.
-fn unclosed(src: &str, start: usize, end: usize, f: parser::Failure) -> Diagnostic {
+fn unclosed(src: &str, lines: &Lines, start: usize, end: usize, f: parser::Failure) -> Diagnostic {
     let at = f.diag.span.start as usize;
     if !f.wants_brace || at < end {
         return f.diag;
@@ -102,7 +103,7 @@ fn unclosed(src: &str, start: usize, end: usize, f: parser::Failure) -> Diagnost
     let place = if at >= src.len() {
         String::new()
     } else {
-        let (line, col) = line_col(src, at);
+        let (line, col) = lines.line_col(src, at);
         format!(" at {line}:{col}")
     };
     Diagnostic::error(
@@ -111,6 +112,27 @@ fn unclosed(src: &str, start: usize, end: usize, f: parser::Failure) -> Diagnost
         format!("unclosed `{{`: {}{place}", f.diag.message),
     )
     .with_hint("this `{` is never closed")
+}
+
+/// Where the source's lines start, so that many errors find their line and
+/// column without each scanning the text before it.
+struct Lines(Vec<usize>);
+
+impl Lines {
+    fn of(src: &str) -> Lines {
+        let starts = std::iter::once(0).chain(src.match_indices('\n').map(|(i, _)| i + 1));
+        Lines(starts.collect())
+    }
+
+    /// What `diag::line_col` says of `at`, in a search and one line's scan.
+    fn line_col(&self, src: &str, at: usize) -> (usize, usize) {
+        let at = crate::diag::floor_char_boundary(src, at.min(src.len()));
+        let line = self.0.partition_point(|&s| s <= at).max(1);
+        let start = self.0.get(line - 1).copied().unwrap_or(0);
+        let text = src.get(start..at).unwrap_or("");
+        let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+        (line, text.chars().count() + 1)
+    }
 }
 
 /// The first `{` of `src[start..end]` that no `}` there closes.

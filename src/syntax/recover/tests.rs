@@ -1,6 +1,7 @@
 //! Recovery held to its promise: one error per broken item, none elsewhere.
 
 use super::*;
+use crate::diag::line_col;
 
 fn errors(src: &str) -> Vec<(usize, String)> {
     match crate::syntax::parse(src) {
@@ -9,6 +10,15 @@ fn errors(src: &str) -> Vec<(usize, String)> {
             .iter()
             .map(|d| (line_col(src, d.span.start as usize).0, d.message.clone()))
             .collect(),
+    }
+}
+
+#[test]
+fn lines_agree_with_line_col() {
+    let src = "\u{FEFF}ab\n中文x\n\n  y\r\nz";
+    let lines = Lines::of(src);
+    for at in 0..=src.len() + 2 {
+        assert_eq!(lines.line_col(src, at), line_col(src, at), "at {at}");
     }
 }
 

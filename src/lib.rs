@@ -61,11 +61,13 @@ pub use diag::{
     Diagnostic, Severity, Span, line_col, render as render_diagnostics, render_json as render_diagnostics_json,
 };
 pub use eval::{
-    Decided, Deduction, ErrorEntry, Explanation, FiredExplain, FlagHit, FloorPart, LineExplain, LineVerdict, Override, PolicyId,
-    Program,
-    RequestDecision, RuleHit, Scratch, Verdict, render_explanation,
+    Decided, Deduction, ErrorEntry, Explanation, FiredExplain, FlagHit, FloorPart, LineExplain, LineVerdict, Override,
+    PolicyId, Program, RequestDecision, RuleHit, Scratch, Verdict, render_explanation,
 };
-pub use floor::{check_pair as check_floor_pair, floor_overrides, judge_layered, judge_layered_explained};
+pub use floor::{
+    FloorOverride, check_pair as check_floor_pair, floor_overrides, floor_warnings, judge_layered,
+    judge_layered_explained,
+};
 pub use generator::{GenOptions, GenStats, generate};
 pub use ir::{Payer, PolicyTz};
 #[cfg(feature = "service")]

@@ -10,9 +10,9 @@ use std::process::Command;
 #[test]
 fn shipped_policy_suites_pass() {
     let suites = rpl::find_suites(Path::new("policies"));
-    let mut policies: Vec<PathBuf> = std::fs::read_dir("policies")
-        .unwrap()
-        .flatten()
+    let mut policies: Vec<PathBuf> = ["policies", "policies/shops"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(dir).unwrap().flatten())
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "rpl"))
         .collect();

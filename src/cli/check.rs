@@ -43,7 +43,7 @@ pub fn run(args: &Args) -> u8 {
                 Some(floor) => match rpl::check_floor_pair(floor, &c.program) {
                     Ok(()) => {
                         let mut all = c.warnings;
-                        all.extend(rpl::floor_overrides(floor, &c.program));
+                        all.extend(rpl::floor_warnings(floor, &c.program));
                         all.sort_by_key(|d| (d.span.start, d.severity));
                         all
                     }

@@ -13,7 +13,6 @@ use super::{EXIT_INPUT, ErrorFormat, load_policy};
 use rpl::limits::MAX_CASE_BYTES;
 use rpl::{InputError, Program};
 
-
 #[derive(clap::Args)]
 pub struct Args {
     /// The policy file.
@@ -68,7 +67,12 @@ pub fn run(args: &Args) -> u8 {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let floor = match args.floor.as_deref().map(|f| load_policy(f, args.error_format)).transpose() {
+    let floor = match args
+        .floor
+        .as_deref()
+        .map(|f| load_policy(f, args.error_format))
+        .transpose()
+    {
         Ok(f) => f.map(|c| c.program),
         Err(code) => return code,
     };

@@ -407,6 +407,19 @@ pub fn render_explanation(v: &Verdict, e: &Explanation) -> String {
         .map(|ver| format!(" version {ver}"))
         .unwrap_or_default();
     let _ = writeln!(out, "decided by \"{}\"{version} ({})", v.policy.title, v.policy.hash);
+    if let Some(f) = &v.floor {
+        let version = f
+            .policy
+            .version
+            .as_deref()
+            .map(|ver| format!(" version {ver}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "on the floor \"{}\"{version} ({}), which alone says {}, risk {}",
+            f.policy.title, f.policy.hash, f.decision, f.risk
+        );
+    }
     if v.shipping == "none" {
         let _ = writeln!(out, "shipping paid by none: nothing is sent back");
     } else {
@@ -419,7 +432,9 @@ pub fn render_explanation(v: &Verdict, e: &Explanation) -> String {
     if e.flags.is_empty() {
         let _ = writeln!(out, "  no flag fired");
     }
-    for (flag, hit) in e.flags.iter().zip(&v.flags) {
+    // On a floor, the explanation lists the floor's flags after the policy's.
+    let floor_flags = v.floor.iter().flat_map(|f| &f.flags);
+    for (flag, hit) in e.flags.iter().zip(v.flags.iter().chain(floor_flags)) {
         let note = hit.note.as_deref().map(|n| format!(" ({n})")).unwrap_or_default();
         write_facts(
             &mut out,
@@ -432,6 +447,22 @@ pub fn render_explanation(v: &Verdict, e: &Explanation) -> String {
         let _ = writeln!(out, "\nline {}: {}, refund {}", line.sku, line.decision, line.refund);
         if let Some(m) = &line.message {
             let _ = writeln!(out, "  says: {m}");
+        }
+        for o in &line.overrides {
+            let merchant = o
+                .merchant_rule
+                .as_deref()
+                .map_or("the default".to_string(), |r| format!("rule {r}"));
+            let floor = o.floor_rule.as_deref().unwrap_or("an error");
+            let refund = match (&o.refund_from, &o.refund_to) {
+                (Some(a), Some(b)) => format!(", refund {a} -> {b}"),
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "  the floor's rule {floor} overrides {merchant}: {} -> {}{refund}",
+                o.from, o.to
+            );
         }
         if lx.rules.is_empty() {
             let failed = v.errors.iter().any(|e| e.sku.as_deref().is_none_or(|s| s == line.sku));

@@ -22,7 +22,7 @@
 
 mod witness;
 
-pub use witness::floor_overrides;
+pub use witness::{FloorOverride, floor_overrides, floor_warnings};
 
 use rust_decimal::Decimal;
 

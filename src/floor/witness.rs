@@ -47,21 +47,50 @@ const DAYS: [Option<i64>; 16] = [
 
 const TYPES: [&str; 3] = ["return_refund", "refund_only", "exchange"];
 
-/// What a search found of one merchant construct.
-struct Found {
-    what: String,
-    witness: Value,
-    count: usize,
+/// One merchant construct the floor overrides, with a witness.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct FloorOverride {
+    /// The merchant's rule (`None`: its default), or a shipping row.
+    pub merchant: String,
+    /// The floor's rule (or `shipping`) that stands instead.
+    pub floor: String,
+    /// The merchant's answer, and the one that stands.
+    pub from: String,
+    /// The one that stands.
+    pub to: String,
+    /// On how many generated cases.
+    pub count: usize,
+    /// A case on which it happens, as `rpl judge` takes it.
+    pub witness: Value,
+    /// The witness in words.
+    pub described: String,
+    /// Whether the floor rule reads `risk` (an abuse rule).
+    pub abuse: bool,
+    /// Where, in the merchant's source.
+    pub span: Span,
 }
 
-/// Warnings, on the merchant's source, for every rule (or its default) and
-/// shipping row the floor overrides on some generated case.
-pub fn floor_overrides(floor: &Program, merchant: &Program) -> Vec<Diagnostic> {
+/// Everything the search finds: every (merchant construct, floor construct)
+/// pair, the first witness kept (one without history preferred).
+pub fn floor_overrides(floor: &Program, merchant: &Program) -> Vec<FloorOverride> {
     let words = Words::of(&[floor, merchant]);
-    let mut rng = Rng::new(0x666c_6f6f_72, 1);
-    // By merchant construct: rule name (or "" for the default), or a shipping row.
-    let mut rules: BTreeMap<String, Found> = BTreeMap::new();
-    let mut rows: BTreeMap<usize, Found> = BTreeMap::new();
+    let mut rng = Rng::new(0x0066_6c6f_6f72, 1);
+    let abuse_rules = risk_rules(floor);
+    let places = Places::of(merchant.source());
+    let mut found: BTreeMap<(String, String), FloorOverride> = BTreeMap::new();
+    let mut note = |key: (String, String), o: FloorOverride| {
+        found
+            .entry(key)
+            .and_modify(|e| {
+                e.count += 1;
+                if e.witness.get("history").is_some() && o.witness.get("history").is_none() {
+                    e.witness = o.witness.clone();
+                    e.described = o.described.clone();
+                }
+            })
+            .or_insert(o);
+    };
     for _ in 0..MAX_CASES {
         let case_json = words.case(&mut rng);
         let Ok(case) = crate::data::parse_case_value(&case_json) else {
@@ -74,68 +103,185 @@ pub fn floor_overrides(floor: &Program, merchant: &Program) -> Vec<Diagnostic> {
         let layered = super::layer(floor, merchant, f, m);
         for line in &layered.lines {
             for o in &line.overrides {
-                let key = o.merchant_rule.clone().unwrap_or_default();
-                let refund = match (&o.refund_from, &o.refund_to) {
-                    (Some(a), Some(b)) => format!(", refund {a} -> {b}"),
-                    _ => String::new(),
+                let merchant_rule = o.merchant_rule.clone();
+                let floor_rule = o.floor_rule.clone().unwrap_or_else(|| "(an error)".into());
+                let span = match &merchant_rule {
+                    Some(r) => places.rules.get(r).copied().unwrap_or(places.header),
+                    None => places.header,
                 };
-                let what = format!(
-                    "{} -> {} (floor rule `{}`{refund})",
-                    o.from,
-                    o.to,
-                    o.floor_rule.as_deref().unwrap_or("?")
-                );
-                rules
-                    .entry(key)
-                    .and_modify(|e| e.count += 1)
-                    .or_insert_with(|| Found {
-                        what,
-                        witness: case_json.clone(),
+                let merchant_name = merchant_rule.map_or("the default".to_string(), |r| format!("rule `{r}`"));
+                let key = (merchant_name.clone(), floor_rule.clone());
+                note(
+                    key,
+                    FloorOverride {
+                        merchant: merchant_name,
+                        abuse: abuse_rules.contains(&floor_rule),
+                        floor: format!("rule `{floor_rule}`"),
+                        from: o.from.to_string(),
+                        to: o.to.to_string(),
                         count: 1,
-                    });
+                        described: describe(&case_json),
+                        witness: case_json.clone(),
+                        span,
+                    },
+                );
             }
         }
         if layered.shipping != merchant_shipping
             && let Some(row) = m_rows.shipping
         {
-            let what = format!("{merchant_shipping} -> {} (the floor's shipping)", layered.shipping);
-            rows.entry(row).and_modify(|e| e.count += 1).or_insert_with(|| Found {
-                what,
-                witness: case_json.clone(),
-                count: 1,
-            });
+            let name = format!("shipping row {}", row + 1);
+            note(
+                (name.clone(), "shipping".into()),
+                FloorOverride {
+                    merchant: name,
+                    floor: "its shipping table".into(),
+                    from: merchant_shipping.to_string(),
+                    to: layered.shipping.to_string(),
+                    count: 1,
+                    described: describe(&case_json),
+                    witness: case_json.clone(),
+                    abuse: false,
+                    span: places.shipping.get(row).copied().unwrap_or(places.header),
+                },
+            );
         }
     }
-    let places = Places::of(merchant.source());
-    let mut out = Vec::new();
-    for (rule, found) in rules {
-        let (span, name) = match rule.as_str() {
-            "" => (places.header, "the default".to_string()),
-            r => (places.rules.get(r).copied().unwrap_or(places.header), format!("rule `{r}`")),
+    let mut out: Vec<FloorOverride> = found.into_values().collect();
+    out.sort_by_key(|o| (o.span.start, o.abuse));
+    out
+}
+
+impl FloorOverride {
+    /// As a check warning on the merchant's source.
+    pub fn diagnostic(&self) -> Diagnostic {
+        let times = match self.count {
+            1 => "on 1 generated case".to_string(),
+            n => format!("on {n} generated cases"),
         };
-        out.push(warning(span, &name, &found));
+        Diagnostic::warning(
+            "floor-overrides",
+            self.span,
+            format!(
+                "the floor's {} overrides {}: {} -> {} {times}",
+                self.floor, self.merchant, self.from, self.to
+            ),
+        )
+        .with_hint(format!("for example: {}", self.described))
     }
-    for (row, found) in rows {
-        let span = places.shipping.get(row).copied().unwrap_or(places.header);
-        out.push(warning(span, &format!("shipping row {}", row + 1), &found));
+}
+
+/// The check warnings: one per construct the floor overrides on its own
+/// terms, and one for all the merchant's rules its abuse rules override
+/// (an abuse rule stands over every shop by design; listing it on each rule
+/// would bury what a merchant can act on).
+pub fn floor_warnings(floor: &Program, merchant: &Program) -> Vec<Diagnostic> {
+    let found = floor_overrides(floor, merchant);
+    let header = Places::of(merchant.source()).header;
+    let mut out: Vec<Diagnostic> = found
+        .iter()
+        .filter(|o| !o.abuse)
+        .map(FloorOverride::diagnostic)
+        .collect();
+    let abuse: BTreeSet<&str> = found.iter().filter(|o| o.abuse).map(|o| o.merchant.as_str()).collect();
+    if !abuse.is_empty() {
+        let floor_rules: BTreeSet<&str> = found.iter().filter(|o| o.abuse).map(|o| o.floor.as_str()).collect();
+        let names: Vec<&str> = abuse.into_iter().collect();
+        let rules: Vec<&str> = floor_rules.into_iter().collect();
+        out.push(
+            Diagnostic::warning(
+                "floor-overrides",
+                header,
+                format!(
+                    "the floor's abuse rules ({}) override {} of this policy's decisions on risky requests",
+                    rules.join(", "),
+                    names.len()
+                ),
+            )
+            .with_hint(format!("overridden when risk is high: {}", names.join(", "))),
+        );
     }
     out.sort_by_key(|d| d.span.start);
     out
 }
 
-fn warning(span: Span, name: &str, found: &Found) -> Diagnostic {
-    let times = if found.count == 1 {
-        "on 1 generated case".to_string()
-    } else {
-        format!("on {} generated cases", found.count)
+/// The floor's rules whose conditions read `risk`, through lets too.
+fn risk_rules(p: &Program) -> BTreeSet<String> {
+    fn reads_risk(p: &Program, id: crate::ir::NodeId, depth: usize) -> bool {
+        if depth > 300 {
+            return false;
+        }
+        let Some(node) = p.ir.nodes.get(id as usize) else {
+            return false;
+        };
+        let kids: Vec<crate::ir::NodeId> = match node {
+            Node::Risk => return true,
+            Node::Let(i) => p.ir.lets.get(*i as usize).map(|l| vec![l.body]).unwrap_or_default(),
+            Node::Not(x) | Node::Neg(x) | Node::Is(x, _) => vec![*x],
+            Node::And(a, b) | Node::Or(a, b) | Node::Cmp(_, a, b) | Node::In(a, b, _) | Node::Concat(a, b) => {
+                vec![*a, *b]
+            }
+            Node::Arith(_, a, b) => vec![*a, *b],
+            Node::If(c, a, b) => vec![*c, *a, *b],
+            Node::Call(_, a, b) => std::iter::once(*a).chain(*b).collect(),
+            _ => Vec::new(),
+        };
+        kids.into_iter().any(|k| reads_risk(p, k, depth + 1))
+    }
+    p.ir.rules
+        .iter()
+        .filter(|r| [r.when, r.unless].into_iter().flatten().any(|w| reads_risk(p, w, 0)))
+        .map(|r| r.name.clone())
+        .collect()
+}
+
+/// A generated case in words.
+fn describe(case: &Value) -> String {
+    let r = &case["return"];
+    let item = &case["order"]["items"][0];
+    let line = &r["items"][0];
+    let when = match case["order"].get("delivered_at").and_then(Value::as_str) {
+        None => "before the parcel was delivered".to_string(),
+        Some(d) => {
+            let d = chrono::DateTime::parse_from_rfc3339(d).ok();
+            let q = r["requested_at"]
+                .as_str()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+            match (d, q) {
+                (Some(d), Some(q)) => match (q.date_naive() - d.date_naive()).num_days() {
+                    1 => "asked the day after signing".to_string(),
+                    n => format!("asked {n} days after signing"),
+                },
+                _ => "asked after delivery".into(),
+            }
+        }
     };
-    let witness = serde_json::to_string(&found.witness).unwrap_or_default();
-    Diagnostic::warning(
-        "floor-overrides",
-        span,
-        format!("the floor overrides {name}: {} {times}", found.what),
+    let condition = line["condition"].as_str().unwrap_or("unknown");
+    let tags = item["tags"]
+        .as_array()
+        .map(|t| {
+            format!(
+                ", tagged {}",
+                t.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")
+            )
+        })
+        .unwrap_or_default();
+    let history = if case.get("history").is_some() {
+        ", from a customer with many recent returns"
+    } else {
+        ""
+    };
+    let kind = r["type"].as_str().unwrap_or("?");
+    let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!(
+        "{article} {kind} request ({}) for one {} item, {condition}{tags}, {when}{history}",
+        r["reason"].as_str().unwrap_or("?"),
+        item["category"].as_str().unwrap_or("?"),
     )
-    .with_hint(format!("for example this case: {witness}"))
 }
 
 /// Where the merchant's rules, default and shipping rows are written.
@@ -210,7 +356,10 @@ impl Words {
             currency: programs.first().map_or("CNY".into(), |p| p.currency().to_string()),
             reasons: field(Field::ReturnReason, &["changed_mind", "quality_defect", "not_received"]),
             categories: field(Field::ItemCategory, &["apparel", "electronics"]),
-            conditions: field(Field::ItemCondition, &["unused", "unopened", "opened", "used", "unknown"]),
+            conditions: field(
+                Field::ItemCondition,
+                &["unused", "unopened", "opened", "used", "unknown"],
+            ),
             tags: literals.into_iter().collect(),
         }
     }
@@ -233,7 +382,8 @@ impl Words {
             None => placed + chrono::Duration::days(1),
         };
         let fmt = |t: chrono::DateTime<chrono::FixedOffset>| t.to_rfc3339();
-        let mut item = json!({"sku": "A", "category": pick(rng, &self.categories), "unit_price": "100.00", "quantity": 1});
+        let mut item =
+            json!({"sku": "A", "category": pick(rng, &self.categories), "unit_price": "100.00", "quantity": 1});
         if rng.below(4) == 0 {
             item["tags"] = json!([pick(rng, &self.tags)]);
         }

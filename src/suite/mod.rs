@@ -606,7 +606,11 @@ fn compare(e: &Expect, v: &Verdict) -> Vec<Mismatch> {
             .iter()
             .map(|o| o.floor_rule.clone().unwrap_or_else(|| "(error)".into()))
             .collect();
-        check(key("overrides"), line.overrides.as_ref().map(|o| list(o)), list(&overrides));
+        check(
+            key("overrides"),
+            line.overrides.as_ref().map(|o| list(o)),
+            list(&overrides),
+        );
         if let Some(expected) = &line.deductions {
             // Labels alone, or labels with amounts, as the suite gives them.
             let with_amounts = expected.iter().any(|d| matches!(d, ExpectDeduction::Full(_)));

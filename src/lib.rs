@@ -31,19 +31,23 @@
 #![warn(missing_docs)]
 
 // The pipeline, lowest layer first: each module reads only the ones above it
-// in this list. `support`, `diag` and `limits` serve every layer.
-mod backtest;
+// in this list. `support`, `diag`, `limits` and `currency` serve every layer.
+mod support;
+mod diag;
+pub mod limits;
+mod currency;
+mod syntax;
+mod ir;
 mod check;
 mod data;
-mod diag;
+mod history;
 mod eval;
 mod generator;
-mod history;
-mod ir;
-pub mod limits;
+mod floor;
+mod backtest;
 mod suite;
-mod support;
-mod syntax;
+#[cfg(feature = "service")]
+mod service;
 
 pub use backtest::{
     BacktestError, Change, Comparison, Count, Invalid, Label, Labels, Move, Options as BacktestOptions, PolicySummary,
@@ -57,13 +61,20 @@ pub use diag::{
     Diagnostic, Severity, Span, line_col, render as render_diagnostics, render_json as render_diagnostics_json,
 };
 pub use eval::{
-    Decided, Deduction, ErrorEntry, Explanation, FiredExplain, FlagHit, LineExplain, LineVerdict, Program,
-    RequestDecision, RuleHit, Scratch, Verdict, render_explanation,
+    Decided, Deduction, ErrorEntry, Explanation, FiredExplain, FlagHit, FloorPart, LineExplain, LineVerdict, Override,
+    PolicyId, Program, RequestDecision, RuleHit, Scratch, Verdict, render_explanation,
+};
+pub use floor::{
+    FloorOverride, check_pair as check_floor_pair, floor_overrides, floor_warnings, judge_layered,
+    judge_layered_explained,
 };
 pub use generator::{GenOptions, GenStats, generate};
 pub use ir::{Payer, PolicyTz};
+#[cfg(feature = "service")]
+pub use service::{Service, ServiceConfig, serve};
 pub use suite::{
-    CaseError, CaseResult, Mismatch, Outcome, SuiteError, SuiteResult, find_suites, render as render_suite, run_suite,
+    CaseError, CaseResult, Coverage, Mismatch, Outcome, SuiteError, SuiteResult, find_suites, render as render_suite,
+    render_coverage, run_suite,
 };
 pub use syntax::format as format_policy;
 
@@ -94,7 +105,7 @@ pub struct Compiled {
 /// syntax tree -> checked program -> compiled program. On failure, every
 /// diagnostic found (errors and warnings, in source order).
 pub fn compile(source: &str) -> Result<Compiled, Vec<Diagnostic>> {
-    let tree = syntax::parse(source).map_err(|d| vec![d])?;
+    let tree = syntax::parse(source)?;
     let (checked, warnings) = check::check(&tree, source);
     let Some(checked) = checked else {
         return Err(warnings);

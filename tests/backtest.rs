@@ -31,6 +31,7 @@ flag refund_only { when count(returns in last 10 days where type == "refund_only
 flag big_refunds { when sum(returns.amount in last 30 days where status == "refunded") > 500 score 20 }
 flag lifetime { when count(returns) >= 6 score 10 }
 flag many_orders { when count(orders in last 7 days where total >= 100) >= 2 score 5 }
+flag promotions { when count(orders in last 30 days where "double11" in tags) >= 2 score 5 }
 rule same_order_again {
   when   count(returns where order_id == order.id) >= 1
   review "Second return on one order"
@@ -78,11 +79,15 @@ fn stream_of(rng: &mut Rng, size: u64) -> Vec<Value> {
                 let id = format!("O-{n}");
                 let price = [50, 120, 300][rng.below(3) as usize];
                 let customer = format!("C-{}", rng.below(customers));
-                events.push(json!({
+                let mut order = json!({
                     "event": "order", "id": id, "customer_id": customer, "currency": "CNY",
                     "placed_at": time(step), "delivered_at": time(step + 1),
                     "items": [{"sku": "A", "category": "apparel", "unit_price": format!("{price}.00"), "quantity": 2}]
-                }));
+                });
+                if rng.below(2) == 0 {
+                    order["tags"] = json!(["double11"]);
+                }
+                events.push(order);
                 orders.push((id, step));
             }
             _ if !orders.is_empty() => {
@@ -138,12 +143,23 @@ fn reference_verdicts(program: &rpl::Program, events: &[Value]) -> Vec<String> {
                 let order = without(e, &["event"]);
                 let parsed = rpl::internals::parse_order(&order, "order").unwrap();
                 past_orders.entry(parsed.customer_id.clone()).or_default().push(json!({
-                    "id": parsed.id, "placed_at": e["placed_at"], "total": parsed.total.to_string(), "tags": []
+                    "id": parsed.id, "placed_at": e["placed_at"], "total": parsed.total.to_string(), "tags": parsed.tags
                 }));
                 orders.insert(parsed.id.clone(), order);
             }
             _ => {
-                let order = &orders[e["order_id"].as_str().unwrap()];
+                let mut order = orders[e["order_id"].as_str().unwrap()].clone();
+                // A case holds what was known at the request: times from then on had not happened.
+                let requested = chrono::DateTime::parse_from_rfc3339(e["requested_at"].as_str().unwrap()).unwrap();
+                for key in ["paid_at", "shipped_at", "delivered_at"] {
+                    let later = order[key]
+                        .as_str()
+                        .is_some_and(|t| chrono::DateTime::parse_from_rfc3339(t).unwrap() >= requested);
+                    if later {
+                        order.as_object_mut().unwrap().remove(key);
+                    }
+                }
+                let order = &order;
                 let customer_id = order["customer_id"].as_str().unwrap().to_string();
                 let mut case = json!({
                     "order": order,

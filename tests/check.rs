@@ -28,3 +28,52 @@ fn check() {
         });
     });
 }
+
+/// A misspelt word in each shipped policy fails the check: against the
+/// words the policy declares, or against a closed set.
+#[test]
+fn shipped_policies_refuse_a_misspelt_word() {
+    let typos = [
+        (
+            "marketplace",
+            "return.reason == \"not_received\"",
+            "return.reason == \"not_recieved\"",
+        ),
+        (
+            "marketplace",
+            "item.condition == \"unknown\"",
+            "item.condition == \"unkown\"",
+        ),
+        ("fashion", "item.condition == \"used\"", "item.condition == \"uesd\""),
+        (
+            "electronics",
+            "return.reason == \"changed_mind\"",
+            "return.reason == \"changed_mnd\"",
+        ),
+        (
+            "risk",
+            "return.type == \"refund_only\"\n        and",
+            "return.type == \"refund-only\"\n        and",
+        ),
+        (
+            "risk",
+            "return.reason == \"not_received\"",
+            "return.reason == \"not_recieved\"",
+        ),
+    ];
+    let mut out = String::new();
+    for (policy, right, wrong) in typos {
+        let path = format!("policies/{policy}.rpl");
+        let source = std::fs::read_to_string(&path).unwrap();
+        assert!(rpl::compile(&source).is_ok(), "{path} must check as shipped");
+        assert!(source.contains(right), "{path} no longer holds `{right}`");
+        let broken = source.replacen(right, wrong, 1);
+        let diags = rpl::compile(&broken).err().unwrap_or_default();
+        assert!(
+            diags.iter().any(|d| d.code == "unknown-value"),
+            "{path} with `{wrong}` still checks"
+        );
+        out.push_str(&rpl::render_diagnostics(&path, &broken, &diags));
+    }
+    insta::assert_snapshot!(out);
+}

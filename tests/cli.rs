@@ -214,6 +214,49 @@ fn judge_json_lines_with_bad_lines() {
     );
 }
 
+/// JSON Lines are judged as they arrive: verdicts come out while the input is
+/// still open, so memory does not grow with the input. (Were the whole input
+/// read first, the first verdict would wait for the end of input, which this
+/// test never sends until it has read them.)
+#[test]
+fn judge_streams_json_lines() {
+    use std::io::{BufRead as _, BufReader};
+    let case = String::from_utf8(read("examples/marketplace/day7_changed_mind_approved.json")).unwrap();
+    let line = serde_json::to_string(&serde_json::from_str::<serde_json::Value>(&case).unwrap()).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rpl"))
+        .args(["judge", "policies/marketplace.rpl", "-"])
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (sent, got) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for verdict in BufReader::new(stdout).lines() {
+            if sent.send(verdict.unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    // Enough lines to fill any output buffer (a verdict is ~500 bytes).
+    let lines = 2_000;
+    for _ in 0..lines {
+        writeln!(stdin, "{line}").unwrap();
+    }
+    stdin.flush().unwrap();
+    let first = got
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("no verdict while the input is still open: the input is read whole before judging");
+    assert!(first.contains("\"decision\":\"approve\""), "{first}");
+    drop(stdin);
+    let rest = got.iter().count();
+    assert_eq!(rest + 1, lines);
+    assert!(child.wait().unwrap().success());
+}
+
 #[test]
 fn judge_invalid_case() {
     snapshot(
@@ -386,4 +429,27 @@ fn backtest_from_stdin_writes_verdicts() {
 #[test]
 fn help() {
     snapshot("help", &["--help"], None);
+}
+
+/// Each shipped policy declares the words its data uses: a case with a word
+/// outside them is refused at its JSON path, with the word it was probably
+/// meant to be.
+#[test]
+fn judge_words_outside_the_vocabulary() {
+    for (name, policy, case) in [
+        ("judge_typo_reason", "marketplace", "typo_reason"),
+        ("judge_typo_category", "fashion", "typo_category"),
+        ("judge_typo_condition", "electronics", "typo_condition"),
+        ("judge_typo_history_reason", "risk", "typo_history_reason"),
+    ] {
+        snapshot(
+            name,
+            &[
+                "judge",
+                &format!("policies/{policy}.rpl"),
+                &format!("tests/cli/{case}.json"),
+            ],
+            None,
+        );
+    }
 }

@@ -44,7 +44,7 @@ fn promises(name: &str, src: &str) {
     let Ok(tree) = rpl::internals::parse(src) else { return };
     let once = rpl::format_policy(src).unwrap();
     let again = rpl::format_policy(&once)
-        .unwrap_or_else(|d| panic!("{name}: formatted text does not parse: {}\n{once}", d.message));
+        .unwrap_or_else(|d| panic!("{name}: formatted text does not parse: {}\n{once}", d[0].message));
     assert_eq!(once, again, "{name}: formatting is not idempotent");
     let reparsed = rpl::internals::parse(&once).unwrap();
     assert_eq!(tree, reparsed, "{name}: formatting changed the meaning:\n{once}");
@@ -139,6 +139,14 @@ fn generate(rng: &mut Rng) -> String {
     let mut src = String::from("policy \"Gen\" { currency \"EUR\" }\n");
     src.push_str("set cats = [\"a\", \"b\", \"c\"]\nlet d = order.delivered_at is present\n");
     src.push_str("let days = if d then days_since(order.delivered_at) else 0\n");
+    if rng.below(2) == 0 {
+        src.push_str(&format!(
+            "values item.category{}= [\"a\", \"b\", \"c\"]{}\nvalues return.reason = cats +{}[\"changed_mind\"]\n",
+            space(rng),
+            comment(rng).trim_end(),
+            space(rng)
+        ));
+    }
     for i in 0..(1 + rng.below(6)) {
         if rng.below(3) == 0 {
             src.push('\n');

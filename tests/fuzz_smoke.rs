@@ -121,6 +121,11 @@ const TOKENS: &[&str] = &[
     "\"超\"",
     "buyer",
     "merchant",
+    "none",
+    "values",
+    "values return.reason = [\"changed_mind\"]\n",
+    "flag hot { score 5 }\n",
+    "hot",
     "# c\n",
     "\n",
     "\r\n",
@@ -267,12 +272,20 @@ fn well_formed_random_rules_never_panic() {
     let cmps = ["==", "!=", "<", "<=", ">", ">="];
     for _ in 0..1500 {
         let mut src = String::from("policy \"Fuzz\" { currency \"CNY\" timezone \"+08:00\" }\n");
+        // Flags the rules may name: whether one fired is a condition.
+        src.push_str("flag hot { when count(returns in last 30 days) >= 1 score 10 }\n");
+        src.push_str("flag cold { when order.attrs.w > 3 score 1 }\n");
         for r in 0..(1 + rng.below(4)) {
             let mut e = rng.pick(&atoms).to_string();
             for _ in 0..rng.below(4) {
                 e = format!("({e} {} {})", rng.pick(&ops), rng.pick(&atoms));
             }
-            let cond = format!("{e} {} {}", rng.pick(&cmps), rng.pick(&atoms));
+            let mut cond = format!("{e} {} {}", rng.pick(&cmps), rng.pick(&atoms));
+            match rng.below(4) {
+                0 => cond = format!("{cond} and hot"),
+                1 => cond = format!("not cold or {cond}"),
+                _ => {}
+            }
             let effect = match rng.below(4) {
                 0 => "approve".to_string(),
                 1 => "deny \"no\"".to_string(),
@@ -286,6 +299,11 @@ fn well_formed_random_rules_never_panic() {
                 "refund {{ {} when risk > 3 item.amount otherwise }}\n",
                 rng.pick(&atoms)
             ));
+        }
+        if rng.below(2) == 0 {
+            src.push_str(
+                "shipping { none when hot and return.type == \"refund_only\" platform when cold buyer otherwise }\n",
+            );
         }
         compiled += usize::from(run(&src, &cases));
     }

@@ -313,15 +313,23 @@ fn case_size_at_and_past_the_limit() {
 
 #[test]
 fn json_depth_at_and_past_the_limit() {
-    // The case itself is one level; `extra` adds the rest.
-    let nested = |n: usize| case_json(1, 0, &format!("{}{}", "[".repeat(n - 1), "]".repeat(n - 1)));
-    assert_eq!(case_error(&nested(MAX_JSON_DEPTH)), None);
+    // The case, its order and the order's attrs are three levels; `extra` adds the rest.
+    let nested = |n: usize| case_json(1, 0, &format!("{}{}", "[".repeat(n - 3), "]".repeat(n - 3)));
+    // At the limit the nesting is read, and refused only for what it is: not a scalar.
+    let (path, message) = case_error(&nested(MAX_JSON_DEPTH)).unwrap();
+    assert_eq!(
+        (path.as_str(), message.as_str()),
+        (
+            "order.attrs.extra",
+            "expected a scalar (string, number, boolean or null), found an array"
+        )
+    );
     let (path, message) = case_error(&nested(MAX_JSON_DEPTH + 1)).unwrap();
     // The array that would open one level too many is inside the innermost one.
-    assert_eq!(path, format!("extra{}", "[0]".repeat(MAX_JSON_DEPTH - 1)));
+    assert_eq!(path, format!("order.attrs.extra{}", "[0]".repeat(MAX_JSON_DEPTH - 3)));
     assert!(
         message.starts_with(&format!(
-            "arrays and objects nest deeper than {MAX_JSON_DEPTH} levels at line 6 column "
+            "arrays and objects nest deeper than {MAX_JSON_DEPTH} levels at line 2 column "
         )),
         "{message}"
     );
@@ -409,4 +417,28 @@ fn shared_lets_and_aggregates_are_computed_once() {
     let policy = rules(1_000);
     let cost = steps(&policy, &case, false);
     assert!(cost < 20 * (1_000 + 1_000), "{cost} steps");
+}
+
+/// Recovery reads each item once: twenty thousand broken items (an unclosed
+/// `{` each, named with the line and column of what follows it) are reported
+/// in seconds, every one of them. Quadratic work would take many minutes.
+#[test]
+fn many_syntax_errors_are_reported_in_linear_time() {
+    let n = 20_000;
+    let mut source = header();
+    for i in 0..n {
+        source.push_str(&format!("rule r{i} {{\n  when return.reason == \"x\"\n  approve\n"));
+    }
+    let started = Instant::now();
+    let diags = guarded("many broken items", move || {
+        rpl::compile(&source).err().unwrap_or_default()
+    });
+    let took = started.elapsed();
+    assert_eq!(diags.len(), n);
+    assert!(
+        diags
+            .iter()
+            .all(|d| d.hint.as_deref() == Some("this `{` is never closed"))
+    );
+    assert!(took < Duration::from_secs(30), "{n} broken items took {took:?}");
 }

@@ -1,5 +1,6 @@
 //! Parser snapshots, one per file under `tests/parse/`: the tree as an
-//! S-expression, or for `err_*.rpl` the rendered syntax error.
+//! S-expression, or for `err_*.rpl` the rendered syntax errors (one per
+//! broken item).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -18,9 +19,9 @@ fn parse() {
                 assert!(
                     name.starts_with("err_"),
                     "{name} should parse:\n{}",
-                    rpl::render_diagnostics(&shown, &source, &[d])
+                    rpl::render_diagnostics(&shown, &source, &d)
                 );
-                rpl::render_diagnostics(&shown, &source, &[d])
+                rpl::render_diagnostics(&shown, &source, &d)
             }
         };
         insta::with_settings!({ description => source.as_str(), omit_expression => true }, {

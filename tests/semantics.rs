@@ -27,3 +27,6 @@ mod fail_safe;
 
 #[path = "semantics/data.rs"]
 mod data;
+
+#[path = "semantics/issue11.rs"]
+mod issue11;

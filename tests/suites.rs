@@ -10,9 +10,9 @@ use std::process::Command;
 #[test]
 fn shipped_policy_suites_pass() {
     let suites = rpl::find_suites(Path::new("policies"));
-    let mut policies: Vec<PathBuf> = std::fs::read_dir("policies")
-        .unwrap()
-        .flatten()
+    let mut policies: Vec<PathBuf> = ["policies", "policies/shops"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(dir).unwrap().flatten())
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "rpl"))
         .collect();
@@ -61,6 +61,19 @@ fn rpl(args: &[&str], dir: &Path) -> String {
 #[test]
 fn failures_are_shown_side_by_side() {
     let output = rpl(&["test", "tests/suite_cli/"], Path::new(env!("CARGO_MANIFEST_DIR")));
+    insta::assert_snapshot!(output);
+}
+
+/// `expect` on deductions with amounts, line messages and errors, passing and
+/// failing; and `--coverage` naming the rules, flags and table rows no case
+/// reached, with where they are.
+#[test]
+fn coverage_and_the_finer_expectations() {
+    let output = rpl(
+        &["test", "--coverage", "tests/suite_coverage/"],
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+    );
+    assert!(output.contains("never  channel_fee"), "{output}");
     insta::assert_snapshot!(output);
 }
 

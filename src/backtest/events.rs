@@ -9,7 +9,14 @@ use serde_json::Value;
 
 use super::typed_line::{self, RawReturn};
 use crate::data::json::{err, string, time};
-use crate::data::{Customer, InputError, Order, Return, Time, parse_customer, parse_order, parse_return};
+use crate::data::{
+    Customer, InputError, Order, Return, Time, parse_customer_with, parse_order_with, parse_return_with,
+};
+
+/// The keys a line adds to the case object it carries.
+const CUSTOMER_LINE: &[&str] = &["event"];
+const ORDER_LINE: &[&str] = &["event"];
+pub(super) const RETURN_LINE: &[&str] = &["event", "order_id", "status", "label"];
 
 /// A return's own label, for precision and recall.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,13 +54,13 @@ impl ReturnEvent {
     /// `data::parse_return` reads the event.
     pub fn join(&self, order: &Order) -> Result<Return, InputError> {
         match &self.body {
-            ReturnBody::Value(value) => parse_return(value, "", order),
+            ReturnBody::Value(value) => parse_return_with(value, "", order, RETURN_LINE),
             ReturnBody::Typed(raw, line) => match typed_line::join(raw, order) {
                 Some(ret) => Ok(ret),
                 // Something is wrong: the reference says what, and where.
                 None => {
                     let value: Value = serde_json::from_str(line).map_err(not_json)?;
-                    parse_return(&value, "", order)
+                    parse_return_with(&value, "", order, RETURN_LINE)
                 }
             },
         }
@@ -117,8 +124,16 @@ pub fn parse_event_reference(line: &str) -> Result<Event, InputError> {
         .get("event")
         .ok_or_else(|| err("event", "missing (customer, order or return)"))?;
     match kind.as_str() {
-        Some("customer") => Ok(Event::Customer(Box::new(parse_customer(&value, "", None)?))),
-        Some("order") => Ok(Event::Order(Box::new(parse_order(&value, "")?), line.into())),
+        Some("customer") => Ok(Event::Customer(Box::new(parse_customer_with(
+            &value,
+            "",
+            None,
+            CUSTOMER_LINE,
+        )?))),
+        Some("order") => Ok(Event::Order(
+            Box::new(parse_order_with(&value, "", ORDER_LINE)?),
+            line.into(),
+        )),
         Some("return") => {
             let field = |k: &str| obj.get(k).ok_or_else(|| err(k, "missing"));
             let order_id = string(field("order_id")?, "order_id")?;

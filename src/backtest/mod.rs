@@ -31,6 +31,13 @@ use crate::data::{InputError, Time};
 use events::{Event, parse_event};
 use state::{Plan, Shard};
 
+/// What the validating reader says is wrong with an event line, if anything
+/// (for the service, which words event errors as a backtest does).
+#[cfg(feature = "service")]
+pub(crate) fn word_event_error(line: &str) -> Option<InputError> {
+    events::parse_event_reference(line).err()
+}
+
 /// How a backtest runs.
 #[derive(Debug, Clone)]
 #[non_exhaustive]

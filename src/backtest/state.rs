@@ -13,7 +13,7 @@ use super::events::ReturnEvent;
 use super::typed_line;
 use crate::Program;
 use crate::data::json::err;
-use crate::data::{Case, Customer, History, InputError, Order, PastOrder, PastReturn, Time, parse_order};
+use crate::data::{Case, Customer, History, InputError, Order, PastOrder, PastReturn, Time, parse_order_with};
 use crate::eval::Verdict;
 use crate::history::{AggValue, Event};
 use crate::ir::schema::{EventField, Source};
@@ -231,10 +231,18 @@ impl Shard {
             None => {
                 let value: serde_json::Value = serde_json::from_str(raw)
                     .map_err(|e| err("order_id", format!("the order's line no longer parses: {e}")))?;
-                parse_order(&value, "")
+                parse_order_with(&value, "", &["event"])
                     .map_err(|e| err("order_id", format!("the order no longer parses: {}", e.message)))?
             }
         };
+        // What was known at the request: a time the order names at or after
+        // it had not happened yet (the stream exported the order as it ended).
+        let mut order = order;
+        for t in [&mut order.paid_at, &mut order.shipped_at, &mut order.delivered_at] {
+            if t.is_some_and(|t| t >= r.at) {
+                *t = None;
+            }
+        }
         let ret = r.join(&order)?;
         let customer_id = order.customer_id.clone();
         let mut case = Case {

@@ -13,7 +13,7 @@ use crate::Program;
 use crate::eval::Verdict;
 
 const DECISIONS: [&str; 4] = ["approve", "partial", "review", "deny"];
-const PAYERS: [&str; 4] = ["buyer", "merchant", "platform", "insurance"];
+const PAYERS: [&str; 5] = ["buyer", "merchant", "platform", "insurance", "none"];
 /// How many changed returns a comparison lists.
 const FIRST_CHANGES: usize = 20;
 

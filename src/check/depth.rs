@@ -42,6 +42,7 @@ fn item_exprs<'a>(item: &'a Item, out: &mut Vec<&'a Expr>) {
     match item {
         Item::Header(_) => {}
         Item::Set(b) | Item::Let(b) => out.push(&b.value),
+        Item::Values(v) => out.push(&v.value),
         Item::Flag(f) => out.extend(f.when.iter().chain(&f.unless)),
         Item::Rule(r) => {
             out.extend(r.when.iter().chain(&r.unless));

@@ -158,9 +158,17 @@ impl Checker<'_> {
                 let props = Props {
                     item: t.props.item.map(|_| span),
                     risk: t.props.risk.map(|_| span),
+                    flag: t.props.flag.map(|_| span),
                     depth: t.props.depth + 1,
                 };
                 return self.typed(Node::Let(index), span, t.ty, props);
+            }
+            if let Some(index) = self.find_flag(&root.name) {
+                let props = Props {
+                    flag: Some(span),
+                    ..leaf
+                };
+                return self.typed(Node::Flag(index), span, Ty::Bool, props);
             }
             return match root.name.as_str() {
                 "now" => self.typed(Node::Now, span, Ty::Time, leaf),
@@ -398,6 +406,7 @@ impl Checker<'_> {
                         ),
                     );
                 }
+                self.check_words(op, a, l.node, b, r.node);
                 (Node::In(l.node, r.node, op == BinOp::NotIn), Ty::Bool)
             }
             op if op.is_comparison() => {
@@ -416,7 +425,11 @@ impl Checker<'_> {
                         Some(Ty::Int | Ty::Dec | Ty::Time | Ty::Dur | Ty::Dyn | Ty::Error)
                     );
                 if joined.is_none() || joined == Some(Ty::List) || !ordered {
+                    let counted = whole_units(a, b, op).or_else(|| whole_units(b, a, op));
                     let hint = match (l.ty, r.ty) {
+                        (Ty::Int, Ty::Dur) | (Ty::Dur, Ty::Int) if counted.is_some() => {
+                            counted.as_deref().unwrap_or("")
+                        }
                         (Ty::Time, Ty::Int | Ty::Dec) | (Ty::Int | Ty::Dec, Ty::Time) => {
                             "turn a time into a number with `days_since(…)` or `hours_since(…)`"
                         }
@@ -434,6 +447,9 @@ impl Checker<'_> {
                         )
                         .with_hint(hint),
                     );
+                }
+                if matches!(cmp, Cmp::Eq | Cmp::Ne) {
+                    self.check_words(op, a, l.node, b, r.node);
                 }
                 (Node::Cmp(cmp, l.node, r.node), Ty::Bool)
             }
@@ -788,4 +804,44 @@ fn signature(f: Func) -> &'static str {
         Func::Len => "len(list) counts a list's strings",
         Func::Ratio => "ratio(a, b) is a / b, and 0 when b is 0",
     }
+}
+
+/// `days_since(x) <= 7 days`: a count of whole days or hours compared with
+/// a duration. What to write instead, when `count` is such a count (or
+/// another whole number) and `duration` a duration written in the policy.
+fn whole_units(count: &Expr, duration: &Expr, op: BinOp) -> Option<String> {
+    let ExprKind::Duration(n, unit) = duration.unparen().kind else {
+        return None;
+    };
+    let written = crate::syntax::format::expr(duration.unparen());
+    let seconds = n.checked_mul(unit.seconds())?;
+    let in_units = |size: i64| (seconds % size == 0).then_some(seconds / size);
+    let func = match &count.unparen().kind {
+        ExprKind::Call(f, _) if f.name == "days_since" || f.name == "hours_since" => Some(f.name.as_str()),
+        _ => None,
+    };
+    Some(match (func, in_units(86_400), in_units(3_600)) {
+        (Some("days_since"), Some(days), _) => {
+            format!("`days_since` counts whole days: compare it with `{days}`, not `{written}`")
+        }
+        (Some("days_since"), None, Some(hours)) => {
+            format!("`days_since` counts whole days; to count hours write `hours_since(…)` and `{hours}`")
+        }
+        (Some("hours_since"), _, Some(hours)) => {
+            format!("`hours_since` counts whole hours: compare it with `{hours}`, not `{written}`")
+        }
+        (Some(f), _, _) => format!(
+            "`{f}` counts a whole number; compare times instead: `now - … {} {written}`",
+            op.symbol()
+        ),
+        (None, Some(days), _) => format!(
+            "a whole number is no duration: to count days compare with `{days}`, not `{written}`; \
+             to compare times subtract them, `now - order.delivered_at {} {written}`",
+            op.symbol()
+        ),
+        (None, None, _) => format!(
+            "to compare times subtract them: `now - order.delivered_at {} {written}`",
+            op.symbol()
+        ),
+    })
 }

@@ -2,7 +2,7 @@
 
 use chrono_tz::Tz;
 
-use super::currency;
+use crate::currency;
 use crate::diag::{Diagnostic, Span, did_you_mean};
 use crate::ir::{HeaderInfo, PolicyTz};
 use crate::syntax::ast::{self, Decision, HeaderField, Item};
@@ -88,7 +88,9 @@ fn check_currency(t: &ast::Text, diags: &mut Vec<Diagnostic>) -> Option<(String,
         return Some((t.value.clone(), units));
     }
     let upper = t.value.to_ascii_uppercase();
-    let hint = if currency::minor_units(&upper).is_some() {
+    let hint = if let Some((name, code)) = currency_alias(&t.value) {
+        format!("the ISO 4217 code of {name} is `\"{code}\"`")
+    } else if currency::minor_units(&upper).is_some() {
         format!("currency codes are upper case: `\"{upper}\"`")
     } else if let Some(s) = did_you_mean(&upper, currency::codes()) {
         format!("did you mean `\"{s}\"`?")
@@ -111,9 +113,13 @@ fn check_timezone(t: &ast::Text, diags: &mut Vec<Diagnostic>) -> Option<Option<P
     if let Some(tz) = parse_timezone(&t.value) {
         return Some(Some(tz));
     }
-    let hint = match did_you_mean(&t.value, chrono_tz::TZ_VARIANTS.iter().map(|z| z.name())) {
-        Some(s) => format!("did you mean `\"{s}\"`?"),
-        None => "use an IANA name such as \"Asia/Shanghai\", or a fixed offset such as \"+08:00\"".into(),
+    let hint = match (
+        timezone_alias(&t.value),
+        did_you_mean(&t.value, chrono_tz::TZ_VARIANTS.iter().map(|z| z.name())),
+    ) {
+        (Some(h), _) => h,
+        (None, Some(s)) => format!("did you mean `\"{s}\"`?"),
+        (None, None) => "use an IANA name such as \"Asia/Shanghai\", or a fixed offset such as \"+08:00\"".into(),
     };
     diags.push(Diagnostic::error("bad-timezone", t.span, format!("`{}` is not a timezone", t.value)).with_hint(hint));
     Some(None)
@@ -135,4 +141,104 @@ pub(crate) fn parse_timezone(s: &str) -> Option<PolicyTz> {
         return chrono::FixedOffset::east_opt(secs).map(PolicyTz::Fixed);
     }
     None
+}
+
+/// Names merchants write for a currency instead of its code, and the code:
+/// `RMB` for the renminbi is the usual one.
+fn currency_alias(written: &str) -> Option<(&'static str, &'static str)> {
+    const ALIASES: &[(&[&str], &str, &str)] = &[
+        (
+            &["RMB", "人民币", "元", "¥", "￥", "CN¥", "YUAN", "RENMINBI"],
+            "the renminbi (人民币)",
+            "CNY",
+        ),
+        (&["NTD", "NT$", "新台币", "新臺幣"], "the New Taiwan dollar", "TWD"),
+        (&["HK$", "港币", "港元", "港幣"], "the Hong Kong dollar", "HKD"),
+        (&["円", "日元", "JP¥", "YEN"], "the yen", "JPY"),
+        (&["US$", "$", "美元"], "the US dollar", "USD"),
+        (&["€", "欧元", "EURO"], "the euro", "EUR"),
+        (&["£", "英镑"], "the pound sterling", "GBP"),
+        (&["₩", "韩元", "WON"], "the won", "KRW"),
+    ];
+    let key = written.trim().to_uppercase();
+    ALIASES
+        .iter()
+        .find(|(names, _, _)| names.contains(&key.as_str()))
+        .map(|(_, name, code)| (*name, *code))
+}
+
+/// What a merchant may write for a time zone that is not its IANA name
+/// (`Asia/Beijing`, `Beijing time`, `CST`, `UTC+8`), and what to write.
+fn timezone_alias(written: &str) -> Option<String> {
+    let key: String = written
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '_' | '-' | '(' | ')'))
+        .collect();
+    let china = [
+        "asia/beijing",
+        "beijing",
+        "beijingtime",
+        "beijingstandardtime",
+        "china",
+        "chinatime",
+        "chinastandardtime",
+        "asia/china",
+        "北京",
+        "北京时间",
+        "中国标准时间",
+        "中国时间",
+    ];
+    if china.contains(&key.as_str()) {
+        return Some(
+            "China's time zone is named after Shanghai: `\"Asia/Shanghai\"` (or the fixed offset `\"+08:00\"`)".into(),
+        );
+    }
+    if key == "cst" {
+        return Some(
+            "`CST` names China Standard Time and US Central Time alike: for China write `\"Asia/Shanghai\"` or `\"+08:00\"`"
+                .into(),
+        );
+    }
+    let named = [
+        ("asia/taiwan", "Asia/Taipei"),
+        ("taipei", "Asia/Taipei"),
+        ("hongkong", "Asia/Hong_Kong"),
+        ("jst", "Asia/Tokyo"),
+        ("tokyo", "Asia/Tokyo"),
+        ("kst", "Asia/Seoul"),
+        ("seoul", "Asia/Seoul"),
+        ("sgt", "Asia/Singapore"),
+        ("singapore", "Asia/Singapore"),
+    ];
+    if let Some((_, zone)) = named.iter().find(|(k, _)| *k == key) {
+        return Some(format!("did you mean `\"{zone}\"`?"));
+    }
+    // `UTC+8`, `GMT+08:00`, `+8`, `+0800`: a fixed offset written another way.
+    let offset = key
+        .strip_prefix("utc")
+        .or_else(|| key.strip_prefix("gmt"))
+        .unwrap_or(&key);
+    let (sign, digits) = match offset.as_bytes().first() {
+        Some(b'+') => ('+', &offset[1..]),
+        Some(b'-') => ('-', &offset[1..]),
+        _ => return None,
+    };
+    let (h, m) = match digits.split_once(':') {
+        Some((h, m)) => (h, m),
+        None if digits.len() > 2 => digits.split_at(digits.len() - 2),
+        None => (digits, "0"),
+    };
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    if h > 23 || m > 59 || digits.is_empty() {
+        return None;
+    }
+    let fixed = format!("{sign}{h:02}:{m:02}");
+    let zone = if fixed == "+08:00" {
+        " (for China, also `\"Asia/Shanghai\"`)"
+    } else {
+        ""
+    };
+    Some(format!("write a fixed offset as `\"{fixed}\"`{zone}"))
 }

@@ -3,12 +3,12 @@
 //! when there are no errors. It builds the program in place and knows nothing
 //! of how it will be run.
 
-mod currency;
 mod depth;
 mod expr;
 mod guards;
 mod header;
 mod lints;
+mod values;
 
 use std::collections::HashMap;
 
@@ -43,6 +43,7 @@ fn check_here(policy: &ast::Policy, source: &str) -> (Option<Checked>, Vec<Diagn
     // Without a header the items are still checked, against a stand-in.
     let mut c = Checker::new(source, header.unwrap_or_else(stand_in_header), diags);
     c.collect_names(policy);
+    c.collect_vocabularies(policy);
     c.check_items(policy);
     c.warn_unused();
     lints::lint(policy, &mut c.diags);
@@ -83,6 +84,8 @@ pub(crate) struct Props {
     pub item: Option<Span>,
     /// The first place it reads `risk`.
     pub risk: Option<Span>,
+    /// The first place it reads whether a flag fired.
+    pub flag: Option<Span>,
     /// Depth of evaluation, through lets.
     pub depth: usize,
 }
@@ -92,6 +95,7 @@ impl Props {
         Props {
             item: self.item.or(other.item),
             risk: self.risk.or(other.risk),
+            flag: self.flag.or(other.flag),
             depth: self.depth.max(other.depth),
         }
     }
@@ -121,6 +125,8 @@ pub(crate) struct Checker<'a> {
     ir: Checked,
     bindings: Vec<Binding<'a>>,
     by_name: HashMap<&'a str, usize>,
+    /// Flags by name, with their index in the program.
+    flags_by_name: HashMap<&'a str, u32>,
     /// What each let and aggregate reads, by index, for the items that use them.
     let_props: Vec<Props>,
     agg_props: Vec<Props>,
@@ -130,6 +136,8 @@ pub(crate) struct Checker<'a> {
     scope: Option<crate::ir::schema::Source>,
     /// The chain of lets being checked, for cycle messages.
     stack: Vec<usize>,
+    /// Declared vocabularies and the words already reported against them.
+    words: values::WordChecks,
 }
 
 impl<'a> Checker<'a> {
@@ -140,11 +148,13 @@ impl<'a> Checker<'a> {
             ir: Checked::new(src, header),
             bindings: Vec::new(),
             by_name: HashMap::new(),
+            flags_by_name: HashMap::new(),
             let_props: Vec::new(),
             agg_props: Vec::new(),
             facts: Vec::new(),
             scope: None,
             stack: Vec::new(),
+            words: values::WordChecks::default(),
         }
     }
 
@@ -187,6 +197,10 @@ impl<'a> Checker<'a> {
                 );
             }
             seen.insert(&name.name, name.span);
+            if let Item::Flag(f) = item {
+                let index = u32::try_from(self.flags_by_name.len()).unwrap_or(u32::MAX);
+                self.flags_by_name.insert(&f.name.name, index);
+            }
             if let Item::Set(b) | Item::Let(b) = item {
                 self.by_name.insert(&b.name.name, self.bindings.len());
                 self.bindings.push(Binding {
@@ -205,7 +219,7 @@ impl<'a> Checker<'a> {
         let mut refund_seen = false;
         for item in &policy.items {
             match item {
-                Item::Header(_) => {}
+                Item::Header(_) | Item::Values(_) => {}
                 Item::Set(b) | Item::Let(b) => {
                     if let Some(&i) = self.by_name.get(b.name.name.as_str())
                         && std::ptr::eq(self.bindings[i].ast, b)
@@ -339,8 +353,21 @@ impl<'a> Checker<'a> {
         self.by_name.get(name).copied()
     }
 
+    /// The value of the set called `name`, as written.
+    pub(crate) fn set_source(&self, name: &str) -> Option<&'a ast::Expr> {
+        let b = self.bindings.get(self.find_binding(name)?)?;
+        b.is_set.then_some(&b.ast.value)
+    }
+
     pub(crate) fn binding_names(&self) -> Vec<&'a str> {
-        self.bindings.iter().map(|b| b.ast.name.name.as_str()).collect()
+        let mut names: Vec<&'a str> = self.bindings.iter().map(|b| b.ast.name.name.as_str()).collect();
+        names.extend(self.flags_by_name.keys());
+        names
+    }
+
+    /// The index of the flag called `name`, if there is one.
+    pub(crate) fn find_flag(&self, name: &str) -> Option<u32> {
+        self.flags_by_name.get(name).copied()
     }
 
     fn cond(&mut self, e: &ast::Expr, what: &str) -> Typed {
@@ -418,6 +445,20 @@ impl<'a> Checker<'a> {
             self.error(
                 Diagnostic::error("risk-in-flag", span, "a flag cannot read `risk`")
                     .with_hint("`risk` is the sum of the flags' scores, known only after every flag"),
+            );
+        }
+        if place == "a flag"
+            && let Some(span) = props.flag
+        {
+            let name = self.src.get(span.range()).unwrap_or("");
+            let message = if self.find_flag(name).is_some() {
+                format!("a flag cannot read whether `{name}` fired")
+            } else {
+                format!("a flag cannot read `{name}`: it reads whether a flag fired")
+            };
+            self.error(
+                Diagnostic::error("flag-in-flag", span, message)
+                    .with_hint("flags are evaluated together, before any is known: read it in a rule or a table, or repeat its condition here"),
             );
         }
     }
@@ -590,7 +631,7 @@ impl<'a> Checker<'a> {
             if payer.is_none() {
                 let hint = match did_you_mean(&row.value.name, Payer::ALL.iter().map(|(n, _)| *n)) {
                     Some(s) => format!("did you mean `{s}`?"),
-                    None => "payers are buyer, merchant, platform and insurance".into(),
+                    None => "payers are buyer, merchant, platform, insurance and none".into(),
                 };
                 c.error(
                     Diagnostic::error(

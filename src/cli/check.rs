@@ -13,10 +13,22 @@ pub struct Args {
     /// Treat warnings as errors (for CI).
     #[arg(long)]
     deny_warnings: bool,
+    /// A platform floor the policies stand on: also report, with a witness case,
+    /// every rule and shipping row of theirs the floor overrides.
+    #[arg(long, value_name = "FLOOR.rpl")]
+    floor: Option<String>,
 }
 
 pub fn run(args: &Args) -> u8 {
     let mut worst = 0;
+    // The floor is checked first, and must check clean, to stand under anything.
+    let floor = match &args.floor {
+        None => None,
+        Some(path) => match super::load_policy(path, args.error_format) {
+            Ok(c) => Some(c.program),
+            Err(code) => return code,
+        },
+    };
     for path in &args.files {
         let source = match read_policy(path) {
             Ok(s) => s,
@@ -27,7 +39,22 @@ pub fn run(args: &Args) -> u8 {
             }
         };
         let diags = match rpl::compile(&source) {
-            Ok(c) => c.warnings,
+            Ok(c) => match &floor {
+                Some(floor) => match rpl::check_floor_pair(floor, &c.program) {
+                    Ok(()) => {
+                        let mut all = c.warnings;
+                        all.extend(rpl::floor_warnings(floor, &c.program));
+                        all.sort_by_key(|d| (d.span.start, d.severity));
+                        all
+                    }
+                    Err(e) => {
+                        eprintln!("error: {path}: {e}");
+                        worst = worst.max(EXIT_POLICY);
+                        continue;
+                    }
+                },
+                None => c.warnings,
+            },
             Err(d) => d,
         };
         print_diagnostics(path, &source, &diags, args.error_format);

@@ -25,8 +25,8 @@ pub fn run(args: &Args) -> u8 {
         };
         let formatted = match rpl::format_policy(&source) {
             Ok(f) => f,
-            Err(d) => {
-                eprint!("{}", rpl::render_diagnostics(path, &source, &[d]));
+            Err(diags) => {
+                eprint!("{}", rpl::render_diagnostics(path, &source, &diags));
                 status = status.max(EXIT_POLICY);
                 continue;
             }

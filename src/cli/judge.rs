@@ -1,11 +1,16 @@
 //! `rpl judge POLICY [CASE | -]`: one verdict for a case, or one verdict line
 //! per line of JSON Lines; a bad line gets an error object and the rest go on.
+//!
+//! JSON Lines are streamed: one line is read, judged and written at a time,
+//! so memory stays flat however long the input (a day of a platform's
+//! returns). A single document (pretty-printed or not) is one case.
 
-use std::io::Write as _;
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 
 use serde::Serialize;
 
-use super::{EXIT_INPUT, ErrorFormat, load_policy, read_text};
+use super::{EXIT_INPUT, ErrorFormat, load_policy};
+use rpl::limits::MAX_CASE_BYTES;
 use rpl::{InputError, Program};
 
 #[derive(clap::Args)]
@@ -24,11 +29,36 @@ pub struct Args {
     /// How to print policy problems.
     #[arg(long, value_enum, default_value_t)]
     error_format: ErrorFormat,
+    /// A platform floor the policy stands on: both judge, the floor's word stands where it speaks.
+    #[arg(long, value_name = "FLOOR.rpl")]
+    floor: Option<String>,
+}
+
+/// The policy to judge by, on its floor if it has one.
+struct Policies {
+    program: Program,
+    floor: Option<Program>,
+}
+
+impl Policies {
+    fn judge(&self, case: &rpl::Case) -> Result<rpl::Verdict, InputError> {
+        match &self.floor {
+            Some(floor) => rpl::judge_layered(floor, &self.program, case),
+            None => self.program.judge(case),
+        }
+    }
+
+    fn judge_explained(&self, case: &rpl::Case) -> Result<(rpl::Verdict, rpl::Explanation), InputError> {
+        match &self.floor {
+            Some(floor) => rpl::judge_layered_explained(floor, &self.program, case),
+            None => self.program.judge_explained(case),
+        }
+    }
 }
 
 #[derive(Serialize)]
 struct LineError<'a> {
-    line: usize,
+    line: u64,
     error: &'a InputError,
 }
 
@@ -37,33 +67,95 @@ pub fn run(args: &Args) -> u8 {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let program = &compiled.program;
-    let text = match read_text(&args.case) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_INPUT;
+    let floor = match args
+        .floor
+        .as_deref()
+        .map(|f| load_policy(f, args.error_format))
+        .transpose()
+    {
+        Ok(f) => f.map(|c| c.program),
+        Err(code) => return code,
+    };
+    if let Some(floor) = &floor
+        && let Err(e) = rpl::check_floor_pair(floor, &compiled.program)
+    {
+        eprintln!("error: {e}");
+        return super::EXIT_POLICY;
+    }
+    let policies = Policies {
+        program: compiled.program,
+        floor,
+    };
+    let input: Box<dyn Read> = if args.case == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        match std::fs::File::open(&args.case) {
+            Ok(f) => Box::new(f),
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", args.case);
+                return EXIT_INPUT;
+            }
         }
     };
-    if text.trim().is_empty() {
-        eprintln!("error: {}: no case in the input", args.case);
-        return EXIT_INPUT;
+    let mut reader = Lines::new(BufReader::with_capacity(1 << 16, input));
+    match judge_input(&policies, &mut reader, args) {
+        Ok(code) => code,
+        Err(problem) => {
+            eprintln!("error: {problem}");
+            EXIT_INPUT
+        }
     }
-    // One JSON document (pretty or not) is one case. JSON Lines are told
-    // apart by a first line that is a whole JSON value by itself; anything
-    // else is one document, and its error is reported where it is.
-    let whole = rpl::parse_json(&text);
-    let first_line_whole = text
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .is_some_and(|l| rpl::parse_json(l).is_ok());
-    let value = match whole {
+}
+
+/// Tells one document from JSON Lines without reading the whole input: JSON
+/// Lines begin with a line that is a whole JSON value by itself, followed by
+/// another non-blank line. Anything else is one document. An `Err` is the
+/// whole message, naming the input.
+fn judge_input(program: &Policies, reader: &mut Lines<impl BufRead>, args: &Args) -> Result<u8, String> {
+    let file = args.case.as_str();
+    let Some((first_no, first)) = reader
+        .next_non_blank()
+        .map_err(|e| format!("cannot read {file}: {e}"))?
+    else {
+        return Err(format!("{file}: no case in the input"));
+    };
+    let first = match first {
+        Ok(text) => text,
+        // Longer than a case may be, or not UTF-8: as one document, it is refused.
+        Err(bad) => return Err(bad.in_document(file, first_no, reader.line_start)),
+    };
+    let ending = reader.ending;
+    let start = reader.line_start;
+    if rpl::parse_json(&first).is_ok() {
+        let second = reader
+            .next_non_blank()
+            .map_err(|e| format!("cannot read {file}: {e}"))?;
+        if let Some((number, line)) = second {
+            let first = (first_no, Ok(first));
+            let second = (number, line.map_err(|bad| bad.in_line()));
+            return Ok(judge_lines(program, first, Some(second), reader, args));
+        }
+        return Ok(judge_one(program, &first, args));
+    }
+    // One document over several lines: the rest of it, within the case limit,
+    // after the blank lines before it (so JSON errors name the file's lines).
+    let mut text = "\n".repeat((first_no - 1) as usize);
+    text.push_str(&first);
+    text.push_str(ending);
+    let prefix = (first_no - 1) as usize;
+    reader
+        .rest_into(&mut text)
+        .map_err(|problem| problem.in_document(file, &text, start, prefix))?;
+    Ok(judge_one(program, &text, args))
+}
+
+fn judge_one(program: &Policies, text: &str, args: &Args) -> u8 {
+    let value = match rpl::parse_json(text) {
         Ok(value) => value,
-        Err(e) if !first_line_whole => {
+        Err(e) => {
             eprintln!("error: {}: {}", args.case, e.message);
             return EXIT_INPUT;
         }
-        Err(_) => return judge_lines(program, &text, args),
     };
     match judge_value(program, &value, args.explain) {
         Ok(rendered) => {
@@ -77,28 +169,242 @@ pub fn run(args: &Args) -> u8 {
     }
 }
 
-/// One verdict line per line of JSON Lines; a bad line gets an error object.
-fn judge_lines(program: &Program, text: &str, args: &Args) -> u8 {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    let mut status = 0;
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
+/// A line of JSON Lines, by its number: its text, or why it cannot be a case.
+type Line = (u64, Result<String, InputError>);
+/// A line as read, before it is known to be part of JSON Lines.
+type RawLine = (u64, Result<String, Bad>);
+
+/// A line that cannot be a case whatever it holds.
+enum Bad {
+    /// Longer than a case may be.
+    TooLong,
+    /// Not UTF-8 from this byte of the line on; `column` counts the characters before it.
+    Utf8 { byte: usize, column: usize },
+}
+
+impl Bad {
+    /// As the error of one line of JSON Lines.
+    fn in_line(self) -> InputError {
+        InputError::new(
+            "",
+            match self {
+                Bad::TooLong => format!("the line is more than the {MAX_CASE_BYTES} bytes a case may hold"),
+                Bad::Utf8 { byte, column } => {
+                    format!("the line is not valid UTF-8 (byte {byte} of the line, column {column})")
+                }
+            },
+        )
+    }
+
+    /// As the error of a whole document, whose line `number` starts at byte `start`.
+    fn in_document(self, file: &str, number: u64, start: u64) -> String {
+        match self {
+            Bad::TooLong => format!("{file}: the case is more than the {MAX_CASE_BYTES} bytes a case may hold"),
+            Bad::Utf8 { byte, column } => {
+                let at = start + byte as u64;
+                format!("{file}:{number}:{column}: the file is not valid UTF-8 (byte {at})")
+            }
         }
-        let result = rpl::parse_json(line).and_then(|v| judge_value(program, &v, args.explain));
+    }
+}
+
+/// One verdict line per line of JSON Lines; a bad line gets an error object
+/// at its place, and the count of bad lines is told on standard error.
+fn judge_lines(
+    program: &Policies,
+    first: Line,
+    second: Option<Line>,
+    reader: &mut Lines<impl BufRead>,
+    args: &Args,
+) -> u8 {
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let (mut judged, mut rejected) = (0u64, 0u64);
+    let mut pending = [Some(first), second].into_iter().flatten();
+    let mut read_error = None;
+    loop {
+        let (number, line) = match pending.next() {
+            Some(line) => line,
+            None => match reader.next_non_blank() {
+                Ok(Some((number, line))) => (number, line.map_err(Bad::in_line)),
+                Ok(None) => break,
+                Err(e) => {
+                    read_error = Some(e);
+                    break;
+                }
+            },
+        };
+        let result = line.and_then(|text| rpl::parse_json(&text).and_then(|v| judge_value(program, &v, args.explain)));
         let written = match result {
-            Ok(rendered) => render(rendered, true),
+            Ok(rendered) => {
+                judged += 1;
+                render(rendered, true)
+            }
             Err(e) => {
-                status = EXIT_INPUT;
-                serde_json::to_string(&LineError { line: i + 1, error: &e }).unwrap_or_default()
+                rejected += 1;
+                serde_json::to_string(&LineError {
+                    line: number,
+                    error: &e,
+                })
+                .unwrap_or_default()
             }
         };
         if writeln!(out, "{written}").is_err() {
             return EXIT_INPUT;
         }
     }
-    status
+    if out.flush().is_err() {
+        return EXIT_INPUT;
+    }
+    if let Some(e) = read_error {
+        eprintln!("error: {}: {e}", args.case);
+        return EXIT_INPUT;
+    }
+    if rejected > 0 {
+        let total = judged + rejected;
+        eprintln!("{rejected} of {total} lines rejected (their errors are in the output, at their line numbers)");
+        return EXIT_INPUT;
+    }
+    0
+}
+
+/// Lines of the input, each within [`MAX_CASE_BYTES`]: a longer line is an
+/// error of its own (and is skipped to its end), never a reason to hold the
+/// whole input in memory.
+struct Lines<R> {
+    reader: R,
+    number: u64,
+    /// The byte at which the last line read starts.
+    line_start: u64,
+    /// Bytes read so far.
+    offset: u64,
+    /// How the last line read ended: `"\n"`, `"\r\n"`, or `""` at the end.
+    ending: &'static str,
+}
+
+impl<R: BufRead> Lines<R> {
+    fn new(reader: R) -> Self {
+        Lines {
+            reader,
+            number: 0,
+            line_start: 0,
+            offset: 0,
+            ending: "",
+        }
+    }
+
+    /// The next line that is not blank, with its number (from 1); `Err` only
+    /// when the input cannot be read at all.
+    fn next_non_blank(&mut self) -> Result<Option<RawLine>, String> {
+        loop {
+            let mut bytes = Vec::new();
+            self.line_start = self.offset;
+            let (read, whole) = self.read_line(&mut bytes)?;
+            if read == 0 {
+                return Ok(None);
+            }
+            self.offset += read as u64;
+            self.number += 1;
+            if !whole {
+                return Ok(Some((self.number, Err(Bad::TooLong))));
+            }
+            self.ending = "";
+            if bytes.last() == Some(&b'\n') {
+                bytes.pop();
+                self.ending = "\n";
+                if bytes.last() == Some(&b'\r') {
+                    bytes.pop();
+                    self.ending = "\r\n";
+                }
+            }
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let text = String::from_utf8(bytes).map_err(|e| {
+                let byte = e.utf8_error().valid_up_to();
+                let column = String::from_utf8_lossy(&e.as_bytes()[..byte]).chars().count() + 1;
+                Bad::Utf8 { byte, column }
+            });
+            return Ok(Some((self.number, text)));
+        }
+    }
+
+    /// Reads one line into `bytes`, keeping at most [`MAX_CASE_BYTES`] of it
+    /// and skipping the rest; says how many bytes the line had and whether
+    /// all of them were kept.
+    fn read_line(&mut self, bytes: &mut Vec<u8>) -> Result<(usize, bool), String> {
+        let mut total = 0;
+        loop {
+            let buf = self
+                .reader
+                .fill_buf()
+                .map_err(|e| format!("cannot read the input: {e}"))?;
+            if buf.is_empty() {
+                return Ok((total, total <= MAX_CASE_BYTES));
+            }
+            let (chunk, done) = match buf.iter().position(|b| *b == b'\n') {
+                Some(i) => (&buf[..=i], true),
+                None => (buf, false),
+            };
+            let room = (MAX_CASE_BYTES + 2).saturating_sub(bytes.len());
+            bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            let n = chunk.len();
+            total += n;
+            self.reader.consume(n);
+            if done {
+                let content = total - 1 - usize::from(bytes.len() >= 2 && bytes[bytes.len() - 2] == b'\r');
+                return Ok((total, content <= MAX_CASE_BYTES));
+            }
+        }
+    }
+
+    /// The rest of the input, appended to `text`, refused past [`MAX_CASE_BYTES`].
+    fn rest_into(&mut self, text: &mut String) -> Result<(), Rest> {
+        let mut bytes = Vec::new();
+        let limit = (MAX_CASE_BYTES + 1).saturating_sub(text.len()) as u64;
+        (&mut self.reader)
+            .take(limit)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Rest::Read(e.to_string()))?;
+        if text.len() + bytes.len() > MAX_CASE_BYTES {
+            return Err(Rest::TooLong);
+        }
+        match String::from_utf8(bytes) {
+            Ok(rest) => {
+                text.push_str(&rest);
+                Ok(())
+            }
+            Err(e) => {
+                let valid = e.utf8_error().valid_up_to();
+                text.push_str(&String::from_utf8_lossy(&e.as_bytes()[..valid]));
+                Err(Rest::Utf8)
+            }
+        }
+    }
+}
+
+/// Why the rest of a document could not be read.
+enum Rest {
+    Read(String),
+    TooLong,
+    /// Not UTF-8 just past what was appended to the text.
+    Utf8,
+}
+
+impl Rest {
+    /// The message, for a document whose first line starts at byte `start` of
+    /// the file and whose `text` begins with `prefix` blank lines added for it.
+    fn in_document(self, file: &str, text: &str, start: u64, prefix: usize) -> String {
+        match self {
+            Rest::Read(e) => format!("cannot read {file}: {e}"),
+            Rest::TooLong => format!("{file}: the case is more than the {MAX_CASE_BYTES} bytes a case may hold"),
+            Rest::Utf8 => {
+                let (line, column) = rpl::line_col(text, text.len());
+                let at = start + (text.len() - prefix) as u64;
+                format!("{file}:{line}:{column}: the file is not valid UTF-8 (byte {at})")
+            }
+        }
+    }
 }
 
 enum Rendered {
@@ -106,7 +412,7 @@ enum Rendered {
     Explained(rpl::Verdict, rpl::Explanation),
 }
 
-fn judge_value(program: &Program, value: &serde_json::Value, explain: bool) -> Result<Rendered, InputError> {
+fn judge_value(program: &Policies, value: &serde_json::Value, explain: bool) -> Result<Rendered, InputError> {
     let case = rpl::parse_case_value(value)?;
     Ok(if explain {
         let (v, e) = program.judge_explained(&case)?;

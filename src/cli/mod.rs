@@ -5,6 +5,8 @@ mod check;
 mod fmt;
 mod gen_cmd;
 mod judge;
+#[cfg(feature = "service")]
+mod serve;
 mod test;
 
 use std::process::ExitCode;
@@ -33,6 +35,9 @@ enum Command {
     Test(test::Args),
     /// Generate a realistic event stream (JSON Lines) with planted, labelled abusers.
     Gen(gen_cmd::Args),
+    /// Serve decisions over HTTP: events in, verdicts out, durable history and a decision log.
+    #[cfg(feature = "service")]
+    Serve(serve::Args),
 }
 
 #[derive(Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
@@ -58,6 +63,8 @@ pub fn main() -> ExitCode {
         Command::Fmt(args) => fmt::run(&args),
         Command::Gen(args) => gen_cmd::run(&args),
         Command::Backtest(args) => backtest::run(&args),
+        #[cfg(feature = "service")]
+        Command::Serve(args) => serve::run(&args),
     };
     ExitCode::from(code)
 }

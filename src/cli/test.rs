@@ -10,6 +10,9 @@ pub struct Args {
     /// Rewrite the snapshots that changed (or are missing), remove stale ones, and list them.
     #[arg(long)]
     update: bool,
+    /// After the results, list the rules and flags no case fired and the table rows no case took.
+    #[arg(long)]
+    coverage: bool,
 }
 
 pub fn run(args: &Args) -> u8 {
@@ -23,11 +26,16 @@ pub fn run(args: &Args) -> u8 {
         }
     }
     let (mut passed, mut failed) = (0, 0);
+    let mut coverage = Vec::new();
     for path in &paths {
         let result = rpl::run_suite(path, args.update);
         print!("{}", rpl::render_suite(&result));
         passed += result.passed();
         failed += result.failed();
+        coverage.extend(result.coverage);
+    }
+    if args.coverage {
+        print!("{}", rpl::render_coverage(&coverage));
     }
     if paths.is_empty() {
         eprintln!("error: no suites found (suite files end in .test.toml)");

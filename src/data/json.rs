@@ -66,6 +66,17 @@ impl<'a> Obj<'a> {
         }
     }
 
+    /// Refuses a key that is neither in `known` nor in `also` (the keys a
+    /// stream's line adds to a case's object), naming the nearest known one.
+    pub fn known(&self, known: &[&str], also: &[&str]) -> Result<(), InputError> {
+        super::contract::unknown_key(self.map, self.path, known, also)
+    }
+
+    /// A field's text as the input gave it, or `""` (for messages).
+    pub fn text(&self, key: &str) -> &'a str {
+        self.map.get(key).and_then(Value::as_str).unwrap_or("")
+    }
+
     /// The path of one of this object's fields.
     pub fn at(&self, key: &str) -> String {
         field_path(self.path, key)

@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
+use super::contract::{self, not_before, one_of};
 use super::json::{
     Obj, attrs, boolean, err, field_path, index_path, list, money, quantity, quote, string, strings, time,
 };
@@ -29,8 +30,18 @@ pub struct InputError {
     pub message: String,
 }
 
-/// The kinds of return request (`return.type`).
-pub const RETURN_TYPES: [&str; 3] = ["return_refund", "refund_only", "exchange"];
+use crate::ir::schema::RETURN_STATUSES;
+impl InputError {
+    /// An error at `path` (a JSON path; empty for the input as a whole).
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> InputError {
+        InputError {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+pub use crate::ir::schema::RETURN_TYPES;
 
 /// Parses a case from JSON text; a syntax error is reported at the root path `""`.
 pub fn parse_case(text: &str) -> Result<Case, InputError> {
@@ -61,6 +72,7 @@ pub fn parse_json(text: &str) -> Result<Value, InputError> {
 /// Validates an already parsed JSON value as a case (see [`parse_case`]).
 pub fn parse_case_value(v: &Value) -> Result<Case, InputError> {
     let root = Obj::new(v, "")?;
+    root.known(contract::CASE_KEYS, &[])?;
     let order = root.req("order", parse_order)?;
     let ret = root.req("return", |v, p| parse_return(v, p, &order))?;
     let id = Some(order.customer_id.as_str());
@@ -68,7 +80,30 @@ pub fn parse_case_value(v: &Value) -> Result<Case, InputError> {
         Some(customer) => customer,
         None => parse_customer(&Value::Object(Map::new()), "customer", id)?,
     };
-    let history = root.opt("history", parse_history)?.unwrap_or_default();
+    if customer.id != order.customer_id {
+        let msg = format!(
+            "{} is not the order's customer {}",
+            quote(&customer.id),
+            quote(&order.customer_id)
+        );
+        return Err(err("customer.id", msg));
+    }
+    if let Some(created) = customer.created_at
+        && created > ret.requested_at
+    {
+        let text = v["customer"]["created_at"].as_str().unwrap_or("");
+        let msg = format!(
+            "{} is after the return was requested ({}): the account must exist first",
+            quote(text),
+            contract::in_offset_of(ret.requested_at, text)
+        );
+        return Err(err("customer.created_at", msg));
+    }
+    let history = root
+        .opt("history", |v, p| {
+            parse_history_of(v, p, &order.currency, ret.requested_at)
+        })?
+        .unwrap_or_default();
     Ok(Case {
         order,
         ret,
@@ -79,7 +114,13 @@ pub fn parse_case_value(v: &Value) -> Result<Case, InputError> {
 
 /// An order with its items; `total` defaults to the items' sum plus `shipping_fee`.
 pub fn parse_order(v: &Value, path: &str) -> Result<Order, InputError> {
+    parse_order_with(v, path, &[])
+}
+
+/// An order whose object may also hold the keys `also` (an event line's own).
+pub fn parse_order_with(v: &Value, path: &str, also: &[&str]) -> Result<Order, InputError> {
     let o = Obj::new(v, path)?;
+    o.known(contract::ORDER_KEYS, also)?;
     let id = o.req("id", string)?;
     let customer_id = o.req("customer_id", string)?;
     let currency = o.req("currency", string)?;
@@ -113,7 +154,7 @@ pub fn parse_order(v: &Value, path: &str) -> Result<Order, InputError> {
             err(&path, "the order total overflows")
         })?,
     };
-    Ok(Order {
+    let order = Order {
         id,
         customer_id,
         currency,
@@ -127,11 +168,15 @@ pub fn parse_order(v: &Value, path: &str) -> Result<Order, InputError> {
         tags,
         attrs,
         items,
-    })
+    };
+    contract::order_times(&order, path, |key| o.text(key))?;
+    contract::order_amounts(&order, path)?;
+    Ok(order)
 }
 
 pub fn parse_order_item(v: &Value, path: &str) -> Result<OrderItem, InputError> {
     let o = Obj::new(v, path)?;
+    o.known(contract::ORDER_ITEM_KEYS, &[])?;
     Ok(OrderItem {
         sku: o.req("sku", string)?,
         category: o.req("category", string)?,
@@ -144,14 +189,37 @@ pub fn parse_order_item(v: &Value, path: &str) -> Result<OrderItem, InputError> 
 
 /// A return request, its lines joined with `order`'s lines.
 pub fn parse_return(v: &Value, path: &str, order: &Order) -> Result<Return, InputError> {
+    parse_return_with(v, path, order, &[])
+}
+
+/// A return whose object may also hold the keys `also` (an event line's own).
+/// It cannot be asked for before its order was placed, nor before a delivery
+/// the case records: a case holds what was known at the request.
+pub fn parse_return_with(v: &Value, path: &str, order: &Order, also: &[&str]) -> Result<Return, InputError> {
     let o = Obj::new(v, path)?;
+    o.known(contract::RETURN_KEYS, also)?;
     let id = o.req("id", string)?;
     let requested_at = o.req("requested_at", time)?;
-    let kind = o.req("type", string)?;
-    if !RETURN_TYPES.contains(&kind.as_str()) {
-        let msg = format!("{} is not one of {}", quote(&kind), RETURN_TYPES.join(", "));
-        return Err(err(&o.at("type"), msg));
+    let at = o.at("requested_at");
+    not_before(
+        requested_at,
+        o.text("requested_at"),
+        order.placed_at,
+        &at,
+        "the order's placed_at",
+    )?;
+    if let Some(delivered) = order.delivered_at
+        && requested_at < delivered
+    {
+        let msg = format!(
+            "{} is before the order's delivered_at {}: a case holds what was known when the return was asked for, so leave delivered_at out if the parcel had not arrived",
+            quote(o.text("requested_at")),
+            contract::in_offset_of(delivered, o.text("requested_at"))
+        );
+        return Err(err(&at, msg));
     }
+    let kind = o.req("type", string)?;
+    one_of(&kind, RETURN_TYPES, &o.at("type"), "a return type")?;
     let reason = o.req("reason", string)?;
     let evidence = o.opt("evidence", strings)?.unwrap_or_default();
     let attrs = o.opt("attrs", attrs)?.unwrap_or_default();
@@ -190,6 +258,7 @@ fn parse_return_line(
     lines: &HashMap<&str, &OrderItem>,
 ) -> Result<ReturnLine, InputError> {
     let o = Obj::new(v, path)?;
+    o.known(contract::RETURN_LINE_KEYS, &[])?;
     let sku = o.req("sku", string)?;
     let Some(line) = lines.get(sku.as_str()) else {
         let msg = format!("{} is not on order {}", quote(&sku), order.id);
@@ -226,7 +295,18 @@ fn parse_return_line(
 /// A customer profile. `id` defaults to `default_id` (the order's `customer_id`);
 /// without a default it is required.
 pub fn parse_customer(v: &Value, path: &str, default_id: Option<&str>) -> Result<Customer, InputError> {
+    parse_customer_with(v, path, default_id, &[])
+}
+
+/// A customer profile whose object may also hold the keys `also`.
+pub fn parse_customer_with(
+    v: &Value,
+    path: &str,
+    default_id: Option<&str>,
+    also: &[&str],
+) -> Result<Customer, InputError> {
     let o = Obj::new(v, path)?;
+    o.known(contract::CUSTOMER_KEYS, also)?;
     let id = match (o.opt("id", string)?, default_id) {
         (Some(id), _) => id,
         (None, Some(id)) => id.to_owned(),
@@ -241,42 +321,64 @@ pub fn parse_customer(v: &Value, path: &str, default_id: Option<&str>) -> Result
     })
 }
 
-pub fn parse_history(v: &Value, path: &str) -> Result<History, InputError> {
+/// The customer's earlier orders and returns, in the case's `currency`, none
+/// after the request (`now`).
+fn parse_history_of(v: &Value, path: &str, currency: &str, now: crate::data::Time) -> Result<History, InputError> {
     let o = Obj::new(v, path)?;
+    o.known(contract::HISTORY_KEYS, &[])?;
+    let earlier = |t: crate::data::Time, o: &Obj<'_>, key: &str| {
+        if t <= now {
+            return Ok(());
+        }
+        let msg = format!(
+            "{} is after the return being judged ({}): history holds what came before it",
+            quote(o.text(key)),
+            contract::in_offset_of(now, o.text(key))
+        );
+        Err(err(&o.at(key), msg))
+    };
+    let past_order = |v: &Value, p: &str| {
+        let o = Obj::new(v, p)?;
+        o.known(contract::PAST_ORDER_KEYS, &[])?;
+        let order = PastOrder {
+            id: o.req("id", string)?,
+            placed_at: o.req("placed_at", time)?,
+            total: o.req("total", money)?,
+            tags: o.opt("tags", strings)?.unwrap_or_default(),
+        };
+        earlier(order.placed_at, &o, "placed_at")?;
+        contract::minor_units(order.total, currency, &o.at("total"))?;
+        Ok(order)
+    };
+    let past_return = |v: &Value, p: &str| {
+        let o = Obj::new(v, p)?;
+        o.known(contract::PAST_RETURN_KEYS, &[])?;
+        let ret = PastReturn {
+            id: o.req("id", string)?,
+            order_id: o.req("order_id", string)?,
+            requested_at: o.req("requested_at", time)?,
+            kind: o.req("type", string)?,
+            reason: o.req("reason", string)?,
+            amount: o.req("amount", money)?,
+            status: o.req("status", string)?,
+        };
+        earlier(ret.requested_at, &o, "requested_at")?;
+        one_of(&ret.kind, RETURN_TYPES, &o.at("type"), "a return type")?;
+        one_of(&ret.status, RETURN_STATUSES, &o.at("status"), "a return status")?;
+        contract::minor_units(ret.amount, currency, &o.at("amount"))?;
+        Ok(ret)
+    };
     Ok(History {
         orders: o
             .opt("orders", |v, p| {
-                bounded_list(v, p, MAX_HISTORY, "past orders", parse_past_order)
+                bounded_list(v, p, MAX_HISTORY, "past orders", past_order)
             })?
             .unwrap_or_default(),
         returns: o
             .opt("returns", |v, p| {
-                bounded_list(v, p, MAX_HISTORY, "past returns", parse_past_return)
+                bounded_list(v, p, MAX_HISTORY, "past returns", past_return)
             })?
             .unwrap_or_default(),
-    })
-}
-
-pub fn parse_past_order(v: &Value, path: &str) -> Result<PastOrder, InputError> {
-    let o = Obj::new(v, path)?;
-    Ok(PastOrder {
-        id: o.req("id", string)?,
-        placed_at: o.req("placed_at", time)?,
-        total: o.req("total", money)?,
-        tags: o.opt("tags", strings)?.unwrap_or_default(),
-    })
-}
-
-pub fn parse_past_return(v: &Value, path: &str) -> Result<PastReturn, InputError> {
-    let o = Obj::new(v, path)?;
-    Ok(PastReturn {
-        id: o.req("id", string)?,
-        order_id: o.req("order_id", string)?,
-        requested_at: o.req("requested_at", time)?,
-        kind: o.req("type", string)?,
-        reason: o.req("reason", string)?,
-        amount: o.req("amount", money)?,
-        status: o.req("status", string)?,
     })
 }
 

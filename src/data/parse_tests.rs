@@ -150,12 +150,70 @@ fn total_given_or_summed_with_shipping() {
 #[test]
 fn money_is_exact_text() {
     let case = parse_with(&[
-        ("/order/items/0/unit_price", Some(raw("0.1000000000000000000000000001"))),
+        ("/order/items/0/unit_price", Some(raw("0.1000000000000000000000000000"))),
         ("/order/items/1/unit_price", Some(raw("2.5e1"))),
     ])
     .unwrap();
-    assert_eq!(case.order.items[0].unit_price, dec("0.1000000000000000000000000001"));
+    assert_eq!(case.order.items[0].unit_price, dec("0.1000000000000000000000000000"));
     assert_eq!(case.order.items[1].unit_price, dec("25"));
+    let attrs = parse_with(&[(
+        "/return/attrs",
+        Some(json!({"weight": raw("0.1000000000000000000000000001")})),
+    )]);
+    assert_eq!(
+        attrs.unwrap().ret.attrs[0].1,
+        Scalar::Dec(dec("0.1000000000000000000000000001"))
+    );
+}
+
+#[test]
+fn amounts_are_no_finer_than_the_currency() {
+    rejects_one(
+        "/order/items/1/unit_price",
+        json!("59.005"),
+        "order.items[1].unit_price",
+        r#""59.005" is finer than the currency allows: CNY amounts have 2 decimal places"#,
+    );
+    rejects_one(
+        "/order/shipping_fee",
+        json!(0.001),
+        "order.shipping_fee",
+        "CNY amounts have 2 decimal places",
+    );
+    rejects_one("/order/total", json!("1.999"), "order.total", "finer");
+    rejects_one(
+        "/history/orders/0/total",
+        json!("120.001"),
+        "history.orders[0].total",
+        "finer",
+    );
+    rejects_one(
+        "/history/returns/0/amount",
+        json!("1.005"),
+        "history.returns[0].amount",
+        "finer",
+    );
+    // Trailing zeros say nothing: 59.000 is a CNY amount.
+    assert!(parse_with(&[("/order/items/1/unit_price", Some(json!("59.000")))]).is_ok());
+    // Yen have no minor unit; Kuwaiti dinars have three.
+    let yen = |price: &str| {
+        parse_with(&[
+            ("/order/currency", Some(json!("JPY"))),
+            ("/order/items/0/unit_price", Some(json!(price))),
+            ("/order/items/1/unit_price", Some(json!("59"))),
+            ("/history", None),
+        ])
+    };
+    assert!(yen("999").is_ok());
+    let e = yen("999.5").unwrap_err();
+    assert_eq!(e.path, "order.items[0].unit_price");
+    assert!(e.message.contains("JPY has no minor unit: amounts are whole"), "{e}");
+    let kwd = parse_with(&[
+        ("/order/currency", Some(json!("KWD"))),
+        ("/order/items/0/unit_price", Some(json!("1.250"))),
+        ("/history", None),
+    ]);
+    assert!(kwd.is_ok());
 }
 
 #[test]
@@ -271,9 +329,156 @@ fn required_fields_and_types() {
 }
 
 #[test]
-fn unknown_keys_are_ignored() {
-    let case = parse_with(&[("/order/coupon", Some(json!({"any": [1]}))), ("/extra", Some(json!(1)))]);
-    assert!(case.is_ok());
+fn unknown_keys_are_refused_with_the_nearest_name() {
+    rejects_one(
+        "/order/shiping_insurance",
+        json!(true),
+        "order.shiping_insurance",
+        "unknown field; did you mean shipping_insurance?",
+    );
+    rejects_one(
+        "/order/coupon",
+        json!({"any": [1]}),
+        "order.coupon",
+        "unknown field; free-form values belong in `attrs`",
+    );
+    rejects_one(
+        "/extra",
+        json!(1),
+        "extra",
+        "unknown field; the fields here are order, return, customer, history",
+    );
+    rejects_one(
+        "/history/retruns",
+        json!([]),
+        "history.retruns",
+        "did you mean returns?",
+    );
+    rejects_one(
+        "/order/items/0/colour",
+        json!("red"),
+        "order.items[0].colour",
+        "`attrs`",
+    );
+    rejects_one(
+        "/return/items/0/conditon",
+        json!("used"),
+        "return.items[0].conditon",
+        "did you mean condition?",
+    );
+    rejects_one("/return/reasons", json!("x"), "return.reasons", "did you mean reason?");
+    rejects_one("/customer/vips", json!(true), "customer.vips", "did you mean vip?");
+    rejects_one(
+        "/history/orders/0/tag",
+        json!([]),
+        "history.orders[0].tag",
+        "did you mean tags?",
+    );
+    rejects_one(
+        "/history/returns/0/statuss",
+        json!("x"),
+        "history.returns[0].statuss",
+        "did you mean status?",
+    );
+    // Free-form values are welcome where they belong.
+    assert!(parse_with(&[("/order/attrs", Some(json!({"coupon": "X1"})))]).is_ok());
+}
+
+#[test]
+fn closed_value_sets_name_the_nearest_value() {
+    rejects_one(
+        "/return/type",
+        json!("refundonly"),
+        "return.type",
+        r#""refundonly" is not a return type; did you mean "refund_only"?"#,
+    );
+    rejects_one(
+        "/history/returns/0/status",
+        json!("refnded"),
+        "history.returns[0].status",
+        r#""refnded" is not a return status; did you mean "refunded"?"#,
+    );
+    rejects_one(
+        "/history/returns/0/status",
+        json!("done"),
+        "history.returns[0].status",
+        "(pending, approved, refunded, exchanged, rejected, cancelled)",
+    );
+    rejects_one(
+        "/history/returns/0/type",
+        json!("swap"),
+        "history.returns[0].type",
+        "is not a return type",
+    );
+}
+
+#[test]
+fn the_customer_is_the_orders() {
+    rejects_one(
+        "/customer/id",
+        json!("C-43"),
+        "customer.id",
+        r#""C-43" is not the order's customer "C-42""#,
+    );
+}
+
+#[test]
+fn times_come_in_the_order_they_happen() {
+    rejects_one(
+        "/order/paid_at",
+        json!("2026-11-01T09:59:00+08:00"),
+        "order.paid_at",
+        r#""2026-11-01T09:59:00+08:00" is before placed_at 2026-11-01T10:00:00+08:00"#,
+    );
+    rejects_one(
+        "/order/shipped_at",
+        json!("2026-10-31T10:00:00Z"),
+        "order.shipped_at",
+        "is before placed_at",
+    );
+    // Shown in the offset the input used for the later time.
+    rejects_one(
+        "/order/delivered_at",
+        json!("2026-11-02T00:00:00Z"),
+        "order.delivered_at",
+        r#""2026-11-02T00:00:00Z" is before shipped_at 2026-11-02T01:00:00Z"#,
+    );
+    // Cash on delivery ships before it is paid.
+    assert!(parse_with(&[("/order/paid_at", Some(json!("2026-11-03T15:20:00+08:00")))]).is_ok());
+    rejects_one(
+        "/return/requested_at",
+        json!("2026-10-31T10:00:00+08:00"),
+        "return.requested_at",
+        "is before the order's placed_at",
+    );
+    rejects_one(
+        "/return/requested_at",
+        json!("2026-11-03T15:00:00+08:00"),
+        "return.requested_at",
+        r#""2026-11-03T15:00:00+08:00" is before the order's delivered_at 2026-11-03T15:20:00+08:00: a case holds what was known"#,
+    );
+    // Not yet delivered: a not-received claim in transit is a fine case.
+    assert!(
+        parse_with(&[
+            ("/order/delivered_at", None),
+            ("/return/requested_at", Some(json!("2026-11-03T15:00:00+08:00")))
+        ])
+        .is_ok()
+    );
+    rejects_one(
+        "/customer/created_at",
+        json!("2026-11-10T00:00:00+08:00"),
+        "customer.created_at",
+        "is after the return was requested (2026-11-09T20:00:00+08:00)",
+    );
+    rejects_one(
+        "/history/returns/0/requested_at",
+        json!("2026-11-09T20:00:01+08:00"),
+        "history.returns[0].requested_at",
+        "is after the return being judged (2026-11-09T20:00:00+08:00): history holds what came before it",
+    );
+    // At the same instant is still history (a backtest's ties).
+    assert!(parse_with(&[("/history/orders/0/placed_at", Some(json!("2026-11-09T20:00:00+08:00")))]).is_ok());
 }
 
 #[test]
@@ -409,7 +614,7 @@ fn return_items() {
         "/return/type",
         json!("swap"),
         "return.type",
-        r#""swap" is not one of return_refund, refund_only, exchange"#,
+        r#""swap" is not a return type (return_refund, refund_only, exchange)"#,
     );
 }
 

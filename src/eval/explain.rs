@@ -10,6 +10,7 @@ use super::value::Value;
 use super::verdict::Verdict;
 use super::walk::Frame;
 use crate::ir::{Cmp, Node, NodeId};
+use crate::syntax::ast::AggFn;
 
 /// Why a verdict is what it is: for each flag, rule and table row that applied, the values that made it apply.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -139,10 +140,10 @@ impl<'a> Frame<'a> {
                             None => format!("{} is {word}", self.src(*x)),
                         }
                     }
-                    _ => format!("{} = {}", self.src(id), self.show(result)),
+                    _ => format!("{} = {}", self.src(id), self.show_at(id, result)),
                 };
                 let held = !matches!(result, Value::Bool(false));
-                let suffix = if held || matches!(node, Node::Let(_) | Node::Field(_) | Node::Attr(_)) {
+                let suffix = if held || matches!(node, Node::Let(_) | Node::Field(_) | Node::Attr(_) | Node::Flag(_)) {
                     ""
                 } else {
                     " is false"
@@ -252,7 +253,7 @@ impl<'a> Frame<'a> {
         }
         match self.traced(id) {
             Some(v) => {
-                let shown = self.show(v);
+                let shown = self.show_at(id, v);
                 if shown == src {
                     shown
                 } else if left {
@@ -262,6 +263,30 @@ impl<'a> Frame<'a> {
                 }
             }
             None => src.to_string(),
+        }
+    }
+
+    /// The value of the node at `id` as a person reads it: a sum of money
+    /// (`sum(returns.amount …)`, or a let that is one) as money, with the
+    /// currency's minor digits.
+    fn show_at(&mut self, id: NodeId, v: Value<'a>) -> String {
+        match v {
+            Value::Dec(d) if self.is_money(id, 0) => self.p.money(d),
+            _ => self.show(v),
+        }
+    }
+
+    /// Whether the node at `id` is a sum of amounts, directly or as a let's body.
+    fn is_money(&self, id: NodeId, depth: usize) -> bool {
+        let p = self.p;
+        match p.ir.nodes.get(id as usize) {
+            Some(Node::Agg(i)) => p.ir.aggs.get(*i as usize).is_some_and(|a| a.func == AggFn::Sum),
+            Some(Node::Let(i)) if depth < MAX_LET_EXPANSION => {
+                p.ir.lets
+                    .get(*i as usize)
+                    .is_some_and(|l| self.is_money(l.body, depth + 1))
+            }
+            _ => false,
         }
     }
 
@@ -375,7 +400,31 @@ pub fn render_explanation(v: &Verdict, e: &Explanation) -> String {
         "return {}: {}, refund {} {}",
         v.return_id, v.decision, v.refund, v.currency
     );
-    let _ = writeln!(out, "shipping paid by {}", v.shipping);
+    let version = v
+        .policy
+        .version
+        .as_deref()
+        .map(|ver| format!(" version {ver}"))
+        .unwrap_or_default();
+    let _ = writeln!(out, "decided by \"{}\"{version} ({})", v.policy.title, v.policy.hash);
+    if let Some(f) = &v.floor {
+        let version = f
+            .policy
+            .version
+            .as_deref()
+            .map(|ver| format!(" version {ver}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "on the floor \"{}\"{version} ({}), which alone says {}, risk {}",
+            f.policy.title, f.policy.hash, f.decision, f.risk
+        );
+    }
+    if v.shipping == "none" {
+        let _ = writeln!(out, "shipping paid by none: nothing is sent back");
+    } else {
+        let _ = writeln!(out, "shipping paid by {}", v.shipping);
+    }
     if let Some(row) = &e.shipping {
         write_facts(&mut out, "  ", &format!("shipping {}", row.name), &row.facts);
     }
@@ -383,7 +432,9 @@ pub fn render_explanation(v: &Verdict, e: &Explanation) -> String {
     if e.flags.is_empty() {
         let _ = writeln!(out, "  no flag fired");
     }
-    for (flag, hit) in e.flags.iter().zip(&v.flags) {
+    // On a floor, the explanation lists the floor's flags after the policy's.
+    let floor_flags = v.floor.iter().flat_map(|f| &f.flags);
+    for (flag, hit) in e.flags.iter().zip(v.flags.iter().chain(floor_flags)) {
         let note = hit.note.as_deref().map(|n| format!(" ({n})")).unwrap_or_default();
         write_facts(
             &mut out,
@@ -396,6 +447,22 @@ pub fn render_explanation(v: &Verdict, e: &Explanation) -> String {
         let _ = writeln!(out, "\nline {}: {}, refund {}", line.sku, line.decision, line.refund);
         if let Some(m) = &line.message {
             let _ = writeln!(out, "  says: {m}");
+        }
+        for o in &line.overrides {
+            let merchant = o
+                .merchant_rule
+                .as_deref()
+                .map_or("the default".to_string(), |r| format!("rule {r}"));
+            let floor = o.floor_rule.as_deref().unwrap_or("an error");
+            let refund = match (&o.refund_from, &o.refund_to) {
+                (Some(a), Some(b)) => format!(", refund {a} -> {b}"),
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "  the floor's rule {floor} overrides {merchant}: {} -> {}{refund}",
+                o.from, o.to
+            );
         }
         if lx.rules.is_empty() {
             let failed = v.errors.iter().any(|e| e.sku.as_deref().is_none_or(|s| s == line.sku));

@@ -103,6 +103,7 @@ impl Program {
             match f.holds(flag.when, flag.unless) {
                 Ok(true) => {
                     sink.flag(f, i);
+                    f.set_fired(i);
                     if i < 64 {
                         flags |= 1 << i;
                     }

@@ -7,14 +7,17 @@ mod judge;
 mod value;
 mod verdict;
 mod walk;
+mod words;
 
 pub use explain::{Explanation, FiredExplain, LineExplain, render_explanation};
 pub use judge::{Decided, RequestDecision};
 pub(crate) use value::{ErrKind, EvalError};
-pub use verdict::{Deduction, ErrorEntry, FlagHit, LineVerdict, RuleHit, Verdict};
+pub use verdict::{Deduction, ErrorEntry, FlagHit, FloorPart, LineVerdict, Override, PolicyId, RuleHit, Verdict};
 pub use walk::Scratch;
 #[cfg(feature = "internals")]
 pub use walk::steps;
+
+use std::sync::Arc;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
@@ -32,6 +35,8 @@ use walk::Frame;
 pub struct Program {
     pub(crate) ir: Checked,
     pub(crate) code: compiled::Code,
+    /// Which policy this is, as every verdict names it.
+    pub(crate) id: Arc<PolicyId>,
 }
 
 /// The message of a line decided review because something on it failed.
@@ -41,7 +46,17 @@ impl Program {
     /// Compiles a checked program's expressions; the one place the two meet.
     pub(crate) fn new(ir: Checked) -> Program {
         let code = compiled::compile(&ir);
-        Program { ir, code }
+        let id = Arc::new(PolicyId::new(
+            &ir.header.title,
+            ir.header.version.as_deref(),
+            &ir.source,
+        ));
+        Program { ir, code, id }
+    }
+
+    /// The policy's identity: title, version and the hash of its text.
+    pub fn id(&self) -> &PolicyId {
+        &self.id
     }
 
     /// Judges one case.
@@ -53,7 +68,7 @@ impl Program {
     /// reference the tests hold the compiled code to.
     #[cfg(any(test, feature = "internals"))]
     pub fn judge_reference(&self, case: &Case) -> Result<Verdict, InputError> {
-        self.run_in(case, &[], false, false).map(|(v, _)| v)
+        self.run_in(case, &[], false, false, false).map(|(v, _, _)| v)
     }
 
     /// Judges one case with some aggregates already known (by index into
@@ -61,6 +76,16 @@ impl Program {
     /// This is how a backtest uses the windows it keeps up to date.
     pub fn judge_with(&self, case: &Case, provided: &[Option<AggValue>]) -> Result<Verdict, InputError> {
         self.run(case, provided, false).map(|(v, _)| v)
+    }
+
+    /// How far back the policy's aggregates look, in seconds: `None` when
+    /// some aggregate has no window (it reads all history), else the longest
+    /// window (0 when the policy reads no history).
+    pub(crate) fn history_needed(&self) -> Option<i64> {
+        self.ir
+            .aggs
+            .iter()
+            .try_fold(0, |longest, a| a.window.map(|w| longest.max(w)))
     }
 
     /// The aggregates the policy reads, in the order `judge_with` takes them.
@@ -129,7 +154,14 @@ impl Program {
         provided: &[Option<AggValue>],
         explain: bool,
     ) -> Result<(Verdict, Explanation), InputError> {
-        self.run_in(case, provided, explain, true)
+        self.run_in(case, provided, explain, true, false)
+            .map(|(v, e, _)| (v, e))
+    }
+
+    /// Judges one case and says which table rows it took: the shipping row of
+    /// the request and each line's refund row (for `rpl test --coverage`).
+    pub(crate) fn judge_rows(&self, case: &Case) -> Result<(Verdict, Rows), InputError> {
+        self.run_in(case, &[], false, true, true).map(|(v, _, rows)| (v, rows))
     }
 
     fn run_in(
@@ -138,8 +170,10 @@ impl Program {
         provided: &[Option<AggValue>],
         explain: bool,
         compiled: bool,
-    ) -> Result<(Verdict, Explanation), InputError> {
+        rows: bool,
+    ) -> Result<(Verdict, Explanation, Rows), InputError> {
         self.check_currency(case)?;
+        self.check_words(case)?;
         // The frame's buffers are kept per thread between verdicts, as the
         // decision-only path keeps them in its caller's scratch.
         thread_local! {
@@ -166,6 +200,7 @@ impl Program {
                     message: None,
                     deductions: Vec::new(),
                     rules: Vec::new(),
+                    overrides: Vec::new(),
                 })
                 .collect(),
             explanation: Explanation {
@@ -185,6 +220,15 @@ impl Program {
                 ..Explanation::default()
             },
             explain,
+            // Kept only when asked for: the plain verdict pays nothing for it.
+            rows: Rows {
+                shipping: None,
+                refund: if rows {
+                    vec![None; case.ret.items.len()]
+                } else {
+                    Vec::new()
+                },
+            },
         };
         let decided = self.evaluate(&mut f, &mut sink);
         f.return_scratch(&mut scratch);
@@ -192,6 +236,8 @@ impl Program {
         SCRATCH.set(scratch);
         let verdict = Verdict {
             return_id: case.ret.id.clone(),
+            policy: self.id.clone(),
+            floor: None,
             decision: decided.decision.as_str().into(),
             refund: self.money(decided.refund),
             currency: self.ir.header.currency.clone(),
@@ -201,7 +247,7 @@ impl Program {
             lines: sink.lines,
             errors: sink.errors,
         };
-        Ok((verdict, sink.explanation))
+        Ok((verdict, sink.explanation, sink.rows))
     }
 
     /// The decision-only path: the decision, refund, shipping payer, risk and
@@ -209,6 +255,7 @@ impl Program {
     /// `scratch` has grown to the policy's size.
     pub fn decide(&self, case: &Case, scratch: &mut Scratch) -> Result<Decided, InputError> {
         self.check_currency(case)?;
+        self.check_words(case)?;
         let mut f = Frame::with_scratch(self, case, scratch);
         let decided = self.evaluate(&mut f, &mut Nothing);
         f.return_scratch(scratch);
@@ -320,6 +367,14 @@ fn format_money(d: Decimal, places: u32) -> String {
     out
 }
 
+/// The table rows a verdict took, by index: the request's shipping row and
+/// each line's refund row (`None` where no table, or an error).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Rows {
+    pub(crate) shipping: Option<usize>,
+    pub(crate) refund: Vec<Option<usize>>,
+}
+
 struct VerdictSink<'a> {
     p: &'a Program,
     case: &'a Case,
@@ -328,6 +383,7 @@ struct VerdictSink<'a> {
     lines: Vec<LineVerdict>,
     explanation: Explanation,
     explain: bool,
+    rows: Rows,
 }
 
 impl<'a> Sink<'a> for VerdictSink<'a> {
@@ -346,6 +402,7 @@ impl<'a> Sink<'a> for VerdictSink<'a> {
     }
 
     fn shipping_row(&mut self, f: &mut Frame<'a>, i: usize) {
+        self.rows.shipping = Some(i);
         if self.explain {
             let row = &self.p.ir.shipping[i];
             self.explanation.shipping = Some(f.explain_row(i, row.value.as_str(), row.guard));
@@ -381,6 +438,7 @@ impl<'a> Sink<'a> for VerdictSink<'a> {
             rule: rule.name.clone(),
             effect: rule.decision.as_ref().map_or("deduct", |(d, _)| d.as_str()).into(),
             message: rule.decision.as_ref().and_then(|(_, m)| m.clone()),
+            layer: None,
         });
     }
 
@@ -392,6 +450,9 @@ impl<'a> Sink<'a> for VerdictSink<'a> {
     }
 
     fn refund_row(&mut self, f: &mut Frame<'a>, line: usize, row: usize, value: Decimal) {
+        if let Some(taken) = self.rows.refund.get_mut(line) {
+            *taken = Some(row);
+        }
         if self.explain {
             let guard = self.p.ir.refund[row].guard;
             self.explanation.lines[line].refund = Some(f.explain_row(row, &self.p.money(value), guard));

@@ -2,6 +2,7 @@
 //! return shipping, and why.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +17,11 @@ pub type Word = Cow<'static, str>;
 pub struct Verdict {
     /// The return it judges.
     pub return_id: String,
+    /// The policy that decided: its title, version and a hash of its text.
+    pub policy: Arc<PolicyId>,
+    /// When judged on a platform floor: what the floor said, by itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub floor: Option<FloorPart>,
     /// `approve`, `deny`, `review` or `partial`.
     pub decision: Word,
     /// The sum of the approved lines' refunds, in the currency's minor unit.
@@ -62,8 +68,46 @@ pub struct LineVerdict {
     pub message: Option<String>,
     /// The deductions of the rules that fired, each rounded to the minor unit.
     pub deductions: Vec<Deduction>,
-    /// Every rule that fired on the line, in declaration order.
+    /// Every rule that fired on the line, in declaration order (on a floor:
+    /// the merchant's, then the floor's).
     pub rules: Vec<RuleHit>,
+    /// Where the platform floor changed what the merchant's policy decided.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<Override>,
+}
+
+/// What a platform floor said of a request, by itself.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[non_exhaustive]
+pub struct FloorPart {
+    /// The floor policy.
+    pub policy: Arc<PolicyId>,
+    /// The floor's own decision on the request.
+    pub decision: Word,
+    /// The sum of the floor's fired flags' scores.
+    pub risk: i64,
+    /// The floor's flags that fired.
+    pub flags: Vec<FlagHit>,
+}
+
+/// A line where the floor overrode the merchant's policy.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[non_exhaustive]
+pub struct Override {
+    /// The merchant rule that had decided the line (`None`: its default).
+    pub merchant_rule: Option<String>,
+    /// The floor rule that decided it.
+    pub floor_rule: Option<String>,
+    /// The merchant's decision.
+    pub from: Word,
+    /// The decision that stands.
+    pub to: Word,
+    /// The merchant's refund, where the floor changed the refund.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_from: Option<String>,
+    /// The refund that stands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_to: Option<String>,
 }
 
 /// An amount taken off a line's refund.
@@ -87,6 +131,9 @@ pub struct RuleHit {
     /// The rule's message, if its decision has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// `floor` for a rule of the platform floor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<Word>,
 }
 
 /// A construct that could not be evaluated on this case (docs/language.md §6.5).
@@ -100,4 +147,38 @@ pub struct ErrorEntry {
     pub sku: Option<String>,
     /// What failed and where in the policy, in words.
     pub message: String,
+}
+
+/// Which policy decided: enough to find the exact text again when a refund
+/// is disputed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct PolicyId {
+    /// The header's title.
+    pub title: String,
+    /// The header's `version`, when it gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// `sha256:` and the SHA-256 of the policy's text, in hex: two texts
+    /// with the same hash are the same policy, byte for byte.
+    pub hash: String,
+}
+
+impl PolicyId {
+    /// The identity of a policy with this title, version and source text.
+    pub(crate) fn new(title: &str, version: Option<&str>, source: &str) -> PolicyId {
+        use sha2::Digest as _;
+        use std::fmt::Write as _;
+        let digest = sha2::Sha256::digest(source.as_bytes());
+        let mut hash = String::with_capacity(7 + 64);
+        hash.push_str("sha256:");
+        for b in digest {
+            let _ = write!(hash, "{b:02x}");
+        }
+        PolicyId {
+            title: title.to_string(),
+            version: version.map(str::to_string),
+            hash,
+        }
+    }
 }

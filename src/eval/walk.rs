@@ -37,6 +37,8 @@ pub(super) struct Frame<'a> {
     pub(super) lets: Vec<Slot<'a>>,
     pub(super) aggs: Vec<Slot<'a>>,
     attrs: Vec<Option<&'a Scalar>>,
+    /// Which flags fired, by index: known once the flags ran, read by rules and tables.
+    fired: Vec<bool>,
     pub(super) trace: Option<Trace<'a>>,
     /// Whether roots run their compiled code (see `compiled`): not while
     /// explaining, which records every node's value, nor on the reference path.
@@ -80,6 +82,7 @@ pub struct Scratch {
     lets: Vec<Slot<'static>>,
     aggs: Vec<Slot<'static>>,
     attrs: Vec<Option<&'static Scalar>>,
+    fired: Vec<bool>,
 }
 
 /// An empty vector on the allocation of `v`: the two element types differ
@@ -115,6 +118,7 @@ impl<'a> Frame<'a> {
         scratch.lets = recycle(std::mem::take(&mut self.lets));
         scratch.aggs = recycle(std::mem::take(&mut self.aggs));
         scratch.attrs = recycle(std::mem::take(&mut self.attrs));
+        scratch.fired = std::mem::take(&mut self.fired);
     }
 
     fn build(
@@ -139,6 +143,9 @@ impl<'a> Frame<'a> {
             AttrObject::Customer => find(&case.customer.attrs, &slot.name),
             AttrObject::Item => None,
         }));
+        let mut fired = scratch.fired;
+        fired.clear();
+        fired.resize(p.ir.flags.len(), false);
         Frame {
             p,
             case: Some(case),
@@ -153,6 +160,7 @@ impl<'a> Frame<'a> {
             lets,
             aggs,
             attrs,
+            fired,
             trace: explain.then(Trace::default),
             compiled: !explain,
             steps: 0,
@@ -182,6 +190,7 @@ impl<'a> Frame<'a> {
             lets: Vec::new(),
             aggs: Vec::new(),
             attrs: Vec::new(),
+            fired: Vec::new(),
             trace: None,
             compiled: true,
             steps: 0,
@@ -219,6 +228,19 @@ impl<'a> Frame<'a> {
             }
         };
         today - day
+    }
+
+    /// Records that flag `i` fired, for the rules and tables that name it.
+    pub(super) fn set_fired(&mut self, i: usize) {
+        if let Some(slot) = self.fired.get_mut(i) {
+            *slot = true;
+        }
+    }
+
+    /// Whether flag `i` fired (the node at `id` asks). Only rules and tables
+    /// ask, after every flag ran.
+    pub(super) fn fired(&self, i: u32, id: NodeId) -> Result<bool, EvalError> {
+        self.fired.get(i as usize).copied().ok_or_else(|| Self::missing(id))
     }
 
     pub(super) fn set_risk(&mut self, risk: i64) {
@@ -351,6 +373,7 @@ impl<'a> Frame<'a> {
                 r?
             }
             Node::Risk => Value::Int(self.risk),
+            Node::Flag(i) => Value::Bool(self.fired(*i, id)?),
             Node::Now => Value::Time(self.now),
             Node::Not(x) => Value::Bool(!self.bool(*x)?),
             Node::Neg(x) => {
@@ -485,11 +508,12 @@ impl<'a> Frame<'a> {
     /// order line's, then its return line's).
     pub(super) fn list_slices(&mut self, node: NodeId) -> Result<(&'a [String], &'a [String]), EvalError> {
         let none: &'a [String] = &[];
-        let case = self.case.ok_or_else(|| Self::missing(node))?;
+        // A backtest tests a `where` on an event alone, with no case.
+        let case = || self.case.ok_or_else(|| Self::missing(node));
         match self.p.ir.nodes.get(node as usize) {
-            Some(Node::Field(Field::OrderTags)) => Ok((&case.order.tags, none)),
-            Some(Node::Field(Field::ReturnEvidence)) => Ok((&case.ret.evidence, none)),
-            Some(Node::Field(Field::CustomerTags)) => Ok((&case.customer.tags, none)),
+            Some(Node::Field(Field::OrderTags)) => Ok((&case()?.order.tags, none)),
+            Some(Node::Field(Field::ReturnEvidence)) => Ok((&case()?.ret.evidence, none)),
+            Some(Node::Field(Field::CustomerTags)) => Ok((&case()?.customer.tags, none)),
             Some(Node::Field(Field::ItemTags)) => {
                 let line = self.line.ok_or_else(|| Self::missing(node))?;
                 Ok((&line.tags, none))

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::json::{civil, push_id, push_money, push_time};
 use super::*;
-use crate::data::{Order as CaseOrder, Time, parse_order, parse_return};
+use crate::data::{Order as CaseOrder, Time, parse_order_with, parse_return_with};
 
 fn small(seed: u64) -> GenOptions {
     GenOptions {
@@ -61,7 +61,7 @@ fn check(text: &[u8], stats: &GenStats) -> Stream {
                 at
             }
             Some("order") => {
-                let order = parse_order(&v, "order").unwrap_or_else(|e| panic!("line {}: {e}", n + 1));
+                let order = parse_order_with(&v, "order", &["event"]).unwrap_or_else(|e| panic!("line {}: {e}", n + 1));
                 let (joined, _) = s.customers[&order.customer_id];
                 assert!(joined < order.placed_at, "line {}: order before sign-up", n + 1);
                 assert_eq!(order.currency, "CNY");
@@ -90,7 +90,8 @@ fn check(text: &[u8], stats: &GenStats) -> Stream {
                     .orders
                     .get(order_id)
                     .unwrap_or_else(|| panic!("line {}: order {order_id} not seen yet", n + 1));
-                let ret = parse_return(&v, "return", order).unwrap_or_else(|e| panic!("line {}: {e}", n + 1));
+                let ret = parse_return_with(&v, "return", order, &["event", "order_id", "status", "label"])
+                    .unwrap_or_else(|e| panic!("line {}: {e}", n + 1));
                 assert!(order.placed_at < ret.requested_at);
                 if let Some(delivered) = order.delivered_at {
                     assert!(delivered < ret.requested_at, "line {}", n + 1);

@@ -1,6 +1,6 @@
 //! What the policy's header says once checked: its title, version, currency
 //! and its minor units, its timezone, its default decision; and who may pay
-//! return shipping.
+//! return shipping (or `none`, when nothing is sent back).
 
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -84,15 +84,18 @@ pub enum Payer {
     Platform,
     /// The buyer's return-shipping insurance.
     Insurance,
+    /// No one: nothing is sent back (a refund-only request). Written `none`.
+    Nothing,
 }
 
 impl Payer {
     /// Every payer, by the word a policy writes.
-    pub const ALL: [(&'static str, Payer); 4] = [
+    pub const ALL: [(&'static str, Payer); 5] = [
         ("buyer", Payer::Buyer),
         ("merchant", Payer::Merchant),
         ("platform", Payer::Platform),
         ("insurance", Payer::Insurance),
+        ("none", Payer::Nothing),
     ];
 
     /// The word the verdict uses.
@@ -102,6 +105,7 @@ impl Payer {
             Payer::Merchant => "merchant",
             Payer::Platform => "platform",
             Payer::Insurance => "insurance",
+            Payer::Nothing => "none",
         }
     }
 }

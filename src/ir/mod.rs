@@ -16,11 +16,13 @@ mod header;
 mod node;
 pub(crate) mod schema;
 mod types;
+mod vocab;
 
 pub(crate) use defs::{AggDef, AttrObject, AttrSlot, FlagDef, LetDef, Row, RuleDef};
 pub use header::{HeaderInfo, Payer, PolicyTz};
 pub(crate) use node::{Arith, Cmp, Func, Lit, Node, NodeId, reads_only_event};
 pub(crate) use types::Ty;
+pub(crate) use vocab::{Vocabularies, Vocabulary};
 
 use crate::diag::Span;
 
@@ -39,6 +41,8 @@ pub(crate) struct Checked {
     pub(crate) rules: Vec<RuleDef>,
     pub(crate) shipping: Vec<Row<Payer>>,
     pub(crate) refund: Vec<Row<NodeId>>,
+    /// The words declared for open fields (`values FIELD = […]`).
+    pub(crate) vocabularies: Vocabularies,
     /// Lets and aggregates that read `item` and so are computed afresh per line.
     pub(crate) per_line_lets: Vec<u32>,
     pub(crate) per_line_aggs: Vec<u32>,
@@ -60,6 +64,7 @@ impl Checked {
             rules: Vec::new(),
             shipping: Vec::new(),
             refund: Vec::new(),
+            vocabularies: Vocabularies::default(),
             per_line_lets: Vec::new(),
             per_line_aggs: Vec::new(),
         }

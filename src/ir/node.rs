@@ -63,6 +63,8 @@ pub enum Node {
     Let(u32),
     Agg(u32),
     Risk,
+    /// Whether the flag with this index fired on the request.
+    Flag(u32),
     Now,
     Not(NodeId),
     Neg(NodeId),
@@ -95,6 +97,7 @@ pub(crate) fn reads_only_event(nodes: &[Node], id: NodeId) -> bool {
         Some(Node::Call(f, a, b)) => {
             !matches!(f, Func::DaysSince | Func::HoursSince) && only(a) && b.as_ref().is_none_or(only)
         }
-        Some(Node::Field(_) | Node::Attr(_) | Node::Let(_) | Node::Agg(_) | Node::Risk | Node::Now) | None => false,
+        Some(Node::Field(_) | Node::Attr(_) | Node::Let(_) | Node::Agg(_) | Node::Risk | Node::Flag(_) | Node::Now)
+        | None => false,
     }
 }

@@ -95,6 +95,66 @@ pub const FIELDS: &[FieldInfo] = &[
     f("customer", "tags", Field::CustomerTags, Ty::List, false),
 ];
 
+/// The kinds of return request (`return.type`, and `type` inside `where`):
+/// a closed set, refused in input and in a policy's comparisons alike.
+pub const RETURN_TYPES: &[&str] = &["return_refund", "refund_only", "exchange"];
+
+/// What became of an earlier return (`status` inside `where`): a closed set.
+/// A backtest gives a return without one the status its verdict implies:
+/// approve -> `refunded`, deny -> `rejected`, anything else -> `pending`.
+pub const RETURN_STATUSES: &[&str] = &["pending", "approved", "refunded", "exchanged", "rejected", "cancelled"];
+
+/// The closed set of values a field takes, if it has one.
+pub fn closed_values(field: Field) -> Option<&'static [&'static str]> {
+    match field {
+        Field::ReturnType => Some(RETURN_TYPES),
+        _ => None,
+    }
+}
+
+/// The closed set of values a past event's field takes, if it has one.
+pub fn closed_event_values(field: EventField) -> Option<&'static [&'static str]> {
+    match field {
+        EventField::ReturnType => Some(RETURN_TYPES),
+        EventField::ReturnStatus => Some(RETURN_STATUSES),
+        _ => None,
+    }
+}
+
+/// What one of a closed set's values is called, and what they all are, in
+/// messages: `"x" is not a return type`, `return types are …`.
+pub fn closed_noun(values: &[&str]) -> (&'static str, &'static str) {
+    if std::ptr::eq(values, RETURN_STATUSES) {
+        ("a return status", "return statuses")
+    } else {
+        ("a return type", "return types")
+    }
+}
+
+/// The open fields whose words a policy may declare (`values FIELD = […]`),
+/// with what the words are called in messages. Tags are left out: they are
+/// labels many systems add for their own ends, and a policy reads a few.
+pub const DECLARABLE: &[(Field, &str)] = &[
+    (Field::ReturnReason, "reasons"),
+    (Field::ItemCategory, "categories"),
+    (Field::ItemCondition, "conditions"),
+    (Field::ReturnEvidence, "kinds of evidence"),
+];
+
+/// The word rpl gives `item.condition` when the input names none: always
+/// allowed, declared or not, since no input can be refused for leaving out
+/// an optional key.
+pub const UNKNOWN_CONDITION: &str = "unknown";
+
+/// The open field whose vocabulary a past event's field shares: a past
+/// return's `reason` is `return.reason`'s.
+pub fn event_vocabulary_field(field: EventField) -> Option<Field> {
+    match field {
+        EventField::ReturnReason => Some(Field::ReturnReason),
+        _ => None,
+    }
+}
+
 pub const ROOTS: [&str; 4] = ["order", "item", "return", "customer"];
 
 pub fn field_info(field: Field) -> &'static FieldInfo {

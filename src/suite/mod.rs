@@ -7,8 +7,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod coverage;
+
+pub use coverage::{Coverage, render_coverage};
+
 use crate::data::InputError;
-use crate::eval::Verdict;
+use crate::eval::{Rows, Verdict};
 
 /// Why a suite could not run at all.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -101,6 +105,8 @@ pub enum CaseError {
 #[serde(deny_unknown_fields)]
 struct SuiteFile {
     policy: String,
+    /// A platform floor the policy stands on (docs/language.md §14).
+    floor: Option<String>,
     #[serde(default, rename = "case")]
     cases: Vec<CaseFile>,
 }
@@ -130,6 +136,8 @@ pub(crate) struct Expect {
     flags: Option<Vec<String>>,
     /// Lines matched by sku.
     lines: Option<Vec<ExpectLine>>,
+    /// The constructs that could not be evaluated, in order (`[]`: none).
+    errors: Option<Vec<ExpectError>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -138,10 +146,47 @@ pub(crate) struct ExpectLine {
     sku: String,
     decision: Option<String>,
     refund: Option<String>,
+    /// What the customer is told on the line.
+    message: Option<String>,
     /// The names of the rules that fired, in order.
     rules: Option<Vec<String>>,
-    /// The labels of the deductions, in order.
-    deductions: Option<Vec<String>>,
+    /// The deductions, in order: labels, or labels with their amounts.
+    deductions: Option<Vec<ExpectDeduction>>,
+    /// On a floor: the floor rules that overrode the merchant's decision here (`[]`: none).
+    overrides: Option<Vec<String>>,
+}
+
+/// A deduction as a suite names it: its label, or its label and amount.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum ExpectDeduction {
+    Label(String),
+    Full(DeductionFull),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeductionFull {
+    label: String,
+    amount: String,
+}
+
+/// An evaluation error as a suite names it: the construct (`rule fee`,
+/// `flag busy`, `shipping`, `refund`), or a table that may also give the sku
+/// it touched and its message.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum ExpectError {
+    Construct(String),
+    Full(ErrorFull),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ErrorFull {
+    construct: String,
+    sku: Option<String>,
+    message: Option<String>,
 }
 
 /// One compared key that differed.
@@ -208,6 +253,8 @@ pub struct SuiteResult {
     pub cases: Vec<CaseResult>,
     /// Snapshot files no case owns any more (removed when updating).
     pub stale: Vec<PathBuf>,
+    /// What the cases exercised of the policy (when it could run).
+    pub coverage: Option<Coverage>,
 }
 
 impl SuiteResult {
@@ -260,6 +307,7 @@ pub fn run_suite(path: &Path, update: bool) -> SuiteResult {
         error: None,
         cases: Vec::new(),
         stale: Vec::new(),
+        coverage: None,
     };
     let file = match load(path) {
         Ok(f) => f,
@@ -270,36 +318,41 @@ pub fn run_suite(path: &Path, update: bool) -> SuiteResult {
     };
     let base = path.parent().unwrap_or(Path::new("."));
     let policy_path = base.join(&file.policy);
-    let compiled = match std::fs::read_to_string(&policy_path) {
-        Err(e) => Err(SuiteError::PolicyRead {
-            path: policy_path.clone(),
-            reason: e.to_string(),
-        }),
-        Ok(source) => crate::compile(&source).map_err(|diags| {
-            let shown = policy_path.display().to_string();
-            SuiteError::Policy {
-                rendered: crate::diag::render(&shown, &source, &diags),
-                path: policy_path.clone(),
-            }
-        }),
-    };
-    let compiled = match compiled {
+    let compiled = match compile_file(&policy_path) {
         Ok(c) => c,
         Err(e) => {
             result.error = Some(e);
             return result;
         }
     };
+    let floor = match file.floor.as_ref().map(|f| compile_file(&base.join(f))).transpose() {
+        Ok(f) => f.map(|c| c.program),
+        Err(e) => {
+            result.error = Some(e);
+            return result;
+        }
+    };
+    if let Some(floor) = &floor
+        && let Err(reason) = crate::floor::check_pair(floor, &compiled.program)
+    {
+        result.error = Some(SuiteError::Policy {
+            path: policy_path.clone(),
+            rendered: reason,
+        });
+        return result;
+    }
     let snap_dir = snapshot_dir(path);
     let mut owned = BTreeSet::new();
+    let mut coverage = Coverage::new(&policy_path, &compiled.program);
     for case in &file.cases {
         let snap_path = snap_dir.join(format!("{}.json", slug(&case.name)));
         if case.snapshot {
             owned.insert(snap_path.clone());
         }
-        let outcome = match judge_case(&compiled.program, base, case) {
+        let outcome = match judge_case(&compiled.program, floor.as_ref(), base, case) {
             Err(e) => Outcome::Error(e),
-            Ok(verdict) => {
+            Ok((verdict, rows)) => {
+                coverage.add(&verdict, &rows);
                 let mismatches = case.expect.as_ref().map(|e| compare(e, &verdict)).unwrap_or_default();
                 if !mismatches.is_empty() {
                     Outcome::Failed(mismatches)
@@ -315,6 +368,7 @@ pub fn run_suite(path: &Path, update: bool) -> SuiteResult {
             outcome,
         });
     }
+    result.coverage = Some(coverage);
     result.stale = stale_snapshots(&snap_dir, &owned);
     if update {
         for stale in &result.stale {
@@ -359,7 +413,24 @@ fn load(path: &Path) -> Result<SuiteFile, SuiteError> {
     Ok(file)
 }
 
-fn judge_case(program: &crate::Program, base: &Path, case: &CaseFile) -> Result<Verdict, CaseError> {
+/// Reads and checks a policy file of a suite.
+fn compile_file(path: &Path) -> Result<crate::Compiled, SuiteError> {
+    let source = std::fs::read_to_string(path).map_err(|e| SuiteError::PolicyRead {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    crate::compile(&source).map_err(|diags| SuiteError::Policy {
+        rendered: crate::diag::render(&path.display().to_string(), &source, &diags),
+        path: path.to_path_buf(),
+    })
+}
+
+fn judge_case(
+    program: &crate::Program,
+    floor: Option<&crate::Program>,
+    base: &Path,
+    case: &CaseFile,
+) -> Result<(Verdict, Rows), CaseError> {
     let value = match (&case.input, &case.case) {
         (Some(input), _) => {
             let path = base.join(input);
@@ -377,12 +448,16 @@ fn judge_case(program: &crate::Program, base: &Path, case: &CaseFile) -> Result<
         (None, None) => return Err(CaseError::Inline("no input".into())),
     };
     let parsed = crate::data::parse_case_value(&value).map_err(CaseError::Invalid)?;
-    program.judge(&parsed).map_err(CaseError::Invalid)
+    match floor {
+        Some(floor) => crate::floor::judge_layered_rows(floor, program, &parsed),
+        None => program.judge_rows(&parsed),
+    }
+    .map_err(CaseError::Invalid)
 }
 
 fn snapshot(path: &Path, verdict: &Verdict, update: bool) -> Outcome {
     // A verdict is strings, numbers and lists: it always prints.
-    let new = serde_json::to_string_pretty(verdict).unwrap_or_default() + "\n";
+    let new = serde_json::to_string_pretty(&Pinned::of(verdict)).unwrap_or_default() + "\n";
     let old = std::fs::read_to_string(path).ok();
     if old.as_deref() == Some(new.as_str()) {
         return Outcome::Passed;
@@ -404,6 +479,53 @@ fn snapshot(path: &Path, verdict: &Verdict, update: bool) -> Outcome {
             path: path.to_path_buf(),
             reason: e.to_string(),
         }),
+    }
+}
+
+/// A verdict as a snapshot keeps it: what was decided, not which text
+/// decided it. The policy's identity changes with every edit, comments
+/// included, and the suite already names its policy.
+#[derive(serde::Serialize)]
+struct Pinned<'a> {
+    return_id: &'a str,
+    decision: &'a str,
+    refund: &'a str,
+    currency: &'a str,
+    shipping: &'a str,
+    risk: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    floor: Option<PinnedFloor<'a>>,
+    flags: &'a [crate::eval::FlagHit],
+    lines: &'a [crate::eval::LineVerdict],
+    errors: &'a [crate::eval::ErrorEntry],
+}
+
+/// The floor's own part of a verdict, without its identity.
+#[derive(serde::Serialize)]
+struct PinnedFloor<'a> {
+    decision: &'a str,
+    risk: i64,
+    flags: &'a [crate::eval::FlagHit],
+}
+
+impl<'a> Pinned<'a> {
+    fn of(v: &'a Verdict) -> Pinned<'a> {
+        Pinned {
+            return_id: &v.return_id,
+            decision: &v.decision,
+            refund: &v.refund,
+            currency: &v.currency,
+            shipping: &v.shipping,
+            risk: v.risk,
+            floor: v.floor.as_ref().map(|f| PinnedFloor {
+                decision: &f.decision,
+                risk: f.risk,
+                flags: &f.flags,
+            }),
+            flags: &v.flags,
+            lines: &v.lines,
+            errors: &v.errors,
+        }
     }
 }
 
@@ -438,6 +560,28 @@ fn compare(e: &Expect, v: &Verdict) -> Vec<Mismatch> {
         e.flags.as_ref().map(|f| list(f)),
         list(&v.flags.iter().map(|f| f.name.clone()).collect::<Vec<_>>()),
     );
+    if let Some(expected) = &e.errors {
+        // Each actual error is shown with the parts its expectation names.
+        let shown = |i: usize, x: &crate::eval::ErrorEntry| -> String {
+            match expected.get(i) {
+                Some(ExpectError::Full(f)) => error_text(
+                    &x.construct,
+                    f.sku.as_ref().and(Some(x.sku.as_deref().unwrap_or("-"))),
+                    f.message.as_ref().and(Some(x.message.as_str())),
+                ),
+                _ => x.construct.clone(),
+            }
+        };
+        let want: Vec<String> = expected
+            .iter()
+            .map(|x| match x {
+                ExpectError::Construct(c) => c.clone(),
+                ExpectError::Full(f) => error_text(&f.construct, f.sku.as_deref(), f.message.as_deref()),
+            })
+            .collect();
+        let have: Vec<String> = v.errors.iter().enumerate().map(|(i, x)| shown(i, x)).collect();
+        check("errors".into(), Some(list(&want)), list(&have));
+    }
     for line in e.lines.iter().flatten() {
         let Some(actual) = v.lines.iter().find(|l| l.sku == line.sku) else {
             check(
@@ -450,16 +594,59 @@ fn compare(e: &Expect, v: &Verdict) -> Vec<Mismatch> {
         let key = |k: &str| format!("lines[{}].{k}", line.sku);
         check(key("decision"), line.decision.clone(), actual.decision.to_string());
         check(key("refund"), line.refund.clone(), actual.refund.clone());
+        check(
+            key("message"),
+            line.message.clone(),
+            actual.message.clone().unwrap_or_else(|| "(none)".into()),
+        );
         let rules: Vec<String> = actual.rules.iter().map(|r| r.rule.clone()).collect();
         check(key("rules"), line.rules.as_ref().map(|r| list(r)), list(&rules));
-        let labels: Vec<String> = actual.deductions.iter().map(|d| d.label.clone()).collect();
+        let overrides: Vec<String> = actual
+            .overrides
+            .iter()
+            .map(|o| o.floor_rule.clone().unwrap_or_else(|| "(error)".into()))
+            .collect();
         check(
-            key("deductions"),
-            line.deductions.as_ref().map(|d| list(d)),
-            list(&labels),
+            key("overrides"),
+            line.overrides.as_ref().map(|o| list(o)),
+            list(&overrides),
         );
+        if let Some(expected) = &line.deductions {
+            // Labels alone, or labels with amounts, as the suite gives them.
+            let with_amounts = expected.iter().any(|d| matches!(d, ExpectDeduction::Full(_)));
+            let want: Vec<String> = expected
+                .iter()
+                .map(|d| match d {
+                    ExpectDeduction::Label(l) => l.clone(),
+                    ExpectDeduction::Full(f) => format!("{} {}", f.label, f.amount),
+                })
+                .collect();
+            let have: Vec<String> = actual
+                .deductions
+                .iter()
+                .enumerate()
+                .map(|(i, d)| match (with_amounts, expected.get(i)) {
+                    (true, Some(ExpectDeduction::Full(_)) | None) => format!("{} {}", d.label, d.amount),
+                    _ => d.label.clone(),
+                })
+                .collect();
+            check(key("deductions"), Some(list(&want)), list(&have));
+        }
     }
     out
+}
+
+/// An error as a mismatch shows it: its construct, and the sku and message
+/// where the expectation names them.
+fn error_text(construct: &str, sku: Option<&str>, message: Option<&str>) -> String {
+    let mut text = construct.to_string();
+    if let Some(sku) = sku {
+        text.push_str(&format!(" on {sku}"));
+    }
+    if let Some(message) = message {
+        text.push_str(&format!(": {message}"));
+    }
+    text
 }
 
 fn list(items: &[String]) -> String {
@@ -594,5 +781,22 @@ mod tests {
     fn diffs_show_changed_lines() {
         let d = line_diff("a\nb\nc\n", "a\nx\nc\n");
         assert_eq!(d, "      - b\n      + x\n");
+    }
+
+    #[test]
+    fn a_snapshot_keeps_every_field_of_a_verdict_but_the_policy() {
+        let program = crate::compile("policy \"P\" { currency \"CNY\" }").unwrap().program;
+        let case = crate::parse_case(
+            r#"{"order": {"id": "O", "customer_id": "C", "currency": "CNY", "placed_at": "2026-11-01T10:00:00+08:00",
+                "items": [{"sku": "A", "category": "apparel", "unit_price": "1.00", "quantity": 1}]},
+                "return": {"id": "R", "requested_at": "2026-11-02T10:00:00+08:00", "type": "return_refund",
+                "reason": "changed_mind", "items": [{"sku": "A", "quantity": 1}]}}"#,
+        )
+        .unwrap();
+        let verdict = program.judge(&case).unwrap();
+        let keys = |v: serde_json::Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+        let mut all = keys(serde_json::to_value(&verdict).unwrap());
+        all.retain(|k| k != "policy");
+        assert_eq!(keys(serde_json::to_value(Pinned::of(&verdict)).unwrap()), all);
     }
 }

@@ -41,6 +41,7 @@ pub enum Item {
     Header(Header),
     Set(Binding),
     Let(Binding),
+    Values(Vocabulary),
     Flag(Flag),
     Rule(Rule),
     Shipping(Table<Ident>),
@@ -53,6 +54,7 @@ impl Item {
         match self {
             Item::Header(h) => h.span,
             Item::Set(b) | Item::Let(b) => b.span,
+            Item::Values(v) => v.span,
             Item::Flag(f) => f.span,
             Item::Rule(r) => r.span,
             Item::Shipping(t) => t.span,
@@ -99,6 +101,32 @@ pub struct Binding {
     pub name: Ident,
     pub value: Expr,
     pub span: Span,
+}
+
+/// `values FIELD = …`: the words an open field takes (docs/language.md §3.9).
+#[derive(Debug, Clone)]
+pub struct Vocabulary {
+    /// The field as written, one name per part: `return`, `reason`.
+    pub field: Vec<Ident>,
+    /// A list of strings, or sets and lists joined with `+`, as a set's value.
+    pub value: Expr,
+    pub span: Span,
+}
+
+impl Vocabulary {
+    /// The field as written, `return.reason`.
+    pub fn field_name(&self) -> String {
+        let parts: Vec<&str> = self.field.iter().map(|p| p.name.as_str()).collect();
+        parts.join(".")
+    }
+
+    /// Where the field was written.
+    pub fn field_span(&self) -> Span {
+        match (self.field.first(), self.field.last()) {
+            (Some(a), Some(b)) => a.span.to(b.span),
+            _ => self.span,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -312,6 +340,12 @@ impl PartialEq for Header {
 impl PartialEq for Binding {
     fn eq(&self, o: &Self) -> bool {
         self.name == o.name && self.value == o.value
+    }
+}
+
+impl PartialEq for Vocabulary {
+    fn eq(&self, o: &Self) -> bool {
+        self.field == o.field && self.value == o.value
     }
 }
 

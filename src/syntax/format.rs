@@ -183,16 +183,9 @@ impl Formatter<'_> {
             }
             Item::Set(b) | Item::Let(b) => {
                 let kw = if matches!(item, Item::Set(_)) { "set" } else { "let" };
-                let width = self.binding_width(item, policy);
-                let head = format!("{kw} {:width$} = ", b.name.name);
-                let lines = expr_lines(&b.value, head.chars().count());
-                let mut text = head;
-                text.push_str(&lines.join(&format!("\n{}", " ".repeat(width + kw.len() + 4))));
-                let trailing = self.trailing_within(span);
-                self.out.push_str(&text);
-                self.out.push_str(&trailing);
-                self.out.push('\n');
+                self.binding(kw, &b.name.name, &b.value, item, span, policy);
             }
+            Item::Values(v) => self.binding("values", &v.field_name(), &v.value, item, span, policy),
             Item::Flag(flag) => {
                 let mut clauses = Vec::new();
                 cond_clauses(&mut clauses, flag.when.as_ref(), flag.unless.as_ref());
@@ -256,6 +249,20 @@ impl Formatter<'_> {
         }
     }
 
+    /// `set`, `let` or `values`: `KW NAME = VALUE` on one line, or a long
+    /// value continued under itself.
+    fn binding(&mut self, kw: &str, name: &str, value: &Expr, item: &Item, span: Span, policy: &Policy) {
+        let width = self.binding_width(item, policy);
+        let head = format!("{kw} {name:width$} = ");
+        let lines = expr_lines(value, head.chars().count());
+        let mut text = head;
+        text.push_str(&lines.join(&format!("\n{}", " ".repeat(width + kw.len() + 4))));
+        let trailing = self.trailing_within(span);
+        self.out.push_str(&text);
+        self.out.push_str(&trailing);
+        self.out.push('\n');
+    }
+
     /// The width of the names in the run of sets or lets this one is part
     /// of, so that their `=` line up.
     fn binding_width(&self, item: &Item, policy: &Policy) -> usize {
@@ -278,6 +285,7 @@ impl Formatter<'_> {
             .iter()
             .filter_map(|i| match i {
                 Item::Set(b) | Item::Let(b) => Some(b.name.name.len()),
+                Item::Values(v) => Some(v.field_name().len()),
                 _ => None,
             })
             .max()
@@ -366,7 +374,10 @@ impl Formatter<'_> {
 }
 
 fn same_kind(a: &Item, b: &Item) -> bool {
-    matches!((a, b), (Item::Set(_), Item::Set(_)) | (Item::Let(_), Item::Let(_)))
+    matches!(
+        (a, b),
+        (Item::Set(_), Item::Set(_)) | (Item::Let(_), Item::Let(_)) | (Item::Values(_), Item::Values(_))
+    )
 }
 
 fn cond_clauses(out: &mut Vec<Clause>, when: Option<&Expr>, unless: Option<&Expr>) {
@@ -432,6 +443,16 @@ fn expr_lines(e: &Expr, column: usize) -> Vec<String> {
                 .collect();
             (pieces, 0)
         }
+        // Lists joined with `+` (a set, declared values) break before a `+`,
+        // and a list too long for its line fills the lines after it.
+        ExprKind::Binary(BinOp::Add, _, _) => {
+            let pieces = chain(e, BinOp::Add)
+                .iter()
+                .enumerate()
+                .map(|(i, p)| list_piece_lines(if i == 0 { "" } else { "+ " }, p, column))
+                .collect();
+            (pieces, 0)
+        }
         // A long list fills its lines, continuing under its first element.
         ExprKind::List(items) if !items.is_empty() => {
             let last = items.len() - 1;
@@ -491,6 +512,22 @@ fn piece_lines(prefix: &str, part: &Expr, column: usize) -> Vec<String> {
     for (i, line) in lines.iter_mut().enumerate() {
         let lead = if i == 0 { format!("{prefix}(") } else { " ".repeat(open) };
         *line = format!("{lead}{line}{}", if i == last { ")" } else { "" });
+    }
+    lines
+}
+
+/// One operand of a `+` chain after its `+`: on one line, or, for a list too
+/// long for one, the list's own lines.
+fn list_piece_lines(prefix: &str, part: &Expr, column: usize) -> Vec<String> {
+    let flat = format!("{prefix}{}", expr(part));
+    let width = prefix.chars().count();
+    if column + flat.chars().count() <= WIDTH || !matches!(part.kind, ExprKind::List(_)) {
+        return vec![flat];
+    }
+    let mut lines = expr_lines(part, column + width);
+    for (i, line) in lines.iter_mut().enumerate() {
+        let lead = if i == 0 { prefix.to_string() } else { " ".repeat(width) };
+        *line = format!("{lead}{line}");
     }
     lines
 }

@@ -50,17 +50,47 @@ fn code_len(text: &str) -> usize {
     }
 }
 
+/// A syntax error, and whether pest would have taken a `}` where it was found
+/// (recovery names an unclosed `{` by it).
+#[derive(Debug, Clone)]
+pub(super) struct Failure {
+    pub diag: Diagnostic,
+    pub wants_brace: bool,
+}
+
+impl From<Diagnostic> for Failure {
+    fn from(diag: Diagnostic) -> Failure {
+        Failure {
+            diag,
+            wants_brace: false,
+        }
+    }
+}
+
+/// The whole text by pest alone: the reference the hand-written reader is held to.
+#[cfg(any(test, feature = "internals"))]
 pub fn parse_policy(src: &str) -> Result<Policy> {
-    let mut pairs = RplParser::parse(Rule::file, src).map_err(|e| syntax_error(src, e))?;
+    parse_range(src, 0, src.len()).map_err(|f| f.diag)
+}
+
+/// Reads `src[start..end]` as a policy of its own. Errors are placed in
+/// `src` (and name what follows the piece in `src` as what was found at its
+/// end); the tree's spans are relative to `start`.
+pub(super) fn parse_range(src: &str, start: usize, end: usize) -> std::result::Result<Policy, Failure> {
+    let piece = src.get(start..end).unwrap_or("");
+    let mut pairs = RplParser::parse(Rule::file, piece).map_err(|e| syntax_error(src, start, e))?;
     let file = pairs
         .next()
-        .ok_or_else(|| Diagnostic::error("syntax", Span::default(), "empty parse"))?;
+        .ok_or_else(|| Diagnostic::error("syntax", Span::new(start, start), "empty parse"))?;
     let mut items = Vec::new();
     for pair in file.into_inner() {
         if pair.as_rule() == Rule::EOI {
             break;
         }
-        items.push(item(pair)?);
+        items.push(item(pair).map_err(|mut d| {
+            d.span = Span::new(d.span.start as usize + start, d.span.end as usize + start);
+            d
+        })?);
     }
     Ok(Policy { items })
 }
@@ -91,6 +121,13 @@ fn item(pair: Pair<'_, Rule>) -> Result<Item> {
             } else {
                 Item::Let(binding)
             }
+        }
+        Rule::values_def => {
+            next()?;
+            let field = next()?.into_inner().map(ident).collect();
+            next()?;
+            let value = expr(next()?)?;
+            Item::Values(Vocabulary { field, value, span })
         }
         Rule::flag_def => flag(inner, span)?,
         Rule::rule_def => rule_def(inner, span)?,
@@ -477,26 +514,80 @@ fn inexact(text: &str, span: Span) -> Diagnostic {
         .with_hint("decimals have at most 28 significant digits, and 28 after the point")
 }
 
-/// Turns pest's error into one located diagnostic that names what was expected in words.
-fn syntax_error(src: &str, e: pest::error::Error<Rule>) -> Diagnostic {
+/// Turns pest's error on the piece of `src` at `base` into one located
+/// diagnostic that names what was expected in words.
+fn syntax_error(src: &str, base: usize, e: pest::error::Error<Rule>) -> Failure {
     use pest::error::{ErrorVariant, InputLocation};
-    let pos = match e.location {
-        InputLocation::Pos(p) => p,
-        InputLocation::Span((s, _)) => s,
-    };
+    let pos = base
+        + match e.location {
+            InputLocation::Pos(p) => p,
+            InputLocation::Span((s, _)) => s,
+        };
     let found = found_at(src, pos);
     let end = pos + found.map_or(1, |f| f.len()).max(1);
     let span = Span::new(pos, end.min(src.len().max(pos)));
-    let expected = match &e.variant {
-        ErrorVariant::ParsingError { positives, .. } => describe(positives),
-        ErrorVariant::CustomError { message } => message.clone(),
+    let (expected, wants_brace) = match &e.variant {
+        ErrorVariant::ParsingError { positives, .. } => (describe(positives), positives.contains(&Rule::rbrace)),
+        ErrorVariant::CustomError { message } => (message.clone(), false),
     };
+    if let Some(d) = fractional_score(src, pos) {
+        return d.into();
+    }
     let found = match found {
         Some(f) => format!("`{f}`"),
         None => "the end of the file".to_string(),
     };
-    Diagnostic::error("syntax", span, format!("expected {expected}, found {found}"))
-        .with_hint(hint_for(&expected, src, pos))
+    let diag = Diagnostic::error("syntax", span, format!("expected {expected}, found {found}"))
+        .with_hint(hint_for(&expected, src, pos));
+    Failure { diag, wants_brace }
+}
+
+/// `score 10.5`: pest stops at the `.` (a score is `-`? digits); say what a
+/// score is instead.
+fn fractional_score(src: &str, pos: usize) -> Option<Diagnostic> {
+    let bytes = src.as_bytes();
+    if bytes.get(pos) != Some(&b'.') || !bytes.get(pos + 1).is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut start = pos;
+    while start > 0 && bytes[start - 1].is_ascii_digit() {
+        start -= 1;
+    }
+    if start == pos {
+        return None;
+    }
+    if start > 0 && bytes[start - 1] == b'-' {
+        start -= 1;
+    }
+    let mut k = start;
+    while k > 0 && matches!(bytes[k - 1], b' ' | b'\t' | b'\r' | b'\n') {
+        k -= 1;
+    }
+    let word = k.checked_sub(5)?;
+    if k == start || src.get(word..k) != Some("score") {
+        return None;
+    }
+    if word > 0 && (bytes[word - 1].is_ascii_alphanumeric() || bytes[word - 1] == b'_') {
+        return None;
+    }
+    let mut end = pos + 1;
+    while bytes.get(end).is_some_and(u8::is_ascii_digit) {
+        end += 1;
+    }
+    let written = src.get(start..end)?;
+    let value = Decimal::from_str_exact(written).ok()?;
+    Some(
+        Diagnostic::error(
+            "syntax",
+            Span::new(start, end),
+            format!("a score is a whole number, not {written}"),
+        )
+        .with_hint(format!(
+            "scores are whole points added to `risk`: write `score {}` or `score {}`",
+            value.floor(),
+            value.ceil()
+        )),
+    )
 }
 
 fn found_at(src: &str, pos: usize) -> Option<&str> {
@@ -523,12 +614,15 @@ fn hint_for(expected: &str, src: &str, pos: usize) -> String {
     if word == "=" && expected.contains("an operator") {
         return "to compare two values, write `==`".into();
     }
+    if super::prescan::ITEM_WORDS.contains(&word) && expected.contains("`}`") {
+        return format!("`{word}` starts an item: end the one before it with `}}`");
+    }
     let words = KEYWORDS
         .iter()
         .copied()
         .chain(["currency", "timezone", "version", "default"]);
     if word.len() > 2
-        && let Some(w) = crate::diag::did_you_mean(word, words)
+        && let Some(w) = crate::diag::did_you_mean(word, words).filter(|w| *w != word)
     {
         return format!("did you mean `{w}`?");
     }
@@ -574,6 +668,7 @@ pub(super) const KEYWORDS: &[&str] = &[
     "true",
     "false",
     "where",
+    "values",
 ];
 
 /// Names a set of grammar rules in words, the way a person would list them.
@@ -586,14 +681,16 @@ fn describe(rules: &[Rule]) -> String {
     };
     for r in rules {
         push(match r {
-            Rule::header | Rule::kw_policy => "an item (policy, set, let, flag, rule, shipping, refund)",
+            Rule::header | Rule::kw_policy => "an item (policy, set, let, values, flag, rule, shipping, refund)",
             Rule::set_def | Rule::kw_set | Rule::let_def | Rule::kw_let | Rule::flag_def | Rule::kw_flag => {
-                "an item (policy, set, let, flag, rule, shipping, refund)"
+                "an item (policy, set, let, values, flag, rule, shipping, refund)"
             }
             Rule::rule_def | Rule::kw_rule | Rule::shipping_table | Rule::kw_shipping => {
-                "an item (policy, set, let, flag, rule, shipping, refund)"
+                "an item (policy, set, let, values, flag, rule, shipping, refund)"
             }
-            Rule::refund_table | Rule::kw_refund => "an item (policy, set, let, flag, rule, shipping, refund)",
+            Rule::refund_table | Rule::kw_refund | Rule::values_def | Rule::kw_values => {
+                "an item (policy, set, let, values, flag, rule, shipping, refund)"
+            }
             Rule::EOI => "the end of the file",
             Rule::currency_field | Rule::timezone_field | Rule::version_field | Rule::default_field => {
                 "a header field (currency, timezone, version, default)"
@@ -612,7 +709,7 @@ fn describe(rules: &[Rule]) -> String {
             }
             Rule::decision | Rule::kw_approve | Rule::kw_deny | Rule::kw_review => "a decision (approve, deny, review)",
             Rule::score_value => "a whole number",
-            Rule::shipping_row | Rule::payer => "a payer (buyer, merchant, platform, insurance)",
+            Rule::shipping_row | Rule::payer => "a payer (buyer, merchant, platform, insurance, none)",
             Rule::refund_row => "a refund amount",
             Rule::row_guard | Rule::otherwise | Rule::kw_otherwise => "`when` or `otherwise`",
             Rule::expr | Rule::neg | Rule::not_op | Rule::if_head | Rule::kw_if => "an expression",
@@ -650,6 +747,10 @@ fn describe(rules: &[Rule]) -> String {
     let has = |w: &str, words: &[&str]| words.contains(&w);
     if has("an expression", &words) {
         words.retain(|w| !matches!(*w, "a string in \"quotes\"" | "a name" | "a duration such as `30 days`"));
+    }
+    // A flag's clauses include `when` and `unless`, which are named as a rule's too.
+    if has("a flag clause (when, unless, score, note)", &words) {
+        words.retain(|w| *w != "a clause (when, unless, approve, deny, review, deduct)");
     }
     if has("a clause (when, unless, approve, deny, review, deduct)", &words) {
         words.retain(|w| *w != "a decision (approve, deny, review)");

@@ -10,7 +10,13 @@ use crate::limits::{MAX_ITEMS, MAX_NESTING, MAX_POLICY_BYTES, MAX_STRING_BYTES};
 /// The words that open an item. Outside braces and brackets each one starts
 /// an item (they are reserved, so nothing else can be spelt so there, except
 /// a field after a `.`).
-const ITEM_WORDS: [&str; 7] = ["policy", "set", "let", "flag", "rule", "shipping", "refund"];
+pub(super) const ITEM_WORDS: [&str; 8] = ["policy", "set", "let", "values", "flag", "rule", "shipping", "refund"];
+
+/// Whether a problem of [`prescan`] stops all reading: a policy too large, or
+/// with too many items. Others are at a place, and reading goes on after it.
+pub(super) fn is_fatal(problem: &Diagnostic) -> bool {
+    problem.code == "too-large" && !problem.message.starts_with("this string")
+}
 
 /// Returns the first problem that makes the text unparseable, if any.
 pub fn prescan(src: &str) -> Option<Diagnostic> {

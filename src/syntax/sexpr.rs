@@ -37,6 +37,7 @@ impl Display for Item {
             }
             Item::Set(b) => write!(f, "(set {} {})", b.name.name, b.value),
             Item::Let(b) => write!(f, "(let {} {})", b.name.name, b.value),
+            Item::Values(v) => write!(f, "(values {} {})", v.field_name(), v.value),
             Item::Flag(flag) => {
                 write!(f, "(flag {}", flag.name.name)?;
                 clauses(f, flag.when.as_ref(), flag.unless.as_ref())?;

@@ -56,11 +56,10 @@ pub fn case_json(lines: usize, history: usize, extra: &str) -> String {
         .collect();
     format!(
         r#"{{"order": {{"id": "O-1", "customer_id": "C-1", "currency": "CNY", "placed_at": "2026-11-01T10:00:00+08:00",
- "delivered_at": "2026-11-03T10:00:00+08:00", "items": [{}]}},
+ "delivered_at": "2026-11-03T10:00:00+08:00", "attrs": {{"extra": {extra}}}, "items": [{}]}},
  "return": {{"id": "R-1", "requested_at": "2026-11-09T20:00:00+08:00", "type": "return_refund", "reason": "changed_mind",
  "items": [{}]}},
- "history": {{"orders": [{}], "returns": [{}]}},
- "extra": {extra}}}"#,
+ "history": {{"orders": [{}], "returns": [{}]}}}}"#,
         items.join(","),
         returned.join(","),
         orders.join(","),

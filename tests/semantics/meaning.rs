@@ -229,8 +229,11 @@ fn refunds_round_half_away_from_zero_to_the_minor_unit() {
         &case(),
     );
     assert_eq!(v.refund, "33.33");
-    let c = case().items(&[("A", "apparel", "1.005", 1)]);
-    let v = judge(&header("CNY", "default approve"), &c);
+    let c = case().items(&[("A", "apparel", "201.00", 1)]);
+    let v = judge(
+        &(header("CNY", "default approve") + "refund { item.amount / 200 otherwise }"),
+        &c,
+    );
     assert_eq!(v.refund, "1.01");
     let v = judge(
         &(header("CNY", "default approve") + "refund { item.amount * 2 / 3 otherwise }"),
@@ -246,8 +249,9 @@ fn refunds_round_half_away_from_zero_to_the_minor_unit() {
     assert_eq!(v.lines[0].deductions[0].amount, "101");
     assert_eq!(v.lines[0].refund, "904");
     assert_eq!(v.refund, "904");
-    let c = case().currency("JPY").items(&[("A", "apparel", "2.5", 1)]);
-    assert_eq!(judge(&header("JPY", "default approve"), &c).refund, "3");
+    let c = case().currency("JPY").items(&[("A", "apparel", "5", 1)]);
+    let halves = header("JPY", "default approve") + "refund { item.amount / 2 otherwise }";
+    assert_eq!(judge(&halves, &c).refund, "3");
     // KWD: 3 digits.
     let c = case().currency("KWD").items(&[("A", "apparel", "1", 1)]);
     let v = judge(

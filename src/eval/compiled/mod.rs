@@ -221,6 +221,7 @@ impl Compiler<'_> {
                 None => Static::Other,
             },
             Node::Risk => Static::Int,
+            Node::Flag(_) => Static::Bool,
             Node::Now => Static::Time,
             Node::Not(_) | Node::And(..) | Node::Or(..) | Node::Cmp(..) | Node::In(..) | Node::Is(..) => Static::Bool,
             Node::Neg(x) => match self.ty(*x) {
@@ -307,6 +308,10 @@ impl Compiler<'_> {
             Node::Risk => Closure::Int(Box::new(|f| {
                 f.steps += 1;
                 Ok(f.risk)
+            })),
+            Node::Flag(i) => Closure::Bool(Box::new(move |f| {
+                f.steps += 1;
+                f.fired(i, id)
             })),
             Node::Now => Closure::Time(Box::new(|f| {
                 f.steps += 1;

@@ -172,6 +172,16 @@ impl<'a> Reader<'a> {
         self.ident()
     }
 
+    /// `path`: a name and its fields, with nothing between them.
+    fn path(&mut self) -> Option<Vec<Ident>> {
+        let mut parts = vec![self.name()?];
+        while self.peek() == b'.' && is_ident_start(self.at(self.pos + 1)) {
+            self.pos += 1;
+            parts.push(self.ident()?);
+        }
+        Some(parts)
+    }
+
     /// `string`, unescaped.
     fn string(&mut self) -> Option<Text> {
         let start = self.pos;
@@ -255,6 +265,20 @@ impl<'a> Reader<'a> {
                 } else {
                     Item::Let(binding)
                 })
+            }
+            "values" => {
+                self.pos += word.len();
+                self.skip();
+                let field = self.path()?;
+                self.skip();
+                self.expect(b'=')?;
+                self.skip();
+                let value = self.expr()?;
+                Some(Item::Values(Vocabulary {
+                    field,
+                    value,
+                    span: self.span_from(start),
+                }))
             }
             "flag" => self.flag(start),
             "rule" => self.rule(start),

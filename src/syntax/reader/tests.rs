@@ -124,6 +124,13 @@ fn tricky_texts_are_read_alike_or_left_to_pest() {
         "set s = [\"a\", \"b\"] # trailing\n# more\n",
         "let a = (((((1)))))",
         "let policy = 1",
+        "values return.reason = [\"a\", \"b\"] + s",
+        "values item . category = []",
+        "values item.attrs.x = [\"a\",]",
+        "values = [\"a\"]",
+        "values values.x = [\"a\"]",
+        "values return.reason [\"a\"]",
+        "let values = 1",
         "let é = 1",
     ];
     for body in bodies {
@@ -201,6 +208,7 @@ const FRAGMENTS: &[&str] = &[
     "99999999999999999999",
     "set",
     "policy",
+    "values item.category = ",
 ];
 
 fn mutate(src: &str, rng: &mut Rng) -> String {

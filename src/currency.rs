@@ -186,7 +186,7 @@ const TABLE: &[(&str, u32)] = &[
 
 /// The number of minor-unit digits of an active ISO 4217 currency code, or None
 /// when `code` is not an active ISO 4217 code (case-sensitive, e.g. "CNY" -> Some(2), "JPY" -> Some(0), "KWD" -> Some(3), "CLF" -> Some(4)).
-pub fn minor_units(code: &str) -> Option<u32> {
+pub(crate) fn minor_units(code: &str) -> Option<u32> {
     TABLE
         .binary_search_by(|&(c, _)| c.cmp(code))
         .ok()
@@ -195,7 +195,7 @@ pub fn minor_units(code: &str) -> Option<u32> {
 }
 
 /// Every active code, sorted — used for "did you mean" hints.
-pub fn codes() -> impl Iterator<Item = &'static str> {
+pub(crate) fn codes() -> impl Iterator<Item = &'static str> {
     TABLE.iter().map(|&(code, _)| code)
 }
 

@@ -1,0 +1,448 @@
+//! Applying a batch of event lines to the store, in one write transaction,
+//! exactly as `rpl backtest` replays them (docs/language.md §11): a customer
+//! event replaces the profile, an order joins the customer's history, a
+//! return is judged on the case built from what is stored — its order as it
+//! was known at the request, the profile, every earlier order and return —
+//! and then joins the history with its own status or the one its verdict
+//! implies. Re-sending an order or a return already stored is accepted and
+//! changes nothing; the same id with other content is a conflict.
+
+use redb::{ReadableTable, WriteTransaction};
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
+
+use super::errors::ApiError;
+use super::store::{
+    BY_TIME, CUSTOMER_ORDERS, CUSTOMER_RETURNS, CUSTOMERS, DECISIONS, DECISIONS_BY_CUSTOMER, DECISIONS_BY_RETURN,
+    Decision, LATEST, META, NEXT_DECISION, ORDERS, RETURNS, StoredOrder, StoredReturn, content_hash, micros,
+    range_values, storage, without,
+};
+use crate::Program;
+use crate::data::{InputError, parse_case_value, parse_customer_with, parse_order_with};
+
+/// The keys an event line adds to the object of its kind.
+const CUSTOMER_LINE: &[&str] = &["event"];
+const ORDER_LINE: &[&str] = &["event"];
+const RETURN_LINE: &[&str] = &["event", "order_id", "status", "label"];
+
+/// A verdict given while applying a batch, with its decision.
+pub(super) struct Judged {
+    /// The verdict as it is written everywhere: the same bytes as `rpl judge --compact`.
+    pub verdict: Box<RawValue>,
+    pub decision_id: u64,
+    /// Its decision word, for the metrics.
+    pub decision: String,
+}
+
+/// What a batch came to.
+pub(super) struct Applied {
+    /// Lines accepted (re-sends included).
+    pub accepted: usize,
+    /// One per return line, in order.
+    pub verdicts: Vec<Judged>,
+    /// Events by kind, for the metrics.
+    pub kinds: [u64; 3],
+}
+
+/// Applies `lines` (numbered from 1 in the request) with `program`, the
+/// policy version `version`; any error leaves the transaction to be dropped.
+pub(super) fn apply(
+    tx: &WriteTransaction,
+    program: &Program,
+    version: u64,
+    lines: &[(usize, String)],
+    now: &str,
+) -> Result<Applied, ApiError> {
+    let mut applied = Applied {
+        accepted: 0,
+        verdicts: Vec::new(),
+        kinds: [0; 3],
+    };
+    for (number, text) in lines {
+        let at_line = |e: InputError| ApiError::line(*number, e);
+        let value = crate::data::parse_json(text).map_err(at_line)?;
+        let kind = value.get("event").and_then(Value::as_str).unwrap_or_default();
+        match kind {
+            "customer" => {
+                customer(tx, &value).map_err(|e| e.at_line(*number))?;
+                applied.kinds[0] += 1;
+            }
+            "order" => {
+                order(tx, &value).map_err(|e| e.at_line(*number))?;
+                applied.kinds[1] += 1;
+            }
+            "return" => {
+                let judged = ret(tx, program, version, &value, text, now).map_err(|e| e.at_line(*number))?;
+                applied.verdicts.push(judged);
+                applied.kinds[2] += 1;
+            }
+            _ => {
+                // The reference reader words it (a missing or unknown kind, with did-you-mean).
+                let e = match crate::backtest::word_event_error(text) {
+                    Some(e) => e,
+                    None => InputError::new("event", "expected \"customer\", \"order\" or \"return\""),
+                };
+                return Err(ApiError::line(*number, e));
+            }
+        }
+        applied.accepted += 1;
+    }
+    Ok(applied)
+}
+
+fn customer(tx: &WriteTransaction, line: &Value) -> Result<(), ApiError> {
+    let c = parse_customer_with(line, "", None, CUSTOMER_LINE).map_err(ApiError::input)?;
+    let profile = serde_json::to_vec(&without(line, CUSTOMER_LINE)).map_err(storage)?;
+    let mut t = tx.open_table(CUSTOMERS).map_err(storage)?;
+    t.insert(c.id.as_str(), profile.as_slice()).map_err(storage)?;
+    Ok(())
+}
+
+fn order(tx: &WriteTransaction, line: &Value) -> Result<(), ApiError> {
+    let o = parse_order_with(line, "", ORDER_LINE).map_err(ApiError::input)?;
+    let body = without(line, ORDER_LINE);
+    let hash = content_hash(&body);
+    let mut orders = tx.open_table(ORDERS).map_err(storage)?;
+    if let Some(stored) = orders.get(o.id.as_str()).map_err(storage)? {
+        let stored: StoredOrder = serde_json::from_slice(stored.value()).map_err(storage)?;
+        if stored.hash == hash {
+            return Ok(());
+        }
+        return Err(ApiError::conflict("order", &o.id));
+    }
+    let stored = StoredOrder {
+        customer_id: o.customer_id.clone(),
+        hash,
+        order: body,
+    };
+    orders
+        .insert(o.id.as_str(), serde_json::to_vec(&stored).map_err(storage)?.as_slice())
+        .map_err(storage)?;
+    let past = json!({
+        "id": o.id,
+        "placed_at": line.get("placed_at"),
+        "total": o.total.to_string(),
+        "tags": o.tags,
+    });
+    let mut history = tx.open_table(CUSTOMER_ORDERS).map_err(storage)?;
+    let at = micros(o.placed_at);
+    let key = (o.customer_id.as_str(), at, o.id.as_str());
+    history
+        .insert(key, serde_json::to_vec(&past).map_err(storage)?.as_slice())
+        .map_err(storage)?;
+    remember(tx, at, "o", &o.customer_id, &o.id)
+}
+
+/// Files an order or a return under its time, for retention, and moves the
+/// stream's clock on.
+fn remember(tx: &WriteTransaction, at: i64, kind: &str, customer: &str, id: &str) -> Result<(), ApiError> {
+    let mut by_time = tx.open_table(BY_TIME).map_err(storage)?;
+    by_time.insert((at, kind, customer, id), ()).map_err(storage)?;
+    let mut meta = tx.open_table(META).map_err(storage)?;
+    if meta.get(LATEST).map_err(storage)?.is_none_or(|v| v.value() < at as u64) {
+        meta.insert(LATEST, at.max(0) as u64).map_err(storage)?;
+    }
+    Ok(())
+}
+
+/// Forgets orders and returns older than `keep` seconds before the latest
+/// event time, at most `max` of them; says how many went. Decisions stay.
+pub(super) fn forget(tx: &WriteTransaction, keep: i64, max: usize) -> Result<usize, ApiError> {
+    let latest = {
+        let meta = tx.open_table(META).map_err(storage)?;
+        meta.get(LATEST).map_err(storage)?.map_or(0, |v| v.value() as i64)
+    };
+    let cutoff = latest.saturating_sub(keep.saturating_mul(1_000_000));
+    let old: Vec<(i64, String, String, String)> = {
+        let by_time = tx.open_table(BY_TIME).map_err(storage)?;
+        let mut old = Vec::new();
+        for entry in by_time.range(..(cutoff, "", "", "")).map_err(storage)?.take(max) {
+            let (k, _) = entry.map_err(storage)?;
+            let (t, kind, customer, id) = k.value();
+            old.push((t, kind.to_string(), customer.to_string(), id.to_string()));
+        }
+        old
+    };
+    let mut by_time = tx.open_table(BY_TIME).map_err(storage)?;
+    let (mut orders, mut returns) = (
+        tx.open_table(ORDERS).map_err(storage)?,
+        tx.open_table(RETURNS).map_err(storage)?,
+    );
+    let mut customer_orders = tx.open_table(CUSTOMER_ORDERS).map_err(storage)?;
+    let mut customer_returns = tx.open_table(CUSTOMER_RETURNS).map_err(storage)?;
+    for (t, kind, customer, id) in &old {
+        by_time
+            .remove((*t, kind.as_str(), customer.as_str(), id.as_str()))
+            .map_err(storage)?;
+        if kind == "o" {
+            orders.remove(id.as_str()).map_err(storage)?;
+            customer_orders
+                .remove((customer.as_str(), *t, id.as_str()))
+                .map_err(storage)?;
+        } else {
+            returns.remove(id.as_str()).map_err(storage)?;
+            customer_returns
+                .remove((customer.as_str(), *t, id.as_str()))
+                .map_err(storage)?;
+        }
+    }
+    Ok(old.len())
+}
+
+/// The case a return is judged on, from what `tx` holds: its order as known
+/// strictly before the request (times the order names from then on had not
+/// happened), the customer's profile, and their orders and returns before it.
+pub(super) fn case_for(
+    tx: &impl Reads,
+    line: &Value,
+) -> Result<(Value, String, chrono::DateTime<chrono::Utc>), ApiError> {
+    let order_id = line
+        .get("order_id")
+        .ok_or_else(|| ApiError::input(InputError::new("order_id", "missing")))?;
+    let Some(order_id) = order_id.as_str() else {
+        return Err(ApiError::input(InputError::new("order_id", "expected a string")));
+    };
+    let requested = line
+        .get("requested_at")
+        .ok_or_else(|| ApiError::input(InputError::new("requested_at", "missing")))?;
+    let requested_at = crate::data::json::time(requested, "requested_at").map_err(ApiError::input)?;
+    let Some(stored) = tx.order(order_id)? else {
+        let msg = format!("order \"{order_id}\" is unknown (never sent to this service, or forgotten)");
+        return Err(ApiError::input(InputError::new("order_id", msg)));
+    };
+    let mut order = stored.order;
+    if let Value::Object(o) = &mut order {
+        for key in ["paid_at", "shipped_at", "delivered_at"] {
+            let later = o
+                .get(key)
+                .and_then(Value::as_str)
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .is_some_and(|t| t >= requested_at);
+            if later {
+                o.remove(key);
+            }
+        }
+    }
+    let mut case = json!({
+        "order": order,
+        "return": without(line, RETURN_LINE),
+        "history": tx.history(&stored.customer_id, micros(requested_at))?,
+    });
+    if let Some(profile) = tx.profile(&stored.customer_id)? {
+        case["customer"] = profile;
+    }
+    Ok((case, stored.customer_id, requested_at))
+}
+
+/// What a case is read from: a write transaction while a batch applies, a
+/// read transaction for `POST /v1/judge`.
+pub(super) trait Reads {
+    fn order(&self, id: &str) -> Result<Option<StoredOrder>, ApiError>;
+    fn profile(&self, id: &str) -> Result<Option<Value>, ApiError>;
+    fn history(&self, customer: &str, now: i64) -> Result<Value, ApiError>;
+}
+
+macro_rules! reads_for {
+    ($t:ty) => {
+        impl Reads for $t {
+            fn order(&self, id: &str) -> Result<Option<StoredOrder>, ApiError> {
+                let t = self.open_table(ORDERS).map_err(storage)?;
+                let v = t.get(id).map_err(storage)?;
+                v.map(|v| serde_json::from_slice(v.value()).map_err(storage)).transpose()
+            }
+            fn profile(&self, id: &str) -> Result<Option<Value>, ApiError> {
+                let t = self.open_table(CUSTOMERS).map_err(storage)?;
+                let v = t.get(id).map_err(storage)?;
+                v.map(|v| serde_json::from_slice(v.value()).map_err(storage)).transpose()
+            }
+            fn history(&self, customer: &str, now: i64) -> Result<Value, ApiError> {
+                let orders = self.open_table(CUSTOMER_ORDERS).map_err(storage)?;
+                let returns = self.open_table(CUSTOMER_RETURNS).map_err(storage)?;
+                Ok(json!({
+                    "orders": range_values(&orders, customer, now)?,
+                    "returns": range_values(&returns, customer, now)?,
+                }))
+            }
+        }
+    };
+}
+
+reads_for!(WriteTransaction);
+reads_for!(redb::ReadTransaction);
+
+fn ret(
+    tx: &WriteTransaction,
+    program: &Program,
+    version: u64,
+    line: &Value,
+    text: &str,
+    now: &str,
+) -> Result<Judged, ApiError> {
+    let id = match line.get("id").and_then(Value::as_str) {
+        Some(id) => id.to_string(),
+        None => return Err(ApiError::input(InputError::new("id", "missing, or not a string"))),
+    };
+    let hash = content_hash(&without(line, &["event"]));
+    let stored = {
+        let returns = tx.open_table(RETURNS).map_err(storage)?;
+        let v = returns.get(id.as_str()).map_err(storage)?;
+        v.map(|v| serde_json::from_slice::<StoredReturn>(v.value()))
+            .transpose()
+            .map_err(storage)?
+    };
+    if let Some(stored) = stored {
+        if stored.hash != hash {
+            return Err(ApiError::conflict("return", &id));
+        }
+        // A retry: the verdict it was given the first time.
+        let decisions = tx.open_table(DECISIONS).map_err(storage)?;
+        let Some(d) = decisions.get(stored.decision_id).map_err(storage)? else {
+            return Err(ApiError::storage(format!("return {id} has lost its decision")));
+        };
+        let d: Decision = serde_json::from_slice(d.value()).map_err(storage)?;
+        let decision = serde_json::from_str::<Value>(d.verdict.get())
+            .ok()
+            .and_then(|v| v.get("decision").and_then(Value::as_str).map(str::to_string))
+            .unwrap_or_default();
+        return Ok(Judged {
+            verdict: d.verdict,
+            decision_id: d.decision_id,
+            decision,
+        });
+    }
+    let (case_json, customer_id, requested_at) = case_for(tx, line)?;
+    let case = parse_case_value(&case_json).map_err(|e| ApiError::input(relative_to_line(e)))?;
+    let verdict = program.judge(&case).map_err(|e| ApiError::input(relative_to_line(e)))?;
+    let status = match line.get("status") {
+        None | Some(Value::Null) => match verdict.decision.as_ref() {
+            "approve" => "refunded",
+            "deny" => "rejected",
+            _ => "pending",
+        }
+        .to_string(),
+        Some(s) => crate::data::json::string(s, "status").map_err(ApiError::input)?,
+    };
+    let decision = verdict.decision.to_string();
+    let verdict = raw(&verdict)?;
+    let input = RawValue::from_string(text.to_string()).map_err(storage)?;
+    let decision_id = record_decision(tx, "events", &id, &customer_id, version, input, verdict.clone(), now)?;
+
+    let past = json!({
+        "id": id,
+        "order_id": line.get("order_id"),
+        "requested_at": line.get("requested_at"),
+        "type": case.ret.kind,
+        "reason": case.ret.reason,
+        "amount": case.ret.amount.to_string(),
+        "status": status,
+    });
+    {
+        let mut history = tx.open_table(CUSTOMER_RETURNS).map_err(storage)?;
+        let key = (customer_id.as_str(), micros(requested_at), id.as_str());
+        history
+            .insert(key, serde_json::to_vec(&past).map_err(storage)?.as_slice())
+            .map_err(storage)?;
+    }
+    remember(tx, micros(requested_at), "r", &customer_id, &id)?;
+    let stored = StoredReturn {
+        customer_id,
+        order_id: case.order.id.clone(),
+        hash,
+        decision_id,
+    };
+    let mut returns = tx.open_table(RETURNS).map_err(storage)?;
+    returns
+        .insert(id.as_str(), serde_json::to_vec(&stored).map_err(storage)?.as_slice())
+        .map_err(storage)?;
+    Ok(Judged {
+        verdict,
+        decision_id,
+        decision,
+    })
+}
+
+/// A case's error as the event line's: `return.items[0].sku` is the line's
+/// `items[0].sku`; the order's and the history's keep their place in the case.
+fn relative_to_line(mut e: InputError) -> InputError {
+    if let Some(rest) = e.path.strip_prefix("return.") {
+        e.path = rest.to_string();
+    } else if e.path == "return" {
+        e.path.clear();
+    }
+    e
+}
+
+/// Appends one entry to the decision log, returning its id.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn record_decision(
+    tx: &WriteTransaction,
+    source: &str,
+    return_id: &str,
+    customer_id: &str,
+    version: u64,
+    input: Box<RawValue>,
+    verdict: Box<RawValue>,
+    now: &str,
+) -> Result<u64, ApiError> {
+    let mut meta = tx.open_table(META).map_err(storage)?;
+    let id = meta.get(NEXT_DECISION).map_err(storage)?.map_or(1, |v| v.value());
+    meta.insert(NEXT_DECISION, id + 1).map_err(storage)?;
+    let entry = Decision {
+        decision_id: id,
+        at: now.to_string(),
+        source: source.to_string(),
+        return_id: return_id.to_string(),
+        customer_id: customer_id.to_string(),
+        policy_version: version,
+        input,
+        verdict,
+    };
+    let mut decisions = tx.open_table(DECISIONS).map_err(storage)?;
+    decisions
+        .insert(id, serde_json::to_vec(&entry).map_err(storage)?.as_slice())
+        .map_err(storage)?;
+    let mut by_return = tx.open_table(DECISIONS_BY_RETURN).map_err(storage)?;
+    by_return.insert((return_id, id), ()).map_err(storage)?;
+    let mut by_customer = tx.open_table(DECISIONS_BY_CUSTOMER).map_err(storage)?;
+    by_customer.insert((customer_id, id), ()).map_err(storage)?;
+    Ok(id)
+}
+
+/// A value serialized once, kept as its JSON text.
+pub(super) fn raw(v: &impl serde::Serialize) -> Result<Box<RawValue>, ApiError> {
+    serde_json::value::to_raw_value(v).map_err(storage)
+}
+
+/// Valid JSON text without the white space outside its strings, so it fits
+/// one line of the decision log; keys stay in the order they were sent.
+pub(super) fn one_line(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in json.chars() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+            out.push(c);
+        } else if !c.is_whitespace() {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn one_line_keeps_strings_and_order() {
+        let text = "{\n  \"b\": \"a \\\" b\",\n  \"a\": [1, 2]\n}";
+        assert_eq!(super::one_line(text), r#"{"b":"a \" b","a":[1,2]}"#);
+    }
+}

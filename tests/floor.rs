@@ -1,0 +1,160 @@
+//! The platform floor (docs/language.md §14): layered verdicts keep the
+//! floor's promises on every case tried, and `rpl judge --floor` and `rpl
+//! check --floor` show it from the command line.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::Command;
+
+use rust_decimal::Decimal;
+
+fn compile(path: &str) -> rpl::Program {
+    rpl::compile(&std::fs::read_to_string(path).unwrap()).unwrap().program
+}
+
+fn cases() -> Vec<(String, rpl::Case)> {
+    let mut out = Vec::new();
+    for dir in [
+        "policies/shops/cases",
+        "examples/marketplace",
+        "examples/risk",
+        "tests/contract",
+    ] {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "json")
+                && let Ok(case) = rpl::parse_case(&std::fs::read_to_string(&path).unwrap())
+            {
+                out.push((path.display().to_string(), case));
+            }
+        }
+    }
+    out
+}
+
+fn money(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+/// Whatever the merchant's policy, on every case both read: a line the floor
+/// decides keeps the floor's decision; on a line the floor approves, the
+/// refund is at least the floor's; a line the floor leaves is exactly the
+/// merchant's; a floor payer other than the buyer stands; every change is
+/// listed as an override.
+#[test]
+fn the_floor_keeps_its_promises_on_every_case() {
+    let floor = compile("policies/platform_floor.rpl");
+    let merchants = [
+        "policies/marketplace.rpl",
+        "policies/shops/linen_house.rpl",
+        "policies/shops/gadget_store.rpl",
+    ];
+    let mut layered_lines = 0;
+    let mut overridden = 0;
+    for m in merchants {
+        let merchant = compile(m);
+        for (name, case) in cases() {
+            let (Ok(f), Ok(v)) = (floor.judge(&case), merchant.judge(&case)) else {
+                continue;
+            };
+            let both = rpl::judge_layered(&floor, &merchant, &case).unwrap();
+            assert_eq!(both.floor.as_ref().unwrap().decision, f.decision, "{m} {name}");
+            for ((line, fl), ml) in both.lines.iter().zip(&f.lines).zip(&v.lines) {
+                layered_lines += 1;
+                let floor_decided = fl.rules.iter().any(|r| r.effect == fl.decision) || !f.errors.is_empty();
+                if floor_decided {
+                    assert_eq!(line.decision, fl.decision, "{m} {name}: the floor's decision stands");
+                    if fl.decision == "approve" {
+                        assert!(
+                            money(&line.refund) >= money(&fl.refund),
+                            "{m} {name}: refund below the floor's"
+                        );
+                    }
+                } else {
+                    assert_eq!(
+                        line.decision, ml.decision,
+                        "{m} {name}: an undecided line is the merchant's"
+                    );
+                    assert_eq!(line.refund, ml.refund, "{m} {name}");
+                    assert!(line.overrides.is_empty(), "{m} {name}");
+                }
+                let changed = line.decision != ml.decision || line.refund != ml.refund;
+                assert_eq!(changed, !line.overrides.is_empty(), "{m} {name}: a change is listed");
+                overridden += usize::from(changed);
+            }
+            if f.shipping != "buyer" {
+                assert_eq!(both.shipping, f.shipping, "{m} {name}: the floor's payer stands");
+            } else {
+                assert_eq!(both.shipping, v.shipping, "{m} {name}");
+            }
+        }
+    }
+    assert!(
+        layered_lines > 30 && overridden > 3,
+        "{layered_lines} lines, {overridden} overridden"
+    );
+}
+
+fn rpl(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_rpl"))
+        .args(args)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    format!(
+        "$ rpl {}\nexit: {}\n--- stdout\n{}--- stderr\n{}",
+        args.join(" "),
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn judge_on_a_floor() {
+    let out = rpl(&[
+        "judge",
+        "--floor",
+        "policies/platform_floor.rpl",
+        "policies/shops/gadget_store.rpl",
+        "policies/shops/cases/gadget_day5_unused.json",
+        "--explain",
+    ]);
+    assert!(out.contains("exit: 0"), "{out}");
+    insta::assert_snapshot!(out);
+}
+
+/// The check finds, with a witness, the merchant rules the floor overrides.
+#[test]
+fn check_on_a_floor_finds_what_it_overrides() {
+    let out = rpl(&[
+        "check",
+        "--floor",
+        "policies/platform_floor.rpl",
+        "policies/shops/gadget_store.rpl",
+        "policies/shops/linen_house.rpl",
+    ]);
+    assert!(
+        out.contains("the floor's rule `seven_day_no_reason` overrides rule `too_late`"),
+        "{out}"
+    );
+    assert!(out.contains("overrides rule `final_sale`"), "{out}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn a_floor_in_another_currency_is_refused() {
+    let out = rpl(&[
+        "judge",
+        "--floor",
+        "policies/platform_floor.rpl",
+        "policies/fashion.rpl",
+        "examples/fashion/day30_unused_approved.json",
+    ]);
+    assert!(
+        out.contains("exit: 1") && out.contains("must share a currency"),
+        "{out}"
+    );
+}

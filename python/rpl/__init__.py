@@ -58,7 +58,7 @@ VERDICT_COLUMNS = [
     "order_id",
     "decision",  # approve, partial, review, deny
     "refund",  # exact decimal text in the currency's minor unit ("199.00")
-    "shipping",  # who pays return shipping: buyer, merchant, platform, insurance
+    "shipping",  # who pays return shipping: buyer, merchant, platform, insurance, none
     "risk",  # the sum of the fired flags' scores
     "flags",  # the flags that fired, in declaration order
     "rules",  # the rules that fired on any line, in declaration order

@@ -54,8 +54,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["SparkBacktest", "backtest", "read_events"]
 
+# The order the library ranks decisions in (its summary's moves follow it).
 _DECISIONS = ["approve", "partial", "review", "deny"]
-_PAYERS = ["buyer", "merchant", "platform", "insurance"]
 _FIRST_CHANGES = 20
 _KEY = "_rpl_customer"
 _ROUTING = "event string, id string, customer_id string, order_id string"
@@ -350,6 +350,19 @@ def _score(name: str, tp: int, fp: int, fn: int) -> Dict[str, Any]:
     }
 
 
+def _vocabulary() -> Dict[str, List[str]]:
+    """The decisions and payers a summary counts, asked of the engine itself
+    (an empty replay lists every one with 0), so the Spark summary has the same keys."""
+    global _VOCABULARY
+    if _VOCABULARY is None:
+        summary = rpl.backtest(rpl.Policy('policy "probe" { currency "CNY" }'), [], threads=1).summary
+        _VOCABULARY = {k: list(summary["policy"][k]) for k in ("decisions", "shipping")}
+    return _VOCABULARY
+
+
+_VOCABULARY: Optional[Dict[str, List[str]]] = None
+
+
 def _policy_summary(v: DataFrame, policy: "rpl.Policy", prefix: str, extra: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """What ``rpl backtest`` reports for one policy, from its verdict rows
     (one Spark job; ``extra`` aggregates ride along, returned under ``_extra``)."""
@@ -362,9 +375,10 @@ def _policy_summary(v: DataFrame, policy: "rpl.Policy", prefix: str, extra: Opti
     aggs = {"returns": F.count(F.lit(1)), "with_errors": n(F.col(prefix + "errors") > 0)}
     aggs["refund"] = F.sum(F.col(prefix + "refund").cast(T.DecimalType(38, policy.minor_units)))
     aggs["abuse"], aggs["ok"] = n(abuse), n(ok)
-    for i, x in enumerate(_DECISIONS):
+    words = _vocabulary()
+    for i, x in enumerate(words["decisions"]):
         aggs[f"d{i}"] = n(d == x)
-    for i, x in enumerate(_PAYERS):
+    for i, x in enumerate(words["shipping"]):
         aggs[f"s{i}"] = n(F.col(prefix + "shipping") == x)
     for i, name in enumerate(policy.rules):
         aggs[f"r{i}"] = n(F.array_contains(rules, name))
@@ -379,9 +393,9 @@ def _policy_summary(v: DataFrame, policy: "rpl.Policy", prefix: str, extra: Opti
     out: Dict[str, Any] = {
         "title": policy.title,
         "currency": policy.currency,
-        "decisions": {x: row[f"d{i}"] or 0 for i, x in sorted(enumerate(_DECISIONS), key=lambda p: p[1])},
+        "decisions": {x: row[f"d{i}"] or 0 for i, x in enumerate(words["decisions"])},
         "refund_total": _money(row["refund"], policy.minor_units),
-        "shipping": {x: row[f"s{i}"] or 0 for i, x in sorted(enumerate(_PAYERS), key=lambda p: p[1])},
+        "shipping": {x: row[f"s{i}"] or 0 for i, x in enumerate(words["shipping"])},
         "rules": [{"name": name, "fired": row[f"r{i}"] or 0} for i, name in enumerate(policy.rules)],
         "flags": [{"name": name, "fired": row[f"f{i}"] or 0} for i, name in enumerate(policy.flags)],
         "with_errors": row["with_errors"] or 0,

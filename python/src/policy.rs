@@ -315,7 +315,7 @@ impl Policy {
 #[pyfunction]
 #[pyo3(signature = (text, *, file = None))]
 pub fn format(py: Python<'_>, text: &str, file: Option<String>) -> PyResult<String> {
-    rpl::format_policy(text).map_err(|d| policy_error(py, file.as_deref().unwrap_or("<policy>"), text, &[d]))
+    rpl::format_policy(text).map_err(|d| policy_error(py, file.as_deref().unwrap_or("<policy>"), text, &d))
 }
 
 /// Writes a generated event stream to `path` (`rpl gen`); returns its counts.

@@ -81,6 +81,7 @@ impl Program {
     /// How far back the policy's aggregates look, in seconds: `None` when
     /// some aggregate has no window (it reads all history), else the longest
     /// window (0 when the policy reads no history).
+    #[cfg(feature = "service")]
     pub(crate) fn history_needed(&self) -> Option<i64> {
         self.ir
             .aggs

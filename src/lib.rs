@@ -50,8 +50,9 @@ mod suite;
 mod service;
 
 pub use backtest::{
-    BacktestError, Change, Comparison, Count, Invalid, Label, Labels, Move, Options as BacktestOptions, PolicySummary,
-    Progress as BacktestProgress, Score, Stopped, Summary as BacktestSummary, run as backtest,
+    Applied, BacktestError, Change, Comparison, Count, Invalid, Judged, Label, Labels, Move,
+    Options as BacktestOptions, PolicySummary, Progress as BacktestProgress, Replay, Score, Stopped, StreamEvent,
+    Summary as BacktestSummary, case as backtest_case, run as backtest,
 };
 pub use data::{
     Attrs, Case, Customer, History, InputError, Order, OrderItem, PastOrder, PastReturn, Return, ReturnLine, Scalar,

@@ -43,6 +43,28 @@ rule new_account {
 }
 "#;
 
+/// Aggregates whose `where` fails on some events (a division by zero on
+/// amounts of 100, totals of 240, amounts of 600), all kept as windows: with
+/// and without a window, counted and summed. No raw history is kept for them.
+const FAILING: &str = r#"
+policy "Failing wheres" { currency "CNY" timezone "Asia/Shanghai" default approve }
+flag odd { when count(returns in last 2 days where amount / (amount - 100) > 1) >= 1 score 50 }
+flag big { when sum(returns.amount in last 3 days where amount / (amount - 600) >= 0) > 100 score 10 }
+flag lifetime { when count(orders where total / (total - 240) > 0) >= 1 score 10 }
+flag signed { when order.delivered_at is present and return.reason == "not_received" score 20 }
+flag shipped { when order.shipped_at is present and hours_since(order.shipped_at) < 24 score 5 }
+flag paid { when order.paid_at is missing score 5 }
+rule hold { when risk >= 50 review "Held" }
+"#;
+
+/// The same, and an aggregate rescanned per return (its `where` reads the
+/// case) over a shorter window than the others: raw history is kept for
+/// one day only, and fails on its own events too.
+fn failing_rescanned() -> String {
+    FAILING.to_string()
+        + "flag rescanned { when count(returns in last 1 days where amount / (order.total - 240) > 0) >= 1 score 10 }\n"
+}
+
 const HOUR: i64 = 3600;
 
 /// Times on a 12-hour grid, so events tie and land exactly on window edges.
@@ -51,17 +73,30 @@ fn time(step: i64) -> String {
     (base + chrono::Duration::seconds(step * 12 * HOUR)).to_rfc3339()
 }
 
-/// A random stream: a few customers, orders, returns (some on the same
-/// order, some with their own status), profile updates along the way.
+fn instant(text: &Value) -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::DateTime::parse_from_rfc3339(text.as_str().unwrap()).unwrap()
+}
+
+/// A random stream: a few customers, orders, order updates, returns (some on
+/// the same order, some with their own status), profile updates along the way.
 fn stream(seed: u64) -> Vec<Value> {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let size = 10 + rng.below(40);
     stream_of(&mut rng, size)
 }
 
+const TIMES: [&str; 4] = ["paid_at", "shipped_at", "delivered_at", "cancelled_at"];
+
+/// An order as the generator below has set it: the step of each time.
+struct Made {
+    id: String,
+    placed: i64,
+    times: [Option<i64>; 4],
+}
+
 fn stream_of(rng: &mut Rng, size: u64) -> Vec<Value> {
     let mut events = Vec::new();
-    let mut orders: Vec<(String, i64)> = Vec::new();
+    let mut orders: Vec<Made> = Vec::new();
     let customers = 1 + rng.below(3);
     for c in 0..customers {
         let created = time(-(rng.below(8) as i64));
@@ -70,7 +105,7 @@ fn stream_of(rng: &mut Rng, size: u64) -> Vec<Value> {
     let mut step = 0;
     for n in 0..size {
         step += rng.below(3) as i64; // 0: same instant as the event before
-        match rng.below(10) {
+        match rng.below(13) {
             0 => {
                 let (id, vip) = (format!("C-{}", rng.below(customers)), rng.below(2) == 0);
                 events.push(json!({"event": "customer", "id": id, "created_at": time(step - 10), "vip": vip}));
@@ -80,26 +115,82 @@ fn stream_of(rng: &mut Rng, size: u64) -> Vec<Value> {
                 let price = [50, 120, 300][rng.below(3) as usize];
                 let customer = format!("C-{}", rng.below(customers));
                 let mut order = json!({
-                    "event": "order", "id": id, "customer_id": customer, "currency": "CNY",
-                    "placed_at": time(step), "delivered_at": time(step + 1),
+                    "event": "order", "id": id, "customer_id": customer, "currency": "CNY", "placed_at": time(step),
                     "items": [{"sku": "A", "category": "apparel", "unit_price": format!("{price}.00"), "quantity": 2}]
                 });
+                // Some orders come exported late, with times of their future.
+                let mut times = [None; 4];
+                if rng.below(3) > 0 {
+                    times[0] = Some(step + rng.below(2) as i64);
+                }
+                if times[0].is_some() && rng.below(4) == 0 {
+                    times[1] = times[0].map(|p| p + rng.below(3) as i64);
+                    if rng.below(2) == 0 {
+                        times[2] = times[1].map(|s| s + 1 + rng.below(3) as i64);
+                    }
+                } else if rng.below(12) == 0 {
+                    times[3] = Some(step + rng.below(2) as i64);
+                }
+                for (key, t) in TIMES.iter().zip(times) {
+                    if let Some(t) = t {
+                        order[*key] = json!(time(t));
+                    }
+                }
                 if rng.below(2) == 0 {
                     order["tags"] = json!(["double11"]);
                 }
                 events.push(order);
-                orders.push((id, step));
+                orders.push(Made {
+                    id,
+                    placed: step,
+                    times,
+                });
+            }
+            5..=7 if !orders.is_empty() => {
+                // An update to a recent order: the next of its times, at or a
+                // step before now; now and then one it already has, sent again.
+                let recent = orders.len().min(8);
+                let k = orders.len() - recent + rng.below(recent as u64) as usize;
+                let made = &mut orders[k];
+                let next = (0..3).find(|&i| made.times[i].is_none());
+                let resend = (0..4).find(|&i| made.times[i].is_some_and(|t| t <= step));
+                let mut update = json!({"event": "order_update", "id": made.id, "at": time(step)});
+                let cancellable = made.times[1].is_none() && made.times[3].is_none();
+                match (next, resend) {
+                    (_, Some(i)) if rng.below(6) == 0 => update[TIMES[i]] = json!(time(made.times[i].unwrap())),
+                    _ if cancellable && rng.below(6) == 0 => {
+                        made.times[3] = Some(step);
+                        update["cancelled_at"] = json!(time(step));
+                    }
+                    (Some(i), _) if made.times[3].is_none() => {
+                        let floor = made.times[..i].iter().flatten().copied().max().unwrap_or(made.placed);
+                        let value = (step - rng.below(2) as i64).max(floor);
+                        if value > step {
+                            continue;
+                        }
+                        made.times[i] = Some(value);
+                        update[TIMES[i]] = json!(time(value));
+                        // Now and then two at once.
+                        if i == 1 && rng.below(3) == 0 {
+                            made.times[2] = Some(step);
+                            update["delivered_at"] = json!(time(step));
+                        }
+                    }
+                    _ => continue,
+                }
+                events.push(update);
             }
             _ if !orders.is_empty() => {
                 // Returns follow recent orders, as they do in life (and within the retention).
                 let recent = orders.len().min(40);
-                let (order_id, _) = &orders[orders.len() - recent + rng.below(recent as u64) as usize];
+                let order_id = &orders[orders.len() - recent + rng.below(recent as u64) as usize].id;
                 let kind = ["return_refund", "refund_only"][rng.below(2) as usize];
+                let reason = ["changed_mind", "not_received"][rng.below(2) as usize];
                 let label = ["ok", "abuse"][rng.below(2) as usize];
                 let quantity = 1 + rng.below(2);
                 let mut r = json!({
                     "event": "return", "id": format!("R-{n}"), "order_id": order_id, "requested_at": time(step),
-                    "type": kind, "reason": "changed_mind",
+                    "type": kind, "reason": reason,
                     "items": [{"sku": "A", "quantity": quantity, "condition": "unused"}],
                     "label": label
                 });
@@ -125,41 +216,84 @@ fn without(v: &Value, keys: &[&str]) -> Value {
     v
 }
 
+/// What a person knows of an order: what it was placed with, and each time
+/// with the moment it became known (its own moment when the order gave it,
+/// the update's `at` when an update did; a time is set once).
+struct Known {
+    base: Value,
+    times: Vec<(&'static str, Value, chrono::DateTime<chrono::FixedOffset>)>,
+}
+
+impl Known {
+    /// The order as it was known strictly before `now`.
+    fn before(&self, now: chrono::DateTime<chrono::FixedOffset>) -> Value {
+        let mut order = self.base.clone();
+        for (key, value, since) in &self.times {
+            if *since < now && *key != "cancelled_at" {
+                order[*key] = value.clone();
+            }
+        }
+        order
+    }
+
+    fn set(&mut self, key: &'static str, value: &Value, since: chrono::DateTime<chrono::FixedOffset>) {
+        if !self.times.iter().any(|(k, ..)| *k == key) {
+            self.times.push((key, value.clone(), since));
+        }
+    }
+}
+
 /// What `rpl judge` says of each return, with cases rebuilt from the stream
-/// as a person would: the order, the latest profile, and every earlier order
-/// and return of the customer (with its own status, or the one its verdict implies).
-fn reference_verdicts(program: &rpl::Program, events: &[Value]) -> Vec<String> {
+/// as a person would: the order as known before the request, the latest
+/// profile, and every earlier order and return of the customer (with its
+/// own status, or the one its verdict implies). Also: how many returns were
+/// on orders known to be cancelled.
+fn reference_verdicts(program: &rpl::Program, events: &[Value]) -> (Vec<String>, u64) {
     let mut profiles: HashMap<String, Value> = HashMap::new();
-    let mut orders: HashMap<String, Value> = HashMap::new();
+    let mut orders: HashMap<String, Known> = HashMap::new();
     let mut past_orders: HashMap<String, Vec<Value>> = HashMap::new();
     let mut past_returns: HashMap<String, Vec<Value>> = HashMap::new();
     let mut out = Vec::new();
+    let mut cancelled = 0;
     for e in events {
         match e["event"].as_str().unwrap() {
             "customer" => {
                 profiles.insert(e["id"].as_str().unwrap().to_string(), without(e, &["event"]));
             }
             "order" => {
-                let order = without(e, &["event"]);
-                let parsed = rpl::internals::parse_order(&order, "order").unwrap();
+                let mut known = Known {
+                    base: without(e, &["event", "paid_at", "shipped_at", "delivered_at", "cancelled_at"]),
+                    times: Vec::new(),
+                };
+                for key in TIMES {
+                    if let Some(t) = e.get(key) {
+                        known.set(key, t, instant(t));
+                    }
+                }
+                let parsed = rpl::internals::parse_order(&known.base, "order").unwrap();
                 past_orders.entry(parsed.customer_id.clone()).or_default().push(json!({
                     "id": parsed.id, "placed_at": e["placed_at"], "total": parsed.total.to_string(), "tags": parsed.tags
                 }));
-                orders.insert(parsed.id.clone(), order);
+                orders.insert(parsed.id.clone(), known);
             }
-            _ => {
-                let mut order = orders[e["order_id"].as_str().unwrap()].clone();
-                // A case holds what was known at the request: times from then on had not happened.
-                let requested = chrono::DateTime::parse_from_rfc3339(e["requested_at"].as_str().unwrap()).unwrap();
-                for key in ["paid_at", "shipped_at", "delivered_at"] {
-                    let later = order[key]
-                        .as_str()
-                        .is_some_and(|t| chrono::DateTime::parse_from_rfc3339(t).unwrap() >= requested);
-                    if later {
-                        order.as_object_mut().unwrap().remove(key);
+            "order_update" => {
+                let known = orders.get_mut(e["id"].as_str().unwrap()).unwrap();
+                for key in TIMES {
+                    if let Some(t) = e.get(key) {
+                        known.set(key, t, instant(&e["at"]));
                     }
                 }
-                let order = &order;
+            }
+            _ => {
+                let now = instant(&e["requested_at"]);
+                let known = &orders[e["order_id"].as_str().unwrap()];
+                cancelled += u64::from(
+                    known
+                        .times
+                        .iter()
+                        .any(|(k, _, since)| *k == "cancelled_at" && *since < now),
+                );
+                let order = known.before(now);
                 let customer_id = order["customer_id"].as_str().unwrap().to_string();
                 let mut case = json!({
                     "order": order,
@@ -186,36 +320,51 @@ fn reference_verdicts(program: &rpl::Program, events: &[Value]) -> Vec<String> {
                     "id": e["id"], "order_id": e["order_id"], "requested_at": e["requested_at"], "type": e["type"],
                     "reason": e["reason"], "amount": case.ret.amount.to_string(), "status": status
                 }));
-                out.push(serde_json::to_string(&verdict).unwrap());
+                out.push(serde_json::to_value(&verdict).unwrap().to_string());
             }
         }
     }
-    out
+    (out, cancelled)
 }
 
-fn backtest(programs: &[&rpl::Program], events: &[Value], threads: usize) -> (Vec<String>, rpl::BacktestSummary) {
+/// The backtest's records, and its summary.
+fn backtest(programs: &[&rpl::Program], events: &[Value], threads: usize) -> (Vec<Value>, rpl::BacktestSummary) {
     let text: String = events.iter().map(|e| e.to_string() + "\n").collect();
     let mut out = Vec::new();
     let mut opts = rpl::BacktestOptions::default();
     opts.threads = threads;
     opts.chunk_lines = 7;
     let summary = rpl::backtest(programs, Cursor::new(text), Some(&mut out), &opts, |_| {}).unwrap();
-    let lines = String::from_utf8(out).unwrap().lines().map(str::to_string).collect();
+    let lines = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     (lines, summary)
+}
+
+/// The verdicts of a backtest's records, as `judge` prints them.
+fn verdicts(records: &[Value]) -> Vec<String> {
+    records.iter().map(|r| r["verdict"].to_string()).collect()
 }
 
 #[test]
 fn every_verdict_equals_judge_on_the_rebuilt_case() {
     let compiled = rpl::compile(POLICY).unwrap();
+    let failing = rpl::compile(FAILING).unwrap();
+    let rescanned = rpl::compile(&failing_rescanned()).unwrap();
     let risk = rpl::compile(&std::fs::read_to_string("policies/risk.rpl").unwrap()).unwrap();
     let mut judged = 0;
+    let (mut updates, mut cancelled, mut with_errors) = (0, 0, 0);
     for seed in 0..300 {
         let events = stream(seed);
-        for program in [&compiled.program, &risk.program] {
-            let expected = reference_verdicts(program, &events);
+        for program in [&compiled.program, &failing.program, &rescanned.program, &risk.program] {
+            let (expected, on_cancelled) = reference_verdicts(program, &events);
             for threads in [1, 3] {
-                let (actual, summary) = backtest(&[program], &events, threads);
+                let (records, summary) = backtest(&[program], &events, threads);
+                let actual = verdicts(&records);
                 assert_eq!(summary.returns as usize, expected.len());
+                assert_eq!(summary.cancelled_order_returns, on_cancelled, "seed {seed}");
                 for (i, (a, e)) in actual.iter().zip(&expected).enumerate() {
                     assert_eq!(
                         a, e,
@@ -223,12 +372,16 @@ fn every_verdict_equals_judge_on_the_rebuilt_case() {
                     );
                 }
                 judged += actual.len();
+                updates += summary.order_updates;
+                cancelled += on_cancelled;
+                with_errors += summary.policy.with_errors;
             }
         }
     }
     assert!(
-        judged > 10_000,
-        "only {judged} returns judged: the generator has drifted"
+        judged > 15_000 && updates > 3_000 && cancelled > 50 && with_errors > 500,
+        "only {judged} returns judged, {updates} updates, {cancelled} returns on cancelled orders, \
+         {with_errors} with errors: the generator has drifted"
     );
 }
 
@@ -238,6 +391,7 @@ fn threads_do_not_change_the_output() {
     let risk = rpl::compile(&std::fs::read_to_string("policies/risk.rpl").unwrap()).unwrap();
     let programs = [&compiled.program, &risk.program];
     let events = stream_of(&mut Rng(42), 3000);
+    assert!(events.iter().any(|e| e["event"] == "order_update"));
     let (one, s1) = backtest(&programs, &events, 1);
     for threads in [2, 4] {
         let (many, s) = backtest(&programs, &events, threads);
@@ -308,7 +462,7 @@ fn a_read_error_waits_for_the_lines_before_it() {
         let (result, _) = run(&worse, threads);
         assert_eq!(
             result,
-            Err("line 26: event: missing (customer, order or return)".to_string())
+            Err("line 26: event: missing (customer, order, order_update or return)".to_string())
         );
     }
 }

@@ -406,22 +406,234 @@ fn backtest_skips_and_lists_bad_lines() {
     );
 }
 
-#[test]
-fn backtest_from_stdin_writes_verdicts() {
-    let out = std::env::temp_dir().join(format!("rpl-cli-verdicts-{}.jsonl", std::process::id()));
-    let out_arg = out.to_string_lossy().to_string();
-    let input = read("tests/backtest/stream.jsonl");
-    let run_output = run(&["backtest", "policies/risk.rpl", "-", "--out", &out_arg], Some(&input));
-    assert!(run_output.starts_with("exit: 0"), "{run_output}");
-    let verdicts = std::fs::read_to_string(&out).unwrap_or_default();
-    let _ = std::fs::remove_file(&out);
-    let lines: Vec<&str> = verdicts.lines().collect();
-    assert_eq!(lines.len(), 25, "one verdict per return");
-    for line in &lines {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
-        assert!(v["return_id"].is_string(), "not a verdict: {line}");
+/// A temporary file's path, removed when dropped.
+struct Temp(std::path::PathBuf);
+
+impl Temp {
+    fn new(name: &str) -> Temp {
+        Temp(std::env::temp_dir().join(format!("rpl-cli-{}-{name}", std::process::id())))
     }
-    insta::assert_snapshot!("backtest_verdicts_head", lines[..3].join("\n"));
+
+    fn arg(&self) -> String {
+        self.0.to_string_lossy().to_string()
+    }
+
+    fn read(&self) -> String {
+        std::fs::read_to_string(&self.0).unwrap_or_default()
+    }
+}
+
+impl Drop for Temp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn records(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+/// `--out` writes one record per return, in stream order, in the shape the
+/// bindings and the service read: these keys, in this order.
+#[test]
+fn backtest_from_stdin_writes_records() {
+    let out = Temp::new("records.jsonl");
+    let input = read("tests/backtest/stream.jsonl");
+    let run_output = run(
+        &["backtest", "policies/risk.rpl", "-", "--out", &out.arg()],
+        Some(&input),
+    );
+    assert!(run_output.starts_with("exit: 0"), "{run_output}");
+    let text = out.read();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 25, "one record per return");
+    for line in &lines {
+        assert!(
+            line.starts_with(r#"{"line":"#) && line.contains(r#","verdict":{"return_id":"#),
+            "{line}"
+        );
+    }
+    for r in records(&text) {
+        let keys: Vec<&str> = r
+            .as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            keys,
+            ["customer_id", "label", "line", "order_id", "return_id", "verdict"]
+        );
+        assert_eq!(r["return_id"], r["verdict"]["return_id"]);
+    }
+    insta::assert_snapshot!("backtest_records_head", lines[..3].join("\n"));
+}
+
+/// With `--compare`, each record carries the other policy's verdict too.
+#[test]
+fn backtest_out_with_compare_writes_both_verdicts() {
+    let out = Temp::new("compare.jsonl");
+    let run_output = run(
+        &[
+            "backtest",
+            "policies/risk.rpl",
+            "tests/backtest/stream.jsonl",
+            "--compare",
+            "tests/backtest/risk_block_at_60.rpl",
+            "--out",
+            &out.arg(),
+        ],
+        None,
+    );
+    assert!(run_output.starts_with("exit: 0"), "{run_output}");
+    let all = records(&out.read());
+    assert_eq!(all.len(), 25);
+    let changed: Vec<&str> = all
+        .iter()
+        .filter(|r| r["verdict"]["decision"] != r["compare"]["decision"])
+        .map(|r| r["return_id"].as_str().unwrap_or_default())
+        .collect();
+    // As the summary's "first changes" says (docs/language.md §11.9).
+    assert_eq!(changed, ["R-7"]);
+    for r in &all {
+        assert_eq!(r["compare"]["return_id"], r["return_id"]);
+        assert_eq!(
+            r["compare"]["policy"]["title"],
+            "Platform refund-abuse screen, blocking at 60"
+        );
+        assert!(r["label"] == "abuse" || r["label"] == "ok");
+        assert_eq!(r["customer_id"].as_str().map(|c| c.starts_with("C-")), Some(true));
+    }
+}
+
+/// Point-in-time truth: the records of a stream where orders ship and
+/// arrive by updates. R-1 and R-2 claim "not received" while the parcel is
+/// on its way (R-1's order was exported late, carrying a delivery still in
+/// its future), R-3 at the very instant the delivery is reported: none of
+/// them is "signed for". R-4 and R-5 come after delivery. R-6's order was
+/// cancelled, which the summary counts.
+#[test]
+fn backtest_point_in_time() {
+    snapshot(
+        "backtest_point_in_time",
+        &["backtest", "policies/risk.rpl", "tests/backtest/updates.jsonl"],
+        None,
+    );
+    let out = Temp::new("updates.jsonl");
+    let run_output = run(
+        &[
+            "backtest",
+            "policies/risk.rpl",
+            "tests/backtest/updates.jsonl",
+            "--out",
+            &out.arg(),
+        ],
+        None,
+    );
+    assert!(run_output.starts_with("exit: 0"), "{run_output}");
+    let signed: Vec<(String, bool)> = records(&out.read())
+        .iter()
+        .map(|r| {
+            let flags = r["verdict"]["flags"].as_array().cloned().unwrap_or_default();
+            let signed = flags.iter().any(|f| f["name"] == "not_received_but_signed");
+            (r["return_id"].as_str().unwrap_or_default().to_string(), signed)
+        })
+        .collect();
+    let expected = [
+        ("R-1", false),
+        ("R-2", false),
+        ("R-3", false),
+        ("R-4", true),
+        ("R-5", true),
+        ("R-6", false),
+    ];
+    assert_eq!(signed, expected.map(|(r, s)| (r.to_string(), s)));
+}
+
+#[test]
+fn backtest_lists_bad_updates() {
+    snapshot(
+        "backtest_lists_bad_updates",
+        &[
+            "backtest",
+            "policies/risk.rpl",
+            "tests/backtest/bad_updates.jsonl",
+            "--skip-invalid",
+        ],
+        None,
+    );
+}
+
+/// `--case` prints the case rebuilt for a return: the order as known before
+/// the request (shipped, not yet delivered), the history, the profile.
+#[test]
+fn backtest_case_in_transit() {
+    snapshot(
+        "backtest_case_in_transit",
+        &[
+            "backtest",
+            "policies/risk.rpl",
+            "tests/backtest/updates.jsonl",
+            "--case",
+            "R-2",
+        ],
+        None,
+    );
+}
+
+#[test]
+fn backtest_case_of_an_unknown_return() {
+    snapshot(
+        "backtest_case_of_an_unknown_return",
+        &[
+            "backtest",
+            "policies/risk.rpl",
+            "tests/backtest/updates.jsonl",
+            "--case",
+            "R-404",
+        ],
+        None,
+    );
+}
+
+/// `rpl backtest … --case R > case.json && rpl judge POLICY case.json`
+/// gives the verdict the backtest gave, for every return of the two test
+/// streams, and `--explain` judges it too.
+#[test]
+fn backtest_case_is_judged_as_the_backtest_judged_it() {
+    for stream in ["tests/backtest/updates.jsonl", "tests/backtest/stream.jsonl"] {
+        let out = Temp::new("judged.jsonl");
+        let run_output = run(&["backtest", "policies/risk.rpl", stream, "--out", &out.arg()], None);
+        assert!(run_output.starts_with("exit: 0"), "{run_output}");
+        for record in records(&out.read()) {
+            let id = record["return_id"].as_str().unwrap_or_default();
+            let case = Temp::new("case.json");
+            let printed = Command::new(env!("CARGO_BIN_EXE_rpl"))
+                .args(["backtest", "policies/risk.rpl", stream, "--case", id])
+                .current_dir(root())
+                .output()
+                .unwrap_or_else(|e| panic!("cannot start rpl: {e}"));
+            assert!(
+                printed.status.success(),
+                "{id}: {}",
+                String::from_utf8_lossy(&printed.stderr)
+            );
+            std::fs::write(&case.0, &printed.stdout).unwrap_or_else(|e| panic!("{e}"));
+            let judged = run(&["judge", "policies/risk.rpl", &case.arg()], None);
+            let verdict = judged
+                .strip_prefix("exit: 0\n--- stdout\n")
+                .and_then(|rest| rest.split("\n--- stderr").next())
+                .unwrap_or_else(|| panic!("{id}: {judged}"));
+            let verdict: serde_json::Value = serde_json::from_str(verdict).unwrap_or_else(|e| panic!("{id}: {e}"));
+            assert_eq!(verdict, record["verdict"], "{stream}: {id}");
+            let explained = run(&["judge", "policies/risk.rpl", &case.arg(), "--explain"], None);
+            let decision = record["verdict"]["decision"].as_str().unwrap_or_default();
+            assert!(
+                explained.starts_with("exit: 0") && explained.contains(decision),
+                "{id}: {explained}"
+            );
+        }
+    }
 }
 
 // -- help --------------------------------------------------------------------

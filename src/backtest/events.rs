@@ -4,22 +4,43 @@
 //! Lines go first to the fast path (`typed_line.rs`), which reads clean lines
 //! straight into typed structs; whatever it cannot vouch for comes to the
 //! validating parser here, the reference, which words every error.
+//!
+//! An event's own keys (`event`, a return's `order_id`, `status` and `label`,
+//! an order's `cancelled_at`, every key of an `order_update`) are read here;
+//! the rest of the line goes to the case readers (`data::parse_order`,
+//! `parse_return`, `parse_customer`), which hold it to what a case is.
 
-use serde_json::Value;
+use chrono::{DateTime, FixedOffset};
+use serde_json::{Map, Value};
 
 use super::typed_line::{self, RawReturn};
-use crate::data::json::{err, string, time};
-use crate::data::{
-    Customer, InputError, Order, Return, Time, parse_customer_with, parse_order_with, parse_return_with,
-};
+use crate::data::json::{err, quote, show, string, time};
+use crate::data::{Customer, InputError, Order, Return, parse_customer_with, parse_order_with, parse_return_with};
+use crate::ir::schema::RETURN_STATUSES;
 
-/// The keys a line adds to the case object it carries.
-const CUSTOMER_LINE: &[&str] = &["event"];
-const ORDER_LINE: &[&str] = &["event"];
-pub(super) const RETURN_LINE: &[&str] = &["event", "order_id", "status", "label"];
+/// A time as the input gave it: the instant, and the offset it was written
+/// in, so that messages quote it as the input did.
+pub type Stamp = DateTime<FixedOffset>;
+
+/// `2026-11-11T09:00:00+08:00`, or `…Z` for UTC: a time as messages quote it.
+pub fn shown(t: Stamp) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
+/// The kinds of event, as the `event` key names them.
+pub const KINDS: [&str; 4] = ["customer", "order", "order_update", "return"];
+
+/// The times an `order_update` may set, in this order everywhere
+/// ([`OrderUpdate::times`], the shard's known times).
+pub const UPDATE_TIMES: [&str; 4] = ["paid_at", "shipped_at", "delivered_at", "cancelled_at"];
+pub const PAID: usize = 0;
+pub const SHIPPED: usize = 1;
+pub const DELIVERED: usize = 2;
+pub const CANCELLED: usize = 3;
 
 /// A return's own label, for precision and recall.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Label {
     /// The return is known abuse.
@@ -28,11 +49,38 @@ pub enum Label {
     Ok,
 }
 
+/// An order event: the order as a case reads it, and what only the stream has.
+#[derive(Debug)]
+pub struct OrderEvent {
+    pub order: Order,
+    /// The line, kept as text until a return needs the order, which takes a
+    /// third of the memory of the parsed order.
+    pub line: Box<str>,
+    /// `placed_at` as written: the event's place in time.
+    pub placed: Stamp,
+    /// `paid_at`, `shipped_at`, `delivered_at` as written, and `cancelled_at`
+    /// (which a case has no field for yet).
+    pub times: [Option<Stamp>; 4],
+}
+
+/// A change to an order after it was placed: times it sets, known from `at`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderUpdate {
+    /// The order's id.
+    pub id: String,
+    /// When the platform learned of the change: the event's place in time.
+    pub at: Stamp,
+    /// The times it sets, as [`UPDATE_TIMES`] names them; at least one.
+    pub times: [Option<Stamp>; 4],
+}
+
 /// A return event, parsed as far as it can be without its order.
 #[derive(Debug)]
 pub struct ReturnEvent {
+    pub id: String,
     pub order_id: String,
-    pub at: Time,
+    /// `requested_at` as written.
+    pub at: Stamp,
     pub status: Option<String>,
     pub label: Option<Label>,
     /// The rest, validated against its order later.
@@ -54,35 +102,46 @@ impl ReturnEvent {
     /// `data::parse_return` reads the event.
     pub fn join(&self, order: &Order) -> Result<Return, InputError> {
         match &self.body {
-            ReturnBody::Value(value) => parse_return_with(value, "", order, RETURN_LINE),
+            ReturnBody::Value(value) => parse_return_with(value, "", order, &RETURN_OWN),
             ReturnBody::Typed(raw, line) => match typed_line::join(raw, order) {
                 Some(ret) => Ok(ret),
                 // Something is wrong: the reference says what, and where.
                 None => {
                     let value: Value = serde_json::from_str(line).map_err(not_json)?;
-                    parse_return_with(&value, "", order, RETURN_LINE)
+                    parse_return_with(&value, "", order, &RETURN_OWN)
                 }
             },
+        }
+    }
+
+    /// The return as a case gives it (`return` in a case): the event
+    /// without the stream's own keys.
+    pub fn case_part(&self) -> Result<Value, InputError> {
+        match &self.body {
+            ReturnBody::Value(value) => Ok(without(value, &RETURN_OWN)),
+            ReturnBody::Typed(_, line) => return_part(line),
         }
     }
 }
 
 #[derive(Debug)]
 pub enum Event {
-    Customer(Box<Customer>),
-    /// The order, and its line: kept as text until a return needs it,
-    /// which takes a third of the memory of the parsed order.
-    Order(Box<Order>, Box<str>),
+    /// The profile, and its line (what `--case` prints of the customer).
+    Customer(Box<Customer>, Box<str>),
+    Order(Box<OrderEvent>),
+    OrderUpdate(Box<OrderUpdate>),
     Return(Box<ReturnEvent>),
 }
 
 impl Event {
-    /// When the event happens in the stream: an order at `placed_at`, a
-    /// return at `requested_at`. A customer profile has no place in time.
-    pub fn at(&self) -> Option<Time> {
+    /// When the event happens in the stream: an order at `placed_at`, an
+    /// update at `at`, a return at `requested_at`. A customer profile has no
+    /// place in time.
+    pub fn at(&self) -> Option<Stamp> {
         match self {
-            Event::Customer(_) => None,
-            Event::Order(o, _) => Some(o.placed_at),
+            Event::Customer(..) => None,
+            Event::Order(o) => Some(o.placed),
+            Event::OrderUpdate(u) => Some(u.at),
             Event::Return(r) => Some(r.at),
         }
     }
@@ -95,9 +154,16 @@ fn not_json(e: serde_json::Error) -> InputError {
 /// Parses one line of the stream.
 pub fn parse_event(line: &str) -> Result<Event, InputError> {
     match typed_line::parse(line) {
-        Some(typed_line::Read::Customer(c)) => Ok(Event::Customer(Box::new(c))),
-        Some(typed_line::Read::Order(o)) => Ok(Event::Order(Box::new(o), line.into())),
+        Some(typed_line::Read::Customer(c)) => Ok(Event::Customer(Box::new(c), line.into())),
+        Some(typed_line::Read::Order(order, placed, times)) => Ok(Event::Order(Box::new(OrderEvent {
+            order,
+            line: line.into(),
+            placed,
+            times,
+        }))),
+        Some(typed_line::Read::OrderUpdate(u)) => Ok(Event::OrderUpdate(Box::new(u))),
         Some(typed_line::Read::Return(r)) => Ok(Event::Return(Box::new(ReturnEvent {
+            id: r.id.clone(),
             order_id: r.order_id.clone(),
             at: r.requested_at,
             status: r.status.clone(),
@@ -106,6 +172,67 @@ pub fn parse_event(line: &str) -> Result<Event, InputError> {
         }))),
         None => parse_event_reference(line),
     }
+}
+
+/// The keys of each kind of event that are the stream's, not the case's.
+const ORDER_OWN: [&str; 2] = ["event", "cancelled_at"];
+const RETURN_OWN: [&str; 4] = ["event", "order_id", "status", "label"];
+const CUSTOMER_OWN: [&str; 1] = ["event"];
+
+/// `value` (an object) without the keys in `own`.
+fn without(value: &Value, own: &[&str]) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(k, _)| !own.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<Map<String, Value>>(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// The text of a time the reference has accepted, with its offset.
+fn stamp(v: &Value, path: &str) -> Result<Stamp, InputError> {
+    time(v, path)?;
+    v.as_str()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .ok_or_else(|| err(path, format!("{} is not an RFC 3339 time with an offset", show(v))))
+}
+
+/// An optional time: missing or `null` is `None`, as in a case.
+fn opt_stamp(obj: &Map<String, Value>, key: &str) -> Result<Option<Stamp>, InputError> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => stamp(v, key).map(Some),
+    }
+}
+
+/// A return line's `return` part, read again from its text.
+fn return_part(line: &str) -> Result<Value, InputError> {
+    let value: Value = serde_json::from_str(line).map_err(not_json)?;
+    Ok(without(&value, &RETURN_OWN))
+}
+
+/// An order line's `order` part, as a case gives it.
+pub fn order_part(line: &str) -> Result<Value, InputError> {
+    let value: Value = serde_json::from_str(line).map_err(not_json)?;
+    Ok(without(&value, &ORDER_OWN))
+}
+
+/// A customer line's `customer` part, as a case gives it.
+pub fn customer_part(line: &str) -> Result<Value, InputError> {
+    let value: Value = serde_json::from_str(line).map_err(not_json)?;
+    Ok(without(&value, &CUSTOMER_OWN))
+}
+
+/// An order as a shard reads its stored line again, for a return.
+pub fn order_from_line(line: &str) -> Result<Order, InputError> {
+    if let Some(typed_line::Read::Order(order, ..)) = typed_line::parse(line) {
+        return Ok(order);
+    }
+    let value: Value = serde_json::from_str(line).map_err(not_json)?;
+    parse_order_with(&value, "", &ORDER_OWN)
 }
 
 /// Parses one line of the stream with every check, and words what is wrong.
@@ -122,35 +249,50 @@ pub fn parse_event_reference(line: &str) -> Result<Event, InputError> {
     };
     let kind = obj
         .get("event")
-        .ok_or_else(|| err("event", "missing (customer, order or return)"))?;
+        .ok_or_else(|| err("event", "missing (customer, order, order_update or return)"))?;
     match kind.as_str() {
-        Some("customer") => Ok(Event::Customer(Box::new(parse_customer_with(
-            &value,
-            "",
-            None,
-            CUSTOMER_LINE,
-        )?))),
-        Some("order") => Ok(Event::Order(
-            Box::new(parse_order_with(&value, "", ORDER_LINE)?),
+        Some("customer") => Ok(Event::Customer(
+            Box::new(parse_customer_with(&value, "", None, &CUSTOMER_OWN)?),
             line.into(),
         )),
+        Some("order") => {
+            let order = parse_order_with(&value, "", &ORDER_OWN)?;
+            let placed = stamp(&obj["placed_at"], "placed_at")?;
+            let mut times = [None; 4];
+            for (slot, key) in times.iter_mut().zip(UPDATE_TIMES) {
+                *slot = opt_stamp(obj, key)?;
+            }
+            if let Some(cancelled) = times[CANCELLED] {
+                not_before_placed(cancelled, placed, "cancelled_at")?;
+            }
+            Ok(Event::Order(Box::new(OrderEvent {
+                order,
+                line: line.into(),
+                placed,
+                times,
+            })))
+        }
+        Some("order_update") => parse_update(obj).map(|u| Event::OrderUpdate(Box::new(u))),
         Some("return") => {
             let field = |k: &str| obj.get(k).ok_or_else(|| err(k, "missing"));
             let order_id = string(field("order_id")?, "order_id")?;
-            let at = time(field("requested_at")?, "requested_at")?;
+            let at = stamp(field("requested_at")?, "requested_at")?;
             let status = match obj.get("status") {
                 None | Some(Value::Null) => None,
-                Some(v) => Some(string(v, "status")?),
+                Some(v) => Some(status(string(v, "status")?)?),
             };
             let label = match obj.get("label") {
                 None | Some(Value::Null) => None,
                 Some(v) => match v.as_str() {
                     Some("abuse") => Some(Label::Abuse),
                     Some("ok") => Some(Label::Ok),
-                    _ => return Err(err("label", format!("expected \"abuse\" or \"ok\", found {v}"))),
+                    _ => return Err(err("label", format!("expected \"abuse\" or \"ok\", found {}", show(v)))),
                 },
             };
+            // The id is read by the case's reader, which words its errors.
+            let id = obj.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
             Ok(Event::Return(Box::new(ReturnEvent {
+                id,
                 order_id,
                 at,
                 status,
@@ -158,9 +300,103 @@ pub fn parse_event_reference(line: &str) -> Result<Event, InputError> {
                 body: ReturnBody::Value(value),
             })))
         }
-        _ => Err(err(
-            "event",
-            format!("expected \"customer\", \"order\" or \"return\", found {kind}"),
-        )),
+        _ => {
+            let mut message = format!(
+                "expected \"customer\", \"order\", \"order_update\" or \"return\", found {}",
+                show(kind)
+            );
+            if let Some(near) = kind.as_str().and_then(|k| crate::diag::did_you_mean(k, KINDS)) {
+                message.push_str(&format!("; did you mean {}?", quote(near)));
+            }
+            Err(err("event", message))
+        }
     }
+}
+
+/// A return's own status: what later cases' history holds, so one of the
+/// closed set a case's history takes.
+fn status(word: String) -> Result<String, InputError> {
+    if RETURN_STATUSES.contains(&word.as_str()) {
+        return Ok(word);
+    }
+    let message = match crate::diag::did_you_mean(&word, RETURN_STATUSES.iter().copied()) {
+        Some(near) => format!("{} is not a return status; did you mean {}?", quote(&word), quote(near)),
+        None => format!("{} is not a return status ({})", quote(&word), RETURN_STATUSES.join(", ")),
+    };
+    Err(err("status", message))
+}
+
+/// The keys an `order_update` takes.
+const UPDATE_KEYS: [&str; 7] = [
+    "event",
+    "id",
+    "at",
+    "paid_at",
+    "shipped_at",
+    "delivered_at",
+    "cancelled_at",
+];
+
+/// An `order_update`: its own event, read strictly (every key known, each
+/// time set no later than the update's `at`).
+fn parse_update(obj: &Map<String, Value>) -> Result<OrderUpdate, InputError> {
+    for key in obj.keys() {
+        if !UPDATE_KEYS.contains(&key.as_str()) {
+            let mut message = "unknown field".to_string();
+            match crate::diag::did_you_mean(key, UPDATE_KEYS) {
+                Some(near) => message.push_str(&format!("; did you mean {near}?")),
+                None => message.push_str(&format!(
+                    " (an order_update takes id, at and {})",
+                    UPDATE_TIMES.join(", ")
+                )),
+            }
+            return Err(err(key, message));
+        }
+    }
+    let id = string(obj.get("id").ok_or_else(|| err("id", "missing"))?, "id")?;
+    let at = stamp(obj.get("at").ok_or_else(|| err("at", "missing"))?, "at")?;
+    let mut times = [None; 4];
+    for (slot, key) in times.iter_mut().zip(UPDATE_TIMES) {
+        match obj.get(key) {
+            None => {}
+            Some(Value::Null) => {
+                return Err(err(
+                    key,
+                    "expected an RFC 3339 time, found null: an update sets times, it cannot clear one",
+                ));
+            }
+            Some(v) => {
+                let t = stamp(v, key)?;
+                if t > at {
+                    return Err(err(
+                        key,
+                        format!(
+                            "{} is after the update's at ({}): an update reports what has happened",
+                            shown(t),
+                            shown(at)
+                        ),
+                    ));
+                }
+                *slot = Some(t);
+            }
+        }
+    }
+    if times.iter().all(Option::is_none) {
+        return Err(err(
+            "",
+            format!("an order_update sets at least one of {}", UPDATE_TIMES.join(", ")),
+        ));
+    }
+    Ok(OrderUpdate { id, at, times })
+}
+
+/// A time of an order may not come before the order was placed.
+pub fn not_before_placed(t: Stamp, placed: Stamp, key: &str) -> Result<(), InputError> {
+    if t < placed {
+        return Err(err(
+            key,
+            format!("{} is before the order was placed ({})", shown(t), shown(placed)),
+        ));
+    }
+    Ok(())
 }

@@ -1,35 +1,38 @@
-//! Backtests (docs/language.md §11): replay a JSON Lines stream of customers, orders and
-//! returns, judging each return exactly as `rpl judge` would judge the case
-//! built from the stream so far, and summarise what the policy would have done.
+//! Backtests (docs/language.md §11): replay a JSON Lines stream of customers, orders,
+//! order updates and returns, judging each return exactly as `rpl judge` would
+//! judge the case built from what the stream had said strictly before the
+//! request, and summarise what the policy would have done.
 //!
-//! The stream is read in chunks, each into one buffer. Each chunk's lines are
-//! parsed on every worker; the events are then routed, in order, to the
-//! worker that owns their customer (customers never share history), and the
-//! results are merged back in line order — so the output is byte-identical
-//! whatever the thread count. Workers live for the whole run, each with its
-//! shard; while they replay one chunk, the next is read and queued for them
-//! to parse.
+//! Two layers:
+//! - the state machine: `events.rs` (and its fast path `typed_line.rs`)
+//!   reads a line into an event; `router.rs` checks what needs the whole
+//!   stream (time order, which orders exist); `state.rs` applies an event to
+//!   the customers it holds, with each aggregate kept as a `window.rs`.
+//!   [`Replay`] is that machine for one caller, one event at a time;
+//! - the driver (`driver.rs`), which feeds a stream through it on many
+//!   threads, byte-identically for any number of them.
 
+mod driver;
 mod events;
+mod replay;
+mod router;
 mod state;
 mod summary;
 mod typed_line;
+mod window;
 
-use std::collections::VecDeque;
-use std::ops::Range;
-use std::sync::{Arc, mpsc};
-
-use rustc_hash::FxHashMap as HashMap;
 use std::io::{BufRead, Write};
 
 pub use events::Label;
+pub use replay::{Applied, Replay, StreamEvent};
+pub use state::Judged;
 pub use summary::{Change, Comparison, Count, Invalid, Labels, Move, PolicySummary, Score, Summary};
 
 use crate::Program;
-use crate::data::json::err;
-use crate::data::{InputError, Time};
-use events::{Event, parse_event};
-use state::{Plan, Shard};
+use crate::data::InputError;
+
+#[cfg(feature = "internals")]
+pub use driver::parse_only;
 
 /// What the validating reader says is wrong with an event line, if anything
 /// (for the service, which words event errors as a backtest does).
@@ -46,7 +49,7 @@ pub struct Options {
     pub threads: usize,
     /// Count, list and skip bad lines instead of stopping at the first.
     pub skip_invalid: bool,
-    /// How long an order is remembered for returns that refer to it.
+    /// How long an order is remembered for returns and updates that refer to it.
     pub order_retention_days: i64,
     /// Lines read at a time.
     pub chunk_lines: usize,
@@ -87,6 +90,9 @@ pub enum BacktestError {
     /// The verdicts could not be written.
     #[error("cannot write verdicts: {0}")]
     Write(std::io::Error),
+    /// [`case`] was asked for a return the stream does not have.
+    #[error("return \"{0}\" is not in the stream")]
+    NoSuchReturn(String),
 }
 
 /// Progress, reported after each chunk.
@@ -101,295 +107,10 @@ pub struct Progress {
     pub returns: u64,
 }
 
-/// What one line came to, once its worker is done with it.
-enum Outcome {
-    Done,
-    Judged(Vec<crate::eval::Verdict>, Option<Label>),
-    Invalid(InputError),
-}
-
-/// Routes events to workers and checks what needs the whole stream: time
-/// order, and which orders exist.
-struct Router {
-    last: Option<Time>,
-    orders: HashMap<String, usize>,
-    by_time: VecDeque<(Time, String)>,
-    retention: i64,
-    shards: usize,
-}
-
-impl Router {
-    fn shard_of(&self, customer: &str) -> usize {
-        // FNV-1a: stable across runs and platforms, so sharding is too.
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in customer.bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        (h % self.shards as u64) as usize
-    }
-
-    fn route(&mut self, event: &Event) -> Result<usize, InputError> {
-        if let Some(at) = event.at() {
-            if let Some(last) = self.last
-                && at < last
-            {
-                return Err(err(
-                    "",
-                    format!(
-                        "time goes backwards: {} comes after {}",
-                        at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
-                        last.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
-                    ),
-                ));
-            }
-            self.last = Some(at);
-            self.forget_before(at);
-        }
-        match event {
-            Event::Customer(c) => Ok(self.shard_of(&c.id)),
-            Event::Order(o, _) => {
-                if self.orders.contains_key(&o.id) {
-                    return Err(err("id", format!("order \"{}\" appears twice", o.id)));
-                }
-                let shard = self.shard_of(&o.customer_id);
-                self.orders.insert(o.id.clone(), shard);
-                self.by_time.push_back((o.placed_at, o.id.clone()));
-                Ok(shard)
-            }
-            Event::Return(r) => self.orders.get(&r.order_id).copied().ok_or_else(|| {
-                err(
-                    "order_id",
-                    format!(
-                        "order \"{}\" is unknown (never seen earlier in the stream, or placed more than {} days before)",
-                        r.order_id,
-                        self.retention / 86_400
-                    ),
-                )
-            }),
-        }
-    }
-
-    fn forget_before(&mut self, now: Time) {
-        let Some(cutoff) = chrono::Duration::try_seconds(self.retention).and_then(|r| now.checked_sub_signed(r)) else {
-            return;
-        };
-        while self.by_time.front().is_some_and(|(t, _)| *t < cutoff) {
-            if let Some((_, id)) = self.by_time.pop_front() {
-                self.orders.remove(&id);
-            }
-        }
-    }
-}
-
-/// Lines read at a time, in one buffer: no allocation per line.
-struct Chunk {
-    text: String,
-    /// Each line that is not blank: its number in the stream and its place
-    /// in `text`, without the line ending.
-    lines: Vec<(u64, Range<usize>)>,
-    /// Lines and bytes read up to the end of this chunk, for progress.
-    end_line: u64,
-    end_bytes: u64,
-}
-
-impl Chunk {
-    fn line(&self, i: usize) -> &str {
-        self.lines
-            .get(i)
-            .and_then(|(_, at)| self.text.get(at.clone()))
-            .unwrap_or_default()
-    }
-}
-
-/// Splits the stream into lines exactly as `BufRead::lines` does (`\n` or
-/// `\r\n` ends one; invalid UTF-8 is a read error, at the line it is on).
-struct Reader<R> {
-    input: R,
-    line_no: u64,
-    bytes: u64,
-    /// The size of the last chunk's text, to allocate the next at once.
-    size_hint: usize,
-}
-
-impl<R: BufRead> Reader<R> {
-    fn new(input: R) -> Self {
-        Reader {
-            input,
-            line_no: 0,
-            bytes: 0,
-            size_hint: 0,
-        }
-    }
-
-    /// Up to `max` lines that are not blank; none at the end of the stream.
-    fn chunk(&mut self, max: usize) -> std::io::Result<Chunk> {
-        // The last chunk's size, or a guess of 512 bytes a line for the first.
-        let guess = if self.size_hint > 0 {
-            self.size_hint
-        } else {
-            max.min(1 << 15) * 512
-        };
-        let mut text = String::with_capacity(guess);
-        let mut lines = Vec::with_capacity(max.min(1 << 16));
-        while lines.len() < max {
-            let start = text.len();
-            if self.input.read_line(&mut text)? == 0 {
-                break;
-            }
-            let mut end = text.len();
-            if text[start..end].ends_with('\n') {
-                end -= 1;
-                if text[start..end].ends_with('\r') {
-                    end -= 1;
-                }
-            }
-            self.line_no += 1;
-            self.bytes += (end - start) as u64 + 1;
-            if text[start..end].trim().is_empty() {
-                text.truncate(start);
-            } else {
-                lines.push((self.line_no, start..end));
-            }
-        }
-        self.size_hint = self.size_hint.max(text.len());
-        Ok(Chunk {
-            text,
-            lines,
-            end_line: self.line_no,
-            end_bytes: self.bytes,
-        })
-    }
-}
-
-/// A worker's errand, and its answer. Each worker owns one shard for the
-/// whole run, so its customers' state and its allocator's heap stay with it.
-enum Job {
-    Parse(Arc<Chunk>, Range<usize>),
-    Replay(Vec<(usize, Event)>),
-}
-
-enum Reply {
-    Parsed(Vec<Result<Event, InputError>>),
-    Replayed(Vec<(usize, Outcome)>),
-}
-
-/// Parses lines and replays shards: inline on one thread, or on workers.
-/// `parse` and `replay` start work; `parsed` and `replayed` wait for it,
-/// so the caller can read ahead in between.
-enum Engine<'a> {
-    Inline {
-        shard: Box<Shard>,
-        chunk: Option<Arc<Chunk>>,
-        work: Vec<(usize, Event)>,
-        plan: &'a Plan,
-        programs: &'a [&'a Program],
-    },
-    Workers(Vec<(mpsc::Sender<Job>, mpsc::Receiver<Reply>)>),
-}
-
-/// A worker gave no answer: it panicked (the scope re-raises that) or left.
-fn lost() -> BacktestError {
-    BacktestError::Read(std::io::Error::other("a backtest worker stopped"))
-}
-
-impl Engine<'_> {
-    fn parse(&mut self, chunk: Arc<Chunk>) -> Result<(), BacktestError> {
-        match self {
-            Engine::Inline { chunk: slot, .. } => *slot = Some(chunk),
-            Engine::Workers(workers) => {
-                let per = chunk.lines.len().div_ceil(workers.len());
-                for (k, (jobs, _)) in workers.iter().enumerate() {
-                    let range = (k * per).min(chunk.lines.len())..((k + 1) * per).min(chunk.lines.len());
-                    jobs.send(Job::Parse(chunk.clone(), range)).map_err(|_| lost())?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// The events of the chunk given to `parse`, in line order.
-    fn parsed(&mut self) -> Result<Vec<Result<Event, InputError>>, BacktestError> {
-        match self {
-            Engine::Inline { chunk, .. } => Ok(chunk
-                .take()
-                .map(|c| (0..c.lines.len()).map(|i| parse_event(c.line(i))).collect())
-                .unwrap_or_default()),
-            Engine::Workers(workers) => {
-                let mut all = Vec::new();
-                for (_, replies) in workers.iter() {
-                    match replies.recv() {
-                        Ok(Reply::Parsed(part)) => all.extend(part),
-                        _ => return Err(lost()),
-                    }
-                }
-                Ok(all)
-            }
-        }
-    }
-
-    /// `work[s]` goes to shard `s`.
-    fn replay(&mut self, work: Vec<Vec<(usize, Event)>>) -> Result<(), BacktestError> {
-        match self {
-            Engine::Inline { work: slot, .. } => *slot = work.into_iter().flatten().collect(),
-            Engine::Workers(workers) => {
-                for ((jobs, _), items) in workers.iter().zip(work) {
-                    jobs.send(Job::Replay(items)).map_err(|_| lost())?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn replayed(&mut self) -> Result<Vec<(usize, Outcome)>, BacktestError> {
-        match self {
-            Engine::Inline {
-                shard,
-                work,
-                plan,
-                programs,
-                ..
-            } => Ok(std::mem::take(work)
-                .into_iter()
-                .map(|(i, e)| (i, handle(shard, e, plan, programs)))
-                .collect()),
-            Engine::Workers(workers) => {
-                let mut all = Vec::new();
-                for (_, replies) in workers.iter() {
-                    match replies.recv() {
-                        Ok(Reply::Replayed(part)) => all.extend(part),
-                        _ => return Err(lost()),
-                    }
-                }
-                Ok(all)
-            }
-        }
-    }
-}
-
-/// One worker: parses and replays what it is sent, in order, until the
-/// sender hangs up.
-fn work(jobs: mpsc::Receiver<Job>, replies: mpsc::Sender<Reply>, retention: i64, plan: &Plan, programs: &[&Program]) {
-    let mut shard = Shard::new(retention);
-    for job in jobs {
-        let reply = match job {
-            Job::Parse(chunk, range) => Reply::Parsed(range.map(|i| parse_event(chunk.line(i))).collect()),
-            Job::Replay(items) => Reply::Replayed(
-                items
-                    .into_iter()
-                    .map(|(i, e)| (i, handle(&mut shard, e, plan, programs)))
-                    .collect(),
-            ),
-        };
-        if replies.send(reply).is_err() {
-            return;
-        }
-    }
-}
-
 /// Replays `input` against `programs` (the policy, and optionally one to
-/// compare it with). Writes one verdict per return (by the first policy) to
-/// `out` as JSON Lines.
+/// compare it with). Writes one record per return to `out`, as JSON Lines
+/// (docs/language.md §11.11): `{"line", "return_id", "order_id",
+/// "customer_id", "label", "verdict"}`, and `"compare"` with a second policy.
 pub fn run(
     programs: &[&Program],
     input: impl BufRead,
@@ -397,187 +118,21 @@ pub fn run(
     opts: &Options,
     progress: impl FnMut(Progress),
 ) -> Result<Summary, BacktestError> {
-    let threads = opts.threads.max(1);
-    let plan = Plan::new(programs);
-    let retention = opts.order_retention_days.saturating_mul(86_400);
-    if threads == 1 {
-        let engine = Engine::Inline {
-            shard: Box::new(Shard::new(retention)),
-            chunk: None,
-            work: Vec::new(),
-            plan: &plan,
-            programs,
-        };
-        return drive(engine, &plan, programs, input, out, opts, progress);
-    }
-    let plan = &plan;
-    std::thread::scope(|scope| {
-        let workers = (0..threads)
-            .map(|_| {
-                let (jobs, inbox) = mpsc::channel();
-                let (outbox, replies) = mpsc::channel();
-                scope.spawn(move || work(inbox, outbox, retention, plan, programs));
-                (jobs, replies)
-            })
-            .collect();
-        // Returning drops the senders, which lets the workers finish.
-        drive(Engine::Workers(workers), plan, programs, input, out, opts, progress)
-    })
+    driver::start(programs, input, out, opts, None, progress).map(|f| f.summary)
 }
 
-/// The run itself: read a chunk, parse it on every worker, route its events
-/// in line order, replay them on the shards (reading the next chunk
-/// meanwhile), and merge the outcomes in line order.
-fn drive(
-    mut engine: Engine<'_>,
-    plan: &Plan,
+/// The case the backtest builds for the return `return_id` (its first
+/// occurrence), as JSON that `rpl judge` takes and judges as the backtest
+/// did. Reads the stream up to that return and no further; lines before it
+/// are replayed as [`run`] replays them (a bad one stops it unless
+/// `skip_invalid`, and a bad target always does).
+pub fn case(
     programs: &[&Program],
     input: impl BufRead,
-    mut out: Option<&mut dyn Write>,
+    return_id: &str,
     opts: &Options,
-    mut progress: impl FnMut(Progress),
-) -> Result<Summary, BacktestError> {
-    let shards = match &engine {
-        Engine::Inline { .. } => 1,
-        Engine::Workers(w) => w.len(),
-    };
-    let mut router = Router {
-        last: None,
-        orders: HashMap::default(),
-        by_time: VecDeque::new(),
-        retention: opts.order_retention_days.saturating_mul(86_400),
-        shards,
-    };
-    let mut summary = Summary::new(programs);
-    (summary.incremental_aggregates, summary.rescanned_aggregates) = plan.counts();
-    let chunk_lines = opts.chunk_lines.max(1);
-    let mut reader = Reader::new(input);
-    let mut chunk = Arc::new(reader.chunk(chunk_lines).map_err(BacktestError::Read)?);
-    if !chunk.lines.is_empty() {
-        engine.parse(chunk.clone())?;
-    }
-    while !chunk.lines.is_empty() {
-        // Route in order.
-        let parsed = engine.parsed()?;
-        let mut outcomes: Vec<Option<Outcome>> = (0..chunk.lines.len()).map(|_| None).collect();
-        let mut work: Vec<Vec<(usize, Event)>> = (0..shards).map(|_| Vec::new()).collect();
-        for (i, result) in parsed.into_iter().enumerate() {
-            match result.and_then(|event| router.route(&event).map(|shard| (shard, event))) {
-                Ok((shard, event)) => {
-                    match &event {
-                        Event::Customer(_) => summary.customers += 1,
-                        Event::Order(..) => summary.orders += 1,
-                        Event::Return(_) => {}
-                    }
-                    if let Some(w) = work.get_mut(shard) {
-                        w.push((i, event));
-                    }
-                }
-                Err(reason) => {
-                    if let Some(o) = outcomes.get_mut(i) {
-                        *o = Some(Outcome::Invalid(reason));
-                    }
-                }
-            }
-        }
-        // Each worker replays its customers while the next chunk is read
-        // and handed out for parsing. A read error waits its turn: the
-        // lines before it are merged first, as if read one after the other.
-        engine.replay(work)?;
-        let next = reader.chunk(chunk_lines).map(Arc::new);
-        if let Ok(next) = &next
-            && !next.lines.is_empty()
-        {
-            // Parsed after the replay, in each worker's queue.
-            engine.parse(next.clone())?;
-        }
-        for (i, outcome) in engine.replayed()? {
-            if let Some(o) = outcomes.get_mut(i) {
-                *o = Some(outcome);
-            }
-        }
-        // Merge in line order.
-        for ((line, _), outcome) in chunk.lines.iter().zip(outcomes) {
-            match outcome {
-                Some(Outcome::Judged(verdicts, label)) => {
-                    if let (Some(w), Some(v)) = (out.as_deref_mut(), verdicts.first()) {
-                        let json = serde_json::to_string(v).map_err(|e| BacktestError::Write(e.into()))?;
-                        writeln!(w, "{json}").map_err(BacktestError::Write)?;
-                    }
-                    summary.add(*line, &verdicts, label);
-                }
-                Some(Outcome::Invalid(error)) => {
-                    if !opts.skip_invalid {
-                        return Err(Stopped { line: *line, error }.into());
-                    }
-                    summary.invalid.push(Invalid {
-                        line: *line,
-                        reason: error.to_string(),
-                    });
-                }
-                Some(Outcome::Done) | None => {}
-            }
-        }
-        summary.lines = chunk.end_line;
-        progress(Progress {
-            lines: chunk.end_line,
-            bytes: chunk.end_bytes,
-            returns: summary.returns,
-        });
-        chunk = next.map_err(BacktestError::Read)?;
-    }
-    summary.lines = reader.line_no;
-    summary.finish();
-    Ok(summary)
-}
-
-/// Parses every line of a stream as a backtest would, on `threads` threads,
-/// and does nothing else: the floor a backtest's throughput is measured against.
-/// Returns the number of events.
-#[cfg(feature = "internals")]
-pub fn parse_only(input: impl BufRead, threads: usize, chunk_lines: usize) -> Result<u64, BacktestError> {
-    let mut reader = Reader::new(input);
-    let mut events = 0u64;
-    loop {
-        let chunk = reader.chunk(chunk_lines.max(1)).map_err(BacktestError::Read)?;
-        if chunk.lines.is_empty() {
-            return Ok(events);
-        }
-        let indices: Vec<usize> = (0..chunk.lines.len()).collect();
-        let parsed = parallel_map(&indices, threads.max(1), |&i| parse_event(chunk.line(i)).is_ok());
-        events += parsed.into_iter().filter(|ok| *ok).count() as u64;
-    }
-}
-
-fn handle(shard: &mut Shard, event: Event, plan: &Plan, programs: &[&Program]) -> Outcome {
-    let result = match event {
-        Event::Customer(c) => {
-            shard.customer(*c, plan);
-            Ok(Outcome::Done)
-        }
-        Event::Order(o, raw) => shard.order(*o, raw, plan, programs).map(|()| Outcome::Done),
-        Event::Return(r) => shard
-            .ret(&r, plan, programs)
-            .map(|j| Outcome::Judged(j.verdicts, r.label)),
-    };
-    result.unwrap_or_else(Outcome::Invalid)
-}
-
-/// `f` over `items` on `threads` threads, results in order.
-#[cfg(feature = "internals")]
-fn parallel_map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    if threads == 1 || items.len() < 64 {
-        return items.iter().map(&f).collect();
-    }
-    let per = items.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(per)
-            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
+) -> Result<serde_json::Value, BacktestError> {
+    driver::start(programs, input, None, opts, Some(return_id), |_| {})?
+        .case
+        .ok_or_else(|| BacktestError::NoSuchReturn(return_id.to_string()))
 }

@@ -1,24 +1,31 @@
-//! What a backtest remembers of each customer: the profile, and for every
-//! aggregate the policies read, a window kept up to date as events arrive.
-//! Nothing older than the longest window is kept, so memory grows with the
-//! customers and the windows, not with the stream.
+//! What a backtest remembers of each customer: the profile, the orders with
+//! what is known of them and since when, and for every aggregate the
+//! policies read, a window kept up to date as events arrive. Nothing older
+//! than the longest window is kept, so memory grows with the customers, the
+//! windows and the retained orders, not with the stream.
+//!
+//! A [`Shard`] holds some customers (the ones whose ids hash to it) and
+//! applies their events in stream order; it knows nothing of threads or of
+//! the stream's other customers. `Replay` is one shard for every customer.
 
 use std::collections::VecDeque;
 
-use rustc_hash::FxHashMap as HashMap;
-
 use rust_decimal::Decimal;
+use rustc_hash::FxHashMap as HashMap;
+use serde_json::{Value, json};
 
-use super::events::ReturnEvent;
-use super::typed_line;
+use super::events::{
+    CANCELLED, DELIVERED, Label, OrderEvent, OrderUpdate, PAID, ReturnEvent, SHIPPED, Stamp, UPDATE_TIMES,
+    customer_part, not_before_placed, order_from_line, order_part, shown,
+};
+use super::window::{Failure, Past, Read, Window};
 use crate::Program;
 use crate::data::json::err;
-use crate::data::{Case, Customer, History, InputError, Order, PastOrder, PastReturn, Time, parse_order_with};
+use crate::data::{Case, Customer, History, InputError, PastOrder, PastReturn, Time};
 use crate::eval::Verdict;
 use crate::history::{AggValue, Event};
+use crate::ir::AggDef;
 use crate::ir::schema::{EventField, Source};
-use crate::ir::{AggDef, NodeId};
-use crate::syntax::ast::AggFn;
 
 /// How each policy's aggregates are served, worked out once per run.
 #[derive(Debug, Clone)]
@@ -31,10 +38,13 @@ pub struct Plan {
     /// Raw past events the other aggregates rescan: `None` keeps none,
     /// `Some(None)` keeps all, `Some(Some(s))` keeps the last `s` seconds.
     raw: Option<Option<i64>>,
+    /// The return whose case is wanted (`--case`): every aggregate's raw
+    /// events are kept, so the case holds the history `judge` needs.
+    capture: Option<String>,
 }
 
 impl Plan {
-    pub fn new(programs: &[&Program]) -> Plan {
+    pub fn new(programs: &[&Program], capture: Option<&str>) -> Plan {
         let mut slots = Vec::new();
         let mut windows = Vec::new();
         let mut raw: Option<Option<i64>> = None;
@@ -44,18 +54,31 @@ impl Plan {
                 if agg.event_only {
                     per.push(Some(windows.len()));
                     windows.push((p, a));
-                } else {
-                    per.push(None);
+                }
+                if !agg.event_only || capture.is_some() {
                     raw = Some(match (raw, agg.window) {
                         (Some(None), _) | (_, None) => None,
                         (Some(Some(s)), Some(w)) => Some(s.max(w)),
                         (None, Some(w)) => Some(w),
                     });
                 }
+                if !agg.event_only {
+                    per.push(None);
+                }
             }
             slots.push(per);
         }
-        Plan { slots, windows, raw }
+        Plan {
+            slots,
+            windows,
+            raw,
+            capture: capture.map(str::to_string),
+        }
+    }
+
+    /// The return whose case is wanted, if any.
+    pub fn capture(&self) -> Option<&str> {
+        self.capture.as_deref()
     }
 
     /// Aggregates kept up to date as events arrive, and those rescanned per return.
@@ -65,74 +88,27 @@ impl Plan {
     }
 }
 
-/// One aggregate over one customer's events: `[now - window, now)`.
-#[derive(Debug, Clone, Default)]
-struct Window {
-    /// Events still inside the window (or, without a window, not yet
-    /// strictly older than the latest event): time and summed amount.
-    entries: VecDeque<(Time, Decimal)>,
-    count: i64,
-    sum: Decimal,
-    /// An addition overflowed: the aggregate is an error from here on.
-    overflowed: bool,
+/// A time of an order, and the moment it became known.
+#[derive(Debug, Clone, Copy)]
+struct Known {
+    value: Stamp,
+    since: Time,
 }
 
-impl Window {
-    /// Adds an event at `at` (events come in time order), forgetting first
-    /// what has left the window by then, so a customer who never returns
-    /// anything does not pile up entries.
-    fn push(&mut self, at: Time, amount: Decimal, window: Option<i64>) {
-        self.forget(at, window);
-        self.entries.push_back((at, amount));
-        self.count += 1;
-        match self.sum.checked_add(amount) {
-            Some(s) => self.sum = s,
-            None => self.overflowed = true,
-        }
-    }
+/// An order as the stream has told it so far.
+#[derive(Debug)]
+struct OrderRecord {
+    /// The order's line, read again when a return needs the order.
+    line: Box<str>,
+    placed: Stamp,
+    /// `paid_at`, `shipped_at`, `delivered_at`, `cancelled_at`.
+    times: [Option<Known>; 4],
+}
 
-    /// Drops what no query from `now` on can see.
-    fn forget(&mut self, now: Time, window: Option<i64>) {
-        match window
-            .and_then(chrono::Duration::try_seconds)
-            .and_then(|w| now.checked_sub_signed(w))
-        {
-            Some(start) => {
-                while let Some(&(t, amount)) = self.entries.front() {
-                    if t >= start {
-                        break;
-                    }
-                    self.entries.pop_front();
-                    self.count -= 1;
-                    self.sum -= amount;
-                }
-            }
-            // No window: events before `now` are settled for good (times only
-            // move forward), so only the latest instant stays queued.
-            None => {
-                while self.entries.front().is_some_and(|(t, _)| *t < now) {
-                    self.entries.pop_front();
-                }
-            }
-        }
-    }
-
-    /// The aggregate at `now`, over events strictly before it.
-    fn value(&mut self, now: Time, window: Option<i64>, func: AggFn) -> AggValue {
-        self.forget(now, window);
-        let (mut count, mut sum) = (self.count, self.sum);
-        for &(t, amount) in self.entries.iter().rev() {
-            if t < now {
-                break;
-            }
-            count -= 1;
-            sum -= amount;
-        }
-        match func {
-            _ if self.overflowed => AggValue::Overflow,
-            AggFn::Count => AggValue::Count(count),
-            AggFn::Sum => AggValue::Sum(sum),
-        }
+impl OrderRecord {
+    /// The times known strictly before `now`.
+    fn known_before(&self, now: Time) -> [Option<Stamp>; 4] {
+        self.times.map(|k| k.filter(|k| k.since < now).map(|k| k.value))
     }
 }
 
@@ -140,24 +116,53 @@ impl Window {
 #[derive(Debug, Default)]
 struct CustomerState {
     profile: Option<Customer>,
+    /// The profile's line, kept only for `--case`.
+    profile_line: Option<Box<str>>,
     windows: Vec<Window>,
     orders: VecDeque<PastOrder>,
     returns: VecDeque<PastReturn>,
+    /// Events added to the history so far.
+    seq: u64,
 }
 
-/// A judged return, as a shard hands it back.
+/// A judged return.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Judged {
+    /// The return's id.
+    pub return_id: String,
+    /// Its order's id.
+    pub order_id: String,
+    /// Its order's customer.
+    pub customer_id: String,
+    /// Its label, if the event gave one.
+    pub label: Option<Label>,
+    /// The status it joins the history with: its own, or the one the first
+    /// policy's verdict implies.
+    pub status: String,
+    /// Whether its order was known to be cancelled before the request (a case
+    /// cannot say so yet: it has no `order.cancelled_at`).
+    pub on_cancelled_order: bool,
+    /// One verdict per policy, in the order they were given.
     pub verdicts: Vec<Verdict>,
+    /// The case, when `--case` asked for this return.
+    pub(super) case: Option<Value>,
 }
 
 /// The customers whose ids hash to one worker, and their orders.
 pub struct Shard {
     customers: HashMap<String, CustomerState>,
-    /// Orders as their event lines, parsed again when a return needs one.
-    orders: HashMap<String, Box<str>>,
+    orders: HashMap<String, OrderRecord>,
     /// Orders by placement, for dropping those past the retention.
     order_queue: VecDeque<(Time, String)>,
     retention: i64,
+}
+
+fn unknown_order(id: &str, key: &str) -> InputError {
+    err(
+        key,
+        format!("order \"{id}\" is unknown (never seen in the stream, or placed before the retention)"),
+    )
 }
 
 impl Shard {
@@ -170,19 +175,28 @@ impl Shard {
         }
     }
 
-    fn state(&mut self, id: &str, plan: &Plan) -> &mut CustomerState {
-        self.customers.entry(id.to_string()).or_insert_with(|| CustomerState {
+    fn state<'s>(customers: &'s mut HashMap<String, CustomerState>, id: &str, plan: &Plan) -> &'s mut CustomerState {
+        customers.entry(id.to_string()).or_insert_with(|| CustomerState {
             windows: vec![Window::default(); plan.windows.len()],
             ..CustomerState::default()
         })
     }
 
-    pub fn customer(&mut self, c: Customer, plan: &Plan) {
-        let id = c.id.clone();
-        self.state(&id, plan).profile = Some(c);
+    pub fn customer(&mut self, c: Customer, line: Box<str>, plan: &Plan) {
+        let state = Self::state(&mut self.customers, &c.id, plan);
+        if plan.capture.is_some() {
+            state.profile_line = Some(line);
+        }
+        state.profile = Some(c);
     }
 
-    pub fn order(&mut self, order: Order, raw: Box<str>, plan: &Plan, programs: &[&Program]) -> Result<(), InputError> {
+    pub fn order(&mut self, event: OrderEvent, plan: &Plan, programs: &[&Program]) -> Result<(), InputError> {
+        let OrderEvent {
+            order,
+            line,
+            placed,
+            times,
+        } = event;
         if self.orders.contains_key(&order.id) {
             return Err(err("id", format!("order \"{}\" appears twice", order.id)));
         }
@@ -191,15 +205,75 @@ impl Shard {
             id: order.id.clone(),
             placed_at: order.placed_at,
             total: order.total,
-            tags: order.tags.clone(),
+            tags: order.tags,
         };
-        let state = self.state(&order.customer_id, plan);
-        remember(state, plan, programs, Event::Order(&past), order.total)?;
+        let state = Self::state(&mut self.customers, &order.customer_id, plan);
+        remember(state, plan, programs, Event::Order(&past), order.total);
         if plan.raw.is_some() {
             state.orders.push_back(past);
         }
         self.order_queue.push_back((order.placed_at, order.id.clone()));
-        self.orders.insert(order.id, raw);
+        // A time the order itself gives is known from the moment it names.
+        let times = times.map(|t| {
+            t.map(|value| Known {
+                value,
+                since: value.to_utc(),
+            })
+        });
+        self.orders.insert(order.id, OrderRecord { line, placed, times });
+        Ok(())
+    }
+
+    /// Applies an `order_update`: each time it sets is known from its `at`.
+    /// Nothing changes if any of them is refused.
+    pub fn update(&mut self, u: &OrderUpdate) -> Result<(), InputError> {
+        let record = self.orders.get_mut(&u.id).ok_or_else(|| unknown_order(&u.id, "id"))?;
+        let current = |i: usize| u.times[i].or(record.times[i].map(|k| k.value));
+        for (i, t) in u.times.iter().enumerate() {
+            let Some(t) = *t else { continue };
+            let key = UPDATE_TIMES[i];
+            not_before_placed(t, record.placed, key)?;
+            if let Some(k) = record.times[i]
+                && k.value != t
+            {
+                return Err(err(
+                    key,
+                    format!(
+                        "{} again, but the order's {key} is {}: a time, once set, cannot change",
+                        shown(t),
+                        shown(k.value)
+                    ),
+                ));
+            }
+        }
+        if let (Some(shipped), Some(delivered)) = (current(SHIPPED), current(DELIVERED))
+            && delivered < shipped
+        {
+            return Err(match u.times[DELIVERED] {
+                Some(_) => err(
+                    "delivered_at",
+                    format!(
+                        "{} is before the order was shipped ({})",
+                        shown(delivered),
+                        shown(shipped)
+                    ),
+                ),
+                None => err(
+                    "shipped_at",
+                    format!(
+                        "{} is after the order was delivered ({})",
+                        shown(shipped),
+                        shown(delivered)
+                    ),
+                ),
+            });
+        }
+        let since = u.at.to_utc();
+        for (slot, t) in record.times.iter_mut().zip(u.times) {
+            if let (None, Some(value)) = (&slot, t) {
+                *slot = Some(Known { value, since });
+            }
+        }
         Ok(())
     }
 
@@ -216,100 +290,209 @@ impl Shard {
 
     /// Judges a return by every policy, then adds it to the customer's history.
     pub fn ret(&mut self, r: &ReturnEvent, plan: &Plan, programs: &[&Program]) -> Result<Judged, InputError> {
-        let Some(raw) = self.orders.get(&r.order_id) else {
-            return Err(err(
-                "order_id",
-                format!(
-                    "order \"{}\" is unknown (never seen in the stream, or placed before the retention)",
-                    r.order_id
-                ),
-            ));
-        };
+        let record = self
+            .orders
+            .get(&r.order_id)
+            .ok_or_else(|| unknown_order(&r.order_id, "order_id"))?;
+        let now = r.at.to_utc();
         // The line parsed when the order arrived; it parses the same way now.
-        let order = match typed_line::parse_order(raw) {
-            Some(order) => order,
-            None => {
-                let value: serde_json::Value = serde_json::from_str(raw)
-                    .map_err(|e| err("order_id", format!("the order's line no longer parses: {e}")))?;
-                parse_order_with(&value, "", &["event"])
-                    .map_err(|e| err("order_id", format!("the order no longer parses: {}", e.message)))?
-            }
-        };
-        // What was known at the request: a time the order names at or after
-        // it had not happened yet (the stream exported the order as it ended).
-        let mut order = order;
-        for t in [&mut order.paid_at, &mut order.shipped_at, &mut order.delivered_at] {
-            if t.is_some_and(|t| t >= r.at) {
-                *t = None;
-            }
-        }
+        let mut order =
+            order_from_line(&record.line).map_err(|e| err("order_id", format!("the order no longer parses: {e}")))?;
+        let known = record.known_before(now);
+        order.paid_at = known[PAID].map(|t| t.to_utc());
+        order.shipped_at = known[SHIPPED].map(|t| t.to_utc());
+        order.delivered_at = known[DELIVERED].map(|t| t.to_utc());
+        let on_cancelled_order = known[CANCELLED].is_some();
         let ret = r.join(&order)?;
         let customer_id = order.customer_id.clone();
-        let mut case = Case {
-            order,
-            ret,
-            customer: Customer {
+        let state = Self::state(&mut self.customers, &customer_id, plan);
+        let customer = match &state.profile {
+            Some(profile) => profile.clone(),
+            None => Customer {
                 id: customer_id.clone(),
                 created_at: None,
                 vip: false,
                 tags: Vec::new(),
                 attrs: Vec::new(),
             },
+        };
+        // As a case's reader refuses it: the account must exist first.
+        if let Some(created) = customer.created_at
+            && created > now
+        {
+            return Err(err(
+                "requested_at",
+                format!(
+                    "{} is before the customer's account was opened ({}): the account must exist first",
+                    shown(r.at),
+                    shown(created.with_timezone(r.at.offset()))
+                ),
+            ));
+        }
+        let capture = plan.capture.as_deref() == Some(r.id.as_str());
+        let mut case = Case {
+            order,
+            ret,
+            customer,
             history: History::default(),
         };
-        let state = self.state(&customer_id, plan);
-        if let Some(profile) = &state.profile {
-            case.customer = profile.clone();
-        }
+        let mut cutoff = None;
         if let Some(keep) = plan.raw {
-            trim(state, r.at, keep);
+            cutoff = trim(state, now, keep);
             case.history.orders = state.orders.iter().cloned().collect();
             case.history.returns = state.returns.iter().cloned().collect();
         }
-        let mut verdicts = Vec::with_capacity(programs.len());
+        // The aggregates kept as windows, per policy; a window whose read
+        // meets a failed `where` is computed from the history instead, with
+        // the failed event in it.
+        let mut failed: Vec<Failure> = Vec::new();
+        let mut provided: Vec<Vec<Option<AggValue>>> = Vec::with_capacity(programs.len());
         for (p, program) in programs.iter().enumerate() {
-            let provided: Vec<Option<AggValue>> = plan.slots[p]
+            let values = plan.slots[p]
                 .iter()
                 .zip(program.aggregates())
-                .map(|(slot, agg)| slot.map(|w| state.windows[w].value(r.at, agg.window, agg.func)))
+                .map(|(slot, agg)| {
+                    let w = (*slot)?;
+                    match state.windows[w].value(now, agg.window, agg.func) {
+                        Read::Value(v) => Some(v),
+                        Read::Failed(f) => {
+                            failed.push(f.clone());
+                            None
+                        }
+                    }
+                })
                 .collect();
-            let verdict = program.judge_with(&case, &provided)?;
-            verdicts.push(verdict);
+            provided.push(values);
         }
-        let status = r.status.clone().unwrap_or_else(|| {
-            match verdicts.first().map(|v| v.decision.as_ref()) {
-                Some("approve") => "refunded",
-                Some("deny") => "rejected",
-                _ => "pending",
-            }
-            .to_string()
-        });
+        if !failed.is_empty() {
+            add_failed(&mut case.history, failed, plan.raw, cutoff);
+        }
+        let mut verdicts = Vec::with_capacity(programs.len());
+        for (program, provided) in programs.iter().zip(&provided) {
+            verdicts.push(program.judge_with(&case, provided)?);
+        }
+        let status = r
+            .status
+            .clone()
+            .unwrap_or_else(|| implied_status(verdicts.first().map_or("review", |v| v.decision.as_ref())).to_string());
+        let captured = match capture {
+            true => Some(case_json(r, record, &known, state, &case.history)?),
+            false => None,
+        };
         let past = PastReturn {
             id: case.ret.id.clone(),
             order_id: r.order_id.clone(),
-            requested_at: r.at,
+            requested_at: now,
             kind: case.ret.kind.clone(),
             reason: case.ret.reason.clone(),
             amount: case.ret.amount,
-            status,
+            status: status.clone(),
         };
-        remember(state, plan, programs, Event::Return(&past), past.amount)?;
+        remember(state, plan, programs, Event::Return(&past), past.amount);
         if plan.raw.is_some() {
             state.returns.push_back(past);
         }
-        Ok(Judged { verdicts })
+        Ok(Judged {
+            return_id: case.ret.id,
+            order_id: r.order_id.clone(),
+            customer_id,
+            label: r.label,
+            status,
+            on_cancelled_order,
+            verdicts,
+            case: captured,
+        })
     }
 }
 
-/// Adds an event to every window whose aggregate counts it.
-fn remember(
-    state: &mut CustomerState,
-    plan: &Plan,
-    programs: &[&Program],
-    event: Event<'_>,
-    amount: Decimal,
-) -> Result<(), InputError> {
+/// The status a return joins the history with when it gives none.
+pub fn implied_status(decision: &str) -> &'static str {
+    match decision {
+        "approve" => "refunded",
+        "deny" => "rejected",
+        _ => "pending",
+    }
+}
+
+/// Puts the failed events a read met into the history: those older than the
+/// raw events kept (the raw events hold the rest), in stream order, first.
+/// Every aggregate the history serves looks only at its own window, which
+/// the kept raw events cover, so the older ones change none of them.
+fn add_failed(history: &mut History, mut failed: Vec<Failure>, raw: Option<Option<i64>>, cutoff: Option<Time>) {
+    failed.retain(|f| match (raw, cutoff) {
+        (None, _) => true,
+        (Some(None), _) => false,
+        (Some(Some(_)), cutoff) => cutoff.is_some_and(|c| f.at < c),
+    });
+    failed.sort_by_key(|f| f.seq);
+    failed.dedup_by_key(|f| f.seq);
+    let (mut orders, mut returns) = (Vec::new(), Vec::new());
+    for f in failed {
+        match f.event {
+            Past::Order(o) => orders.push(o),
+            Past::Return(r) => returns.push(r),
+        }
+    }
+    orders.append(&mut history.orders);
+    returns.append(&mut history.returns);
+    history.orders = orders;
+    history.returns = returns;
+}
+
+/// The case `--case` prints: exactly what `rpl judge` takes, built from the
+/// events' own text (so amounts, attrs and times read back as they were
+/// given), with the order's times as known strictly before the request.
+fn case_json(
+    r: &ReturnEvent,
+    record: &OrderRecord,
+    known: &[Option<Stamp>; 4],
+    state: &CustomerState,
+    history: &History,
+) -> Result<Value, InputError> {
+    let mut order = order_part(&record.line)?;
+    if let Value::Object(map) = &mut order {
+        for (key, t) in UPDATE_TIMES.iter().zip(known).take(CANCELLED) {
+            match t {
+                Some(t) => map.insert((*key).to_string(), Value::String(shown(*t))),
+                None => map.remove(*key),
+            };
+        }
+    }
+    // The history keeps instants; they are written in the request's offset.
+    let offset = *r.at.offset();
+    let time = |t: Time| Value::String(shown(t.with_timezone(&offset)));
+    let orders: Vec<Value> = history
+        .orders
+        .iter()
+        .map(|o| json!({"id": o.id, "placed_at": time(o.placed_at), "total": o.total.to_string(), "tags": o.tags}))
+        .collect();
+    let returns: Vec<Value> = history
+        .returns
+        .iter()
+        .map(|p| {
+            json!({
+                "id": p.id, "order_id": p.order_id, "requested_at": time(p.requested_at), "type": p.kind,
+                "reason": p.reason, "amount": p.amount.to_string(), "status": p.status,
+            })
+        })
+        .collect();
+    let mut case = json!({
+        "order": order,
+        "return": r.case_part()?,
+        "history": {"orders": orders, "returns": returns},
+    });
+    if let Some(line) = &state.profile_line {
+        case["customer"] = customer_part(line)?;
+    }
+    Ok(case)
+}
+
+/// Adds an event to every window whose aggregate counts it; a `where` that
+/// fails on it is kept as the window's failure, for the reads that meet it.
+fn remember(state: &mut CustomerState, plan: &Plan, programs: &[&Program], event: Event<'_>, amount: Decimal) {
     let at = event.at();
+    let seq = state.seq;
+    state.seq += 1;
     for (w, &(p, a)) in plan.windows.iter().enumerate() {
         let program = programs[p];
         let Some(agg) = program.aggregates().get(a) else {
@@ -318,25 +501,15 @@ fn remember(
         if !counts(agg, event) {
             continue;
         }
-        let passes = program
-            .event_passes(a, event)
-            .map_err(|e| program_error(program, agg.filter, e))?;
-        if passes {
-            let summed = if agg.field.is_some() { amount } else { Decimal::ZERO };
-            state.windows[w].push(at, summed, agg.window);
+        match program.event_passes(a, event) {
+            Ok(true) => {
+                let summed = if agg.field.is_some() { amount } else { Decimal::ZERO };
+                state.windows[w].push(at, summed, agg.window);
+            }
+            Ok(false) => {}
+            Err(_) => state.windows[w].fail(at, seq, Past::of(event), agg.window),
         }
     }
-    Ok(())
-}
-
-fn program_error(program: &Program, _filter: Option<NodeId>, e: crate::eval::EvalError) -> InputError {
-    err(
-        "",
-        format!(
-            "a `where` of the policy failed on this event: {}",
-            program.describe_error(e)
-        ),
-    )
 }
 
 fn counts(agg: &AggDef, event: Event<'_>) -> bool {
@@ -354,18 +527,17 @@ fn counts(agg: &AggDef, event: Event<'_>) -> bool {
         )
 }
 
-/// Drops raw events older than the longest window that rescans them.
-fn trim(state: &mut CustomerState, now: Time, keep: Option<i64>) {
-    let Some(cutoff) = keep
+/// Drops raw events older than the longest window that rescans them; says
+/// from when on they are all kept.
+fn trim(state: &mut CustomerState, now: Time, keep: Option<i64>) -> Option<Time> {
+    let cutoff = keep
         .and_then(chrono::Duration::try_seconds)
-        .and_then(|k| now.checked_sub_signed(k))
-    else {
-        return;
-    };
+        .and_then(|k| now.checked_sub_signed(k))?;
     while state.orders.front().is_some_and(|o| o.placed_at < cutoff) {
         state.orders.pop_front();
     }
     while state.returns.front().is_some_and(|r| r.requested_at < cutoff) {
         state.returns.pop_front();
     }
+    Some(cutoff)
 }

@@ -27,8 +27,13 @@ pub struct Summary {
     pub customers: u64,
     /// Order events.
     pub orders: u64,
+    /// Order update events.
+    pub order_updates: u64,
     /// Returns judged.
     pub returns: u64,
+    /// Returns whose order was known to be cancelled before the request,
+    /// judged as if it were not: a case has no `order.cancelled_at` yet.
+    pub cancelled_order_returns: u64,
     /// Lines skipped with `--skip-invalid`, and why.
     pub invalid: Vec<Invalid>,
     /// Aggregates kept up to date as events arrive.
@@ -410,10 +415,11 @@ impl Summary {
         let _ = writeln!(out, "policy    {}", p.title);
         let _ = writeln!(
             out,
-            "read      {} lines: {} customers, {} orders, {} returns; {} invalid",
+            "read      {} lines: {} customers, {} orders, {} order updates, {} returns; {} invalid",
             self.lines,
             self.customers,
             self.orders,
+            self.order_updates,
             self.returns,
             self.invalid.len()
         );
@@ -444,6 +450,13 @@ impl Summary {
             .map(|d| format!("{d} {}", p.shipping.get(*d).copied().unwrap_or(0)))
             .collect();
         let _ = writeln!(out, "shipping  {}", payers.join(", "));
+        if self.cancelled_order_returns > 0 {
+            let _ = writeln!(
+                out,
+                "cancelled {} returns on orders cancelled before the request, judged as if not cancelled (a case has no order.cancelled_at yet)",
+                self.cancelled_order_returns
+            );
+        }
         if p.with_errors > 0 {
             let _ = writeln!(
                 out,

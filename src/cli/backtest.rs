@@ -10,7 +10,7 @@ use rpl::{BacktestError, BacktestOptions as Options};
 pub struct Args {
     /// The policy to replay.
     policy: String,
-    /// JSON Lines of customer, order and return events in time order; `-` or nothing reads standard input.
+    /// JSON Lines of customer, order, order_update and return events in time order; `-` or nothing reads standard input.
     #[arg(default_value = "-")]
     events: String,
     /// Judge every return with this policy too, and report what changed.
@@ -19,9 +19,12 @@ pub struct Args {
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
-    /// Write one verdict per return, as JSON Lines, to this file.
+    /// Write one record per return (line, ids, label, verdict, and the compared verdict), as JSON Lines, to this file.
     #[arg(long, value_name = "FILE")]
     out: Option<String>,
+    /// Print the case rebuilt for this return, as `rpl judge` takes it, and stop.
+    #[arg(long, value_name = "RETURN_ID", conflicts_with_all = ["out", "json", "compare"])]
+    case: Option<String>,
     /// Count, list and skip bad lines instead of stopping at the first.
     #[arg(long)]
     skip_invalid: bool,
@@ -56,6 +59,22 @@ pub fn run(args: &Args) -> u8 {
             }
         }
     };
+    let mut opts = Options::default();
+    opts.threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    opts.skip_invalid = args.skip_invalid;
+    opts.order_retention_days = args.order_retention_days;
+    if let Some(id) = &args.case {
+        return match rpl::backtest_case(&refs, input, id, &opts) {
+            Ok(case) => {
+                let text = serde_json::to_string_pretty(&case).unwrap_or_default() + "\n";
+                let _ = std::io::stdout().lock().write_all(text.as_bytes());
+                0
+            }
+            Err(e) => failed(&args.events, e),
+        };
+    }
     let mut out_file = match &args.out {
         None => None,
         Some(path) => match std::fs::File::create(path) {
@@ -66,12 +85,6 @@ pub fn run(args: &Args) -> u8 {
             }
         },
     };
-    let mut opts = Options::default();
-    opts.threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    opts.skip_invalid = args.skip_invalid;
-    opts.order_retention_days = args.order_retention_days;
     let tty = std::io::stderr().is_terminal();
     let started = std::time::Instant::now();
     let progress = |p: rpl::BacktestProgress| {
@@ -108,14 +121,17 @@ pub fn run(args: &Args) -> u8 {
             let _ = std::io::stdout().lock().write_all(text.as_bytes());
             0
         }
-        Err(BacktestError::Stopped(s)) => {
-            eprintln!("error: {}:{}: {}", args.events, s.line, s.error);
-            eprintln!("hint: fix the line, or pass --skip-invalid to count, list and skip bad lines");
-            EXIT_INPUT
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            EXIT_INPUT
-        }
+        Err(e) => failed(&args.events, e),
     }
+}
+
+fn failed(events: &str, e: BacktestError) -> u8 {
+    match e {
+        BacktestError::Stopped(s) => {
+            eprintln!("error: {events}:{}: {}", s.line, s.error);
+            eprintln!("hint: fix the line, or pass --skip-invalid to count, list and skip bad lines");
+        }
+        e => eprintln!("error: {e}"),
+    }
+    EXIT_INPUT
 }

@@ -1,18 +1,48 @@
-//! Emitting events: customers, orders and returns written as JSON Lines, by
-//! hand and in a fixed key order, so the same seed gives the same bytes.
+//! Emitting events: customers, orders, order updates and returns written as
+//! JSON Lines, by hand and in a fixed key order, so the same seed gives the
+//! same bytes.
 
 use super::*;
 
+/// What a day draws: sign-ups and orders.
 pub(super) enum What {
     Customer(u32),
     Order(Order),
-    Return(Pending),
 }
 
 pub(super) struct Event {
     pub(super) time: i64,
     pub(super) seq: u64,
     pub(super) what: What,
+}
+
+/// What an order's placement sets in motion, waiting in the heap for its time.
+pub(super) enum Later {
+    Update(Update),
+    Return(Pending),
+}
+
+pub(super) struct Due {
+    pub(super) time: i64,
+    pub(super) seq: u64,
+    pub(super) what: Later,
+}
+
+impl PartialEq for Due {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Due {}
+impl PartialOrd for Due {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Due {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.time, self.seq).cmp(&(other.time, other.seq))
+    }
 }
 
 pub(super) struct Emitter<'w, W: Write> {
@@ -75,14 +105,6 @@ impl<W: Write> Emitter<'_, W> {
         push_time(b, o.placed);
         b.extend_from_slice(br#","paid_at":"#);
         push_time(b, o.paid);
-        if let Some(t) = o.shipped {
-            b.extend_from_slice(br#","shipped_at":"#);
-            push_time(b, t);
-        }
-        if let Some(t) = o.delivered {
-            b.extend_from_slice(br#","delivered_at":"#);
-            push_time(b, t);
-        }
         b.extend_from_slice(br#","shipping_fee":"#);
         push_money(b, o.fee_cents);
         b.extend_from_slice(if o.insurance {
@@ -112,6 +134,24 @@ impl<W: Write> Emitter<'_, W> {
         b.extend_from_slice(b"]}");
         self.line_done()?;
         Ok(number)
+    }
+
+    pub(super) fn update(&mut self, u: &Update) -> io::Result<()> {
+        self.stats.order_updates += 1;
+        self.stats.cancelled += u64::from(u.field == UpdateField::Cancelled);
+        let b = &mut self.buf;
+        b.extend_from_slice(br#"{"event":"order_update","id":"#);
+        push_id(b, b"O-", u.order_no, 8);
+        b.extend_from_slice(br#","at":"#);
+        push_time(b, u.at);
+        b.extend_from_slice(match u.field {
+            UpdateField::Shipped => br#","shipped_at":"#,
+            UpdateField::Delivered => br#","delivered_at":"#,
+            UpdateField::Cancelled => br#","cancelled_at":"#,
+        });
+        push_time(b, u.value);
+        b.push(b'}');
+        self.line_done()
     }
 
     pub(super) fn ret(&mut self, r: &Pending, catalog: &Catalog) -> io::Result<()> {

@@ -7,22 +7,28 @@
 //!
 //! The shop is simulated day by day. Customers who signed up before the first
 //! day are emitted first (oldest first); each day, the customers who sign up and
-//! the orders placed that day are drawn, returns that fall due are taken from a
-//! heap of pending returns, and the day's events are written sorted by time
-//! (ties by the order they were drawn in). A return is planned when its order is
-//! written and waits in the heap until its day. Memory holds the customers, the
-//! pending returns and one day's events: never the history.
+//! the orders placed that day are drawn and sorted by time (ties by the order
+//! they were drawn in), and written merged with what falls due from a heap of
+//! pending events. An order is written as it is placed (paid, not yet
+//! shipped); when it is written, what will become of it goes into the heap:
+//! an `order_update` when it ships, another when it is delivered (each
+//! reported a few minutes after the fact), or one when it is cancelled, and
+//! the return it will get, if any. Memory holds the customers, the pending
+//! events and one day's orders: never the history.
 //!
 //! Planted abusers (a share of the customers) label their abusive returns
 //! `"abuse"`; every other return is `"ok"`:
 //! - serial returners order often and send most of it back within days;
 //! - refund-only repeaters ask for money back and keep the goods, again and again;
-//! - not-received claimers say a parcel the courier delivered never came;
+//! - not-received claimers say a parcel the courier delivered never came (as
+//!   opposed to honest buyers asking after a parcel still in transit, whose
+//!   claims are labelled `"ok"`);
 //! - new-account wardrobers buy something expensive within a day of signing up
 //!   and return it hours after it arrives.
 //!
 //! Honest customers give the rules something to get wrong: VIPs who buy and return
-//! a lot, parcels left with a neighbour, late requests past day 7.
+//! a lot, parcels left with a neighbour, parcels slow in transit, late requests
+//! past day 7.
 
 mod catalog;
 mod emit;
@@ -43,7 +49,7 @@ use catalog::{
     APPAREL, BAGS, BEAUTY, BUY_WEIGHT, CATEGORIES, Catalog, ELECTRONICS, FRESH_FOOD, Group, HOME, JEWELRY,
     RETURN_FACTOR, SHOES, group,
 };
-use emit::{Emitter, Event, What};
+use emit::{Due, Emitter, Event, Later, What};
 use json::{DAY, civil, push_id, push_money, push_str, push_time, push_uint};
 use plan::{CONDITIONS, EVIDENCE, Pending, REASONS, TYPES, plan_return};
 
@@ -88,6 +94,10 @@ pub struct GenStats {
     pub abusers: u64,
     /// Order events written.
     pub orders: u64,
+    /// Order update events written (shipped, delivered, cancelled).
+    pub order_updates: u64,
+    /// Orders cancelled.
+    pub cancelled: u64,
     /// Return events written.
     pub returns: u64,
     /// Returns labelled `"abuse"`.
@@ -100,8 +110,15 @@ impl fmt::Display for GenStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} customers ({} planted abusers), {} orders, {} returns ({} labelled abuse), {} bytes",
-            self.customers, self.abusers, self.orders, self.returns, self.abusive_returns, self.bytes
+            "{} customers ({} planted abusers), {} orders ({} updates, {} cancelled), {} returns ({} labelled abuse), {} bytes",
+            self.customers,
+            self.abusers,
+            self.orders,
+            self.order_updates,
+            self.cancelled,
+            self.returns,
+            self.abusive_returns,
+            self.bytes
         )
     }
 }
@@ -140,7 +157,7 @@ pub fn generate(opts: &GenOptions, out: &mut impl Write) -> io::Result<GenStats>
     }
     let mut fresh = fresh.into_iter().peekable();
 
-    let mut pending: BinaryHeap<Reverse<Pending>> = BinaryHeap::new();
+    let mut pending: BinaryHeap<Reverse<Due>> = BinaryHeap::new();
     let mut today: Vec<Event> = Vec::new();
     let mut seq = 0u64;
     for d in 0..i64::from(opts.days) {
@@ -184,38 +201,53 @@ pub fn generate(opts: &GenOptions, out: &mut impl Write) -> io::Result<GenStats>
             });
             seq += 1;
         }
-        while let Some(Reverse(due)) = pending.peek() {
-            if due.time >= day_end {
-                break;
-            }
-            if let Some(Reverse(due)) = pending.pop() {
-                today.push(Event {
-                    time: due.time,
-                    seq: due.seq,
-                    what: What::Return(due),
-                });
-            }
-        }
         today.sort_unstable_by_key(|e| (e.time, e.seq));
-        for event in today.drain(..) {
+        // The day's sign-ups and orders, merged in time order with what falls
+        // due today (an order's own updates may: fresh food ships within hours).
+        let mut drawn = std::mem::take(&mut today).into_iter().peekable();
+        loop {
+            let due = pending
+                .peek()
+                .filter(|Reverse(due)| due.time < day_end)
+                .map(|Reverse(due)| (due.time, due.seq));
+            let next = drawn.peek().map(|e| (e.time, e.seq));
+            let take_due = match (due, next) {
+                (None, None) => break,
+                (Some(due), Some(next)) => due < next,
+                (due, _) => due.is_some(),
+            };
+            if take_due {
+                if let Some(Reverse(due)) = pending.pop() {
+                    match due.what {
+                        Later::Update(u) => w.update(&u)?,
+                        Later::Return(ret) => w.ret(&ret, &catalog)?,
+                    }
+                }
+                continue;
+            }
+            let Some(event) = drawn.next() else { break };
             match event.what {
                 What::Customer(i) => w.customer(&mut customers[i as usize])?,
                 What::Order(order) => {
                     let customer = &customers[order.customer as usize];
                     let number = w.order(&order, customer, &catalog)?;
+                    let mut later = |time: i64, what: Later| {
+                        if time < end {
+                            pending.push(Reverse(Due { time, seq, what }));
+                            seq += 1;
+                        }
+                    };
+                    for u in order.updates(number) {
+                        later(u.at, Later::Update(u));
+                    }
                     if let Some(mut ret) = plan_return(&mut rng, &catalog, customer, &order) {
                         ret.order_no = number;
-                        ret.time = ret.time.max(day_end);
-                        if ret.time < end {
-                            ret.seq = seq;
-                            seq += 1;
-                            pending.push(Reverse(ret));
-                        }
+                        later(ret.time, Later::Return(ret));
                     }
                 }
-                What::Return(ret) => w.ret(&ret, &catalog)?,
             }
         }
+        today = drawn.collect();
     }
     w.finish()
 }
@@ -434,6 +466,10 @@ struct Order {
     paid: i64,
     shipped: Option<i64>,
     delivered: Option<i64>,
+    cancelled: Option<i64>,
+    /// How long after shipping, and after delivery, the platform hears of it.
+    ship_lag: i64,
+    delivery_lag: i64,
     fee_cents: u64,
     insurance: bool,
     tag: u8,
@@ -447,7 +483,48 @@ impl Order {
     fn lines(&self) -> &[Line] {
         &self.lines[..usize::from(self.n)]
     }
+
+    /// The `order_update` events order number `number` will get, in time order.
+    fn updates(&self, number: u64) -> impl Iterator<Item = Update> {
+        let update = |field, value: Option<i64>, lag| {
+            value.map(|value| Update {
+                order_no: number,
+                at: value + lag,
+                field,
+                value,
+            })
+        };
+        [
+            update(UpdateField::Cancelled, self.cancelled, 0),
+            update(UpdateField::Shipped, self.shipped, self.ship_lag),
+            update(UpdateField::Delivered, self.delivered, self.delivery_lag),
+        ]
+        .into_iter()
+        .flatten()
+    }
 }
+
+/// Which time an update sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UpdateField {
+    Shipped,
+    Delivered,
+    Cancelled,
+}
+
+/// An `order_update`, waiting for its time.
+#[derive(Debug, Clone)]
+struct Update {
+    order_no: u64,
+    /// When the platform hears of it.
+    at: i64,
+    field: UpdateField,
+    /// The time it sets.
+    value: i64,
+}
+
+/// Orders cancelled before they ship, in thousandths.
+const CANCEL_PM: u64 = 25;
 
 #[allow(clippy::too_many_arguments)]
 fn draft_order(
@@ -506,7 +583,9 @@ fn draft_order(
         };
     // 0.4% never ship, 1.1% are lost on the way; wardrobers' orders always arrive.
     let fate = if high_value { 999 } else { rng.below(1000) };
-    let shipped = (fate >= 4).then(|| {
+    // Some buyers cancel before the order ships.
+    let cancelled = (!high_value && rng.chance(CANCEL_PM)).then(|| paid + rng.range(600, 6 * 3600));
+    let shipped = (fate >= 4 && cancelled.is_none()).then(|| {
         let wait = if fresh {
             rng.range(2 * 3600, 12 * 3600)
         } else {
@@ -532,6 +611,10 @@ fn draft_order(
             at
         }
     });
+    // Reported within ten minutes: a return, always ten or more minutes after
+    // what it follows, sees it.
+    let ship_lag = rng.range(0, 599);
+    let delivery_lag = rng.range(30, 599);
     let fee_cents = if rng.chance(750) {
         0
     } else {
@@ -543,6 +626,9 @@ fn draft_order(
         paid,
         shipped,
         delivered,
+        cancelled,
+        ship_lag,
+        delivery_lag,
         fee_cents,
         insurance: rng.chance(550),
         tag,

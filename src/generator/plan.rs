@@ -41,6 +41,10 @@ pub(super) const USED: u8 = 4;
 pub(super) const EVIDENCE: [&str; 4] = ["", r#"["photo"]"#, r#"["photo","video"]"#, r#"["chat_log"]"#];
 pub(super) const CHAT_LOG: u8 = 3;
 
+/// Delivered orders whose buyer asks after the parcel while it is in
+/// transit, in thousandths (those that spend long enough on the way).
+const IN_TRANSIT_PM: u64 = 12;
+
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct ReturnLine {
     pub(super) product: u32,
@@ -52,7 +56,6 @@ pub(super) struct ReturnLine {
 #[derive(Debug, Clone)]
 pub(super) struct Pending {
     pub(super) time: i64,
-    pub(super) seq: u64,
     pub(super) order_no: u64,
     pub(super) kind: u8,
     pub(super) reason: u8,
@@ -60,23 +63,6 @@ pub(super) struct Pending {
     pub(super) abuse: bool,
     pub(super) n: u8,
     pub(super) lines: [ReturnLine; 3],
-}
-
-impl PartialEq for Pending {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for Pending {}
-impl PartialOrd for Pending {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Pending {
-    fn cmp(&self, other: &Self) -> Ordering {
-        (self.time, self.seq).cmp(&(other.time, other.seq))
-    }
 }
 
 /// A request at a Beijing-time hour `lo..=hi` calendar days after `from`, and after it.
@@ -118,7 +104,6 @@ pub(super) fn pending(order: &Order, plan: Plan, chosen: &[(usize, u8, u8)]) -> 
     }
     Pending {
         time: plan.time,
-        seq: 0,
         order_no: 0,
         kind: plan.kind,
         reason: plan.reason,
@@ -161,6 +146,9 @@ pub(super) fn evidence_for(rng: &mut Rng, reason: u8) -> u8 {
 
 /// The return (if any) the customer will ask for on this order.
 pub(super) fn plan_return(rng: &mut Rng, catalog: &Catalog, c: &Customer, order: &Order) -> Option<Pending> {
+    if order.cancelled.is_some() {
+        return None;
+    }
     let delivered = order.delivered;
     match (c.role, delivered) {
         (Role::Serial, Some(at)) if rng.chance(800) => Some(serial_return(rng, order, at)),
@@ -248,6 +236,23 @@ pub(super) fn honest_return(rng: &mut Rng, catalog: &Catalog, c: &Customer, orde
         };
         return Some(whole(order, plan, 0));
     };
+    if let Some(shipped) = order.shipped
+        && rng.chance(IN_TRANSIT_PM)
+    {
+        // A slow parcel: "where is it?" asked while it is still on its way,
+        // from a day and a half after shipping to two hours before it arrives.
+        let (lo, hi) = (shipped + 36 * 3600, delivered - 2 * 3600);
+        if lo < hi {
+            let plan = Plan {
+                time: rng.range(lo, hi),
+                kind: REFUND_ONLY,
+                reason: NOT_RECEIVED,
+                evidence: evidence_for(rng, NOT_RECEIVED),
+                abuse: false,
+            };
+            return Some(whole(order, plan, 0));
+        }
+    }
     if rng.chance_ppm(2500) {
         // Left with a neighbour or a parcel locker: signed for, honestly missed.
         let plan = Plan {

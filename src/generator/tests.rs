@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::json::{civil, push_id, push_money, push_time};
 use super::*;
-use crate::data::{Order as CaseOrder, Time, parse_order_with, parse_return_with};
+use crate::data::{Order as CaseOrder, Time, parse_order, parse_return};
 
 fn small(seed: u64) -> GenOptions {
     GenOptions {
@@ -34,9 +34,39 @@ fn time(v: &Value, key: &str) -> Time {
 #[derive(Default)]
 struct Stream {
     customers: HashMap<String, (Time, bool)>,
+    /// Each order with the times its updates set (what it finally came to).
     orders: HashMap<String, CaseOrder>,
+    /// When the platform heard of each order's shipping, delivery and cancellation.
+    heard: HashMap<String, Heard>,
     /// (return, its order, customer created_at, label)
     returns: Vec<(crate::data::Return, String, Time, String)>,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Heard {
+    shipped: Option<Time>,
+    delivered: Option<Time>,
+    cancelled: Option<Time>,
+}
+
+impl Stream {
+    /// Whether the platform knew the order was delivered strictly before `at`.
+    fn delivered_before(&self, order: &str, at: Time) -> bool {
+        self.heard[order].delivered.is_some_and(|t| t < at)
+    }
+
+    fn shipped_before(&self, order: &str, at: Time) -> bool {
+        self.heard[order].shipped.is_some_and(|t| t < at)
+    }
+}
+
+/// The event's `order` or `return` part, as a case gives it.
+fn case_part(v: &Value, own: &[&str]) -> Value {
+    let mut v = v.clone();
+    for key in own {
+        v.as_object_mut().expect("an object").remove(*key);
+    }
+    v
 }
 
 /// Parses and validates every line: shapes, order, references, ids.
@@ -46,12 +76,15 @@ fn check(text: &[u8], stats: &GenStats) -> Stream {
     let mut s = Stream::default();
     let mut ids = HashSet::new();
     let mut last: Option<Time> = None;
-    let mut abusive = 0;
+    let (mut abusive, mut updates, mut cancelled) = (0, 0, 0);
     for (n, line) in text.lines().enumerate() {
         let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("line {}: {e}: {line}", n + 1));
         let id = v["id"].as_str().expect("id").to_owned();
-        assert!(ids.insert(id.clone()), "duplicate id {id}");
-        let at = match v["event"].as_str() {
+        let kind = v["event"].as_str();
+        if kind != Some("order_update") {
+            assert!(ids.insert(id.clone()), "duplicate id {id}");
+        }
+        let at = match kind {
             Some("customer") => {
                 let at = time(&v, "created_at");
                 assert!(id.starts_with("C-"));
@@ -61,48 +94,79 @@ fn check(text: &[u8], stats: &GenStats) -> Stream {
                 at
             }
             Some("order") => {
-                let order = parse_order_with(&v, "order", &["event"]).unwrap_or_else(|e| panic!("line {}: {e}", n + 1));
+                // Placed and paid: what happens next comes in updates.
+                for later in ["shipped_at", "delivered_at", "cancelled_at"] {
+                    assert!(v.get(later).is_none(), "line {}: an order placed with {later}", n + 1);
+                }
+                let order =
+                    parse_order(&case_part(&v, &["event"]), "order").unwrap_or_else(|e| panic!("line {}: {e}", n + 1));
                 let (joined, _) = s.customers[&order.customer_id];
                 assert!(joined < order.placed_at, "line {}: order before sign-up", n + 1);
                 assert_eq!(order.currency, "CNY");
                 let paid = order.paid_at.expect("paid_at");
                 assert!(order.placed_at < paid);
-                if let Some(shipped) = order.shipped_at {
-                    assert!(paid < shipped);
-                    if let Some(delivered) = order.delivered_at {
-                        assert!(shipped < delivered);
-                    }
-                } else {
-                    assert!(order.delivered_at.is_none());
-                }
                 assert!((1..=3).contains(&order.items.len()));
                 for item in &order.items {
                     assert_eq!(item.unit_price.scale(), 2, "{line}");
                     assert!(item.unit_price > Decimal::ZERO);
                 }
                 let at = order.placed_at;
+                s.heard.insert(id.clone(), Heard::default());
                 s.orders.insert(id, order);
                 at
             }
-            Some("return") => {
-                let order_id = v["order_id"].as_str().expect("order_id");
+            Some("order_update") => {
+                updates += 1;
+                let at = time(&v, "at");
+                let keys: Vec<&String> = v.as_object().expect("an object").keys().collect();
+                assert_eq!(keys.len(), 4, "line {}: one time per update: {line}", n + 1);
                 let order = s
                     .orders
-                    .get(order_id)
-                    .unwrap_or_else(|| panic!("line {}: order {order_id} not seen yet", n + 1));
-                let ret = parse_return_with(&v, "return", order, &["event", "order_id", "status", "label"])
-                    .unwrap_or_else(|e| panic!("line {}: {e}", n + 1));
-                assert!(order.placed_at < ret.requested_at);
-                if let Some(delivered) = order.delivered_at {
-                    assert!(delivered < ret.requested_at, "line {}", n + 1);
+                    .get_mut(&id)
+                    .unwrap_or_else(|| panic!("line {}: order {id} not seen yet", n + 1));
+                let heard = s.heard.get_mut(&id).expect("heard of");
+                let paid = order.paid_at.expect("paid");
+                assert!(heard.cancelled.is_none(), "line {}: an update after cancelling", n + 1);
+                if v.get("shipped_at").is_some() {
+                    let t = time(&v, "shipped_at");
+                    assert!(paid < t && t <= at && order.shipped_at.is_none(), "line {}", n + 1);
+                    order.shipped_at = Some(t);
+                    heard.shipped = Some(at);
+                } else if v.get("delivered_at").is_some() {
+                    let t = time(&v, "delivered_at");
+                    let shipped = order.shipped_at.expect("shipped before delivered");
+                    assert!(shipped < t && t <= at && order.delivered_at.is_none(), "line {}", n + 1);
+                    order.delivered_at = Some(t);
+                    heard.delivered = Some(at);
+                } else {
+                    let t = time(&v, "cancelled_at");
+                    assert!(paid < t && t == at && order.shipped_at.is_none(), "line {}", n + 1);
+                    heard.cancelled = Some(at);
+                    cancelled += 1;
                 }
+                at
+            }
+            Some("return") => {
+                let order_id = v["order_id"].as_str().expect("order_id").to_owned();
+                let order = s
+                    .orders
+                    .get(&order_id)
+                    .unwrap_or_else(|| panic!("line {}: order {order_id} not seen yet", n + 1));
+                let part = case_part(&v, &["event", "order_id", "label"]);
+                let ret = parse_return(&part, "return", order).unwrap_or_else(|e| panic!("line {}: {e}", n + 1));
+                assert!(order.placed_at < ret.requested_at);
+                assert!(
+                    s.heard[&order_id].cancelled.is_none(),
+                    "line {}: a cancelled order returned",
+                    n + 1
+                );
                 assert!(v.get("status").is_none());
                 let label = v["label"].as_str().expect("label").to_owned();
                 assert!(label == "ok" || label == "abuse", "{label}");
                 abusive += usize::from(label == "abuse");
                 let (joined, _) = s.customers[&order.customer_id];
                 let at = ret.requested_at;
-                s.returns.push((ret, order_id.to_owned(), joined, label));
+                s.returns.push((ret, order_id, joined, label));
                 at
             }
             other => panic!("line {}: event {other:?}", n + 1),
@@ -114,6 +178,8 @@ fn check(text: &[u8], stats: &GenStats) -> Stream {
     }
     assert_eq!(s.customers.len() as u64, stats.customers);
     assert_eq!(s.orders.len() as u64, stats.orders);
+    assert_eq!(updates as u64, stats.order_updates);
+    assert_eq!(cancelled as u64, stats.cancelled);
     assert_eq!(s.returns.len() as u64, stats.returns);
     assert_eq!(abusive as u64, stats.abusive_returns);
     assert_eq!(text.len() as u64, stats.bytes);
@@ -159,6 +225,18 @@ fn the_stream_is_valid_and_realistic() {
         })
         .count();
     assert!(late > 0, "no request after day 7");
+    // A request before the platform heard of the delivery is a "where is my
+    // parcel?", never anything else.
+    for r in &s.returns {
+        if s.orders[&r.1].delivered_at.is_some() && !s.delivered_before(&r.1, r.0.requested_at) {
+            assert_eq!(
+                (r.0.reason.as_str(), r.3.as_str()),
+                ("not_received", "ok"),
+                "{}",
+                r.0.id
+            );
+        }
+    }
     let undelivered = s.orders.values().filter(|o| o.delivered_at.is_none()).count();
     assert!(undelivered > 0, "every order was delivered");
     let vips = s.customers.values().filter(|c| c.1).count();
@@ -201,11 +279,11 @@ fn abusers_are_planted_and_labelled() {
     let owners: HashSet<&str> = abuse.iter().map(|r| s.orders[&r.1].customer_id.as_str()).collect();
     assert!(owners.len() as u64 <= stats.abusers, "{owners:?}");
 
-    // Not-received claims on delivered orders.
+    // Not-received claims on orders the platform knew were delivered.
     assert!(
         abuse
             .iter()
-            .any(|r| r.0.reason == "not_received" && s.orders[&r.1].delivered_at.is_some())
+            .any(|r| r.0.reason == "not_received" && s.delivered_before(&r.1, r.0.requested_at))
     );
     // Refund-only repeaters: 3 or more refund-only requests by one customer.
     let mut refund_only: HashMap<&str, usize> = HashMap::new();
@@ -240,6 +318,78 @@ fn abusers_are_planted_and_labelled() {
     assert!(wardrobe, "no new-account wardrobing");
     // And honest mistakes that look like abuse: not-received on undelivered orders.
     assert!(s.returns.iter().any(|r| r.3 == "ok" && r.0.reason == "not_received"));
+}
+
+/// Orders are placed without shipping times; each shipping, delivery and
+/// cancellation comes as its own update, at its own time, reported no earlier
+/// than it happened; some orders are cancelled and never ship or come back.
+#[test]
+fn orders_change_by_updates_as_on_a_platform() {
+    let (out, stats) = run(&small(13));
+    let s = check(&out, &stats);
+    let text = std::str::from_utf8(&out).expect("UTF-8");
+    let late = text
+        .lines()
+        .filter(|l| l.contains(r#""event":"order_update""#))
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| {
+            let set = ["shipped_at", "delivered_at"].into_iter().find(|k| v.get(*k).is_some());
+            set.is_some_and(|k| time(v, k) < time(v, "at"))
+        })
+        .count();
+    assert!(
+        late * 2 > stats.order_updates as usize,
+        "most updates come minutes after the fact"
+    );
+    let shipped = s.orders.values().filter(|o| o.shipped_at.is_some()).count();
+    let delivered = s.orders.values().filter(|o| o.delivered_at.is_some()).count();
+    assert_eq!((shipped + delivered) as u64 + stats.cancelled, stats.order_updates);
+    let share = stats.cancelled as f64 / stats.orders as f64;
+    assert!((0.01..0.05).contains(&share), "cancelled share {share}");
+    // Updates interleave with other events: fresh food ships the day it is ordered.
+    let same_day = s
+        .orders
+        .values()
+        .filter(|o| o.shipped_at.is_some_and(|t| (t - o.placed_at).num_hours() < 12))
+        .count();
+    assert!(same_day > 0, "no order ships within hours");
+}
+
+/// Not-received claims come both on parcels still in transit (the platform
+/// has heard of the shipping, not of a delivery: honest, labelled "ok") and
+/// on parcels signed for (the planted abuse), so a policy that treats every
+/// not-received claim on an order with a `delivered_at` as "signed for but
+/// not received" is wrong only when the backtest leaks the future.
+#[test]
+fn not_received_claims_in_transit_and_after_delivery() {
+    let opts = GenOptions {
+        customers: 1500,
+        ..small(17)
+    };
+    let (out, stats) = run(&opts);
+    let s = check(&out, &stats);
+    let claims: Vec<_> = s.returns.iter().filter(|r| r.0.reason == "not_received").collect();
+    let in_transit: Vec<_> = claims
+        .iter()
+        .filter(|r| s.shipped_before(&r.1, r.0.requested_at) && !s.delivered_before(&r.1, r.0.requested_at))
+        .filter(|r| s.orders[&r.1].delivered_at.is_some())
+        .collect();
+    assert!(in_transit.len() >= 5, "{} claims in transit", in_transit.len());
+    assert!(
+        in_transit.iter().all(|r| r.3 == "ok"),
+        "a claim in transit labelled abuse"
+    );
+    let signed_abuse = claims
+        .iter()
+        .filter(|r| r.3 == "abuse")
+        .inspect(|r| {
+            assert!(
+                s.delivered_before(&r.1, r.0.requested_at),
+                "abuse on a parcel not delivered"
+            )
+        })
+        .count();
+    assert!(signed_abuse >= 5, "{signed_abuse} abusive claims on delivered parcels");
 }
 
 #[test]

@@ -493,7 +493,7 @@ fn backtest_out_with_compare_writes_both_verdicts() {
         .filter(|r| r["verdict"]["decision"] != r["compare"]["decision"])
         .map(|r| r["return_id"].as_str().unwrap_or_default())
         .collect();
-    // As the summary's "first changes" says (docs/language.md §11.9).
+    // As the summary's "first changes" says (docs/language.md §11.11).
     assert_eq!(changed, ["R-7"]);
     for r in &all {
         assert_eq!(r["compare"]["return_id"], r["return_id"]);

@@ -109,7 +109,7 @@ pub struct Progress {
 
 /// Replays `input` against `programs` (the policy, and optionally one to
 /// compare it with). Writes one record per return to `out`, as JSON Lines
-/// (docs/language.md §11.11): `{"line", "return_id", "order_id",
+/// (docs/language.md §11.13): `{"line", "return_id", "order_id",
 /// "customer_id", "label", "verdict"}`, and `"compare"` with a second policy.
 pub fn run(
     programs: &[&Program],

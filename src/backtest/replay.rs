@@ -59,7 +59,7 @@ pub enum Applied {
 
 /// Every customer's state, applying events in stream order. An event that is
 /// refused leaves the state as it was, except that a line whose time was
-/// accepted still moves the stream's clock (as in a backtest, §11.6).
+/// accepted still moves the stream's clock (as in a backtest, §11.8).
 pub struct Replay<'p> {
     programs: Vec<&'p Program>,
     plan: Plan,
@@ -100,7 +100,7 @@ impl<'p> Replay<'p> {
     }
 }
 
-/// One line of `--out` (docs/language.md §11.11).
+/// One line of `--out` (docs/language.md §11.13).
 #[derive(Serialize)]
 struct Record<'a> {
     line: u64,

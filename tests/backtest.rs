@@ -466,3 +466,117 @@ fn a_read_error_waits_for_the_lines_before_it() {
         );
     }
 }
+
+/// `rpl::backtest_case` gives, for every return, a case that `judge` judges
+/// exactly as the backtest did: the order as known at the request, the
+/// profile, the history (statuses implied by earlier verdicts included),
+/// whatever the thread count — read back through the strict case reader.
+#[test]
+fn every_rebuilt_case_is_judged_as_the_backtest_judged_it() {
+    let failing = rpl::compile(FAILING).unwrap();
+    let risk = rpl::compile(&std::fs::read_to_string("policies/risk.rpl").unwrap()).unwrap();
+    let mut checked = 0;
+    for seed in 0..40 {
+        let events = stream(seed);
+        let text: String = events.iter().map(|e| e.to_string() + "\n").collect();
+        for program in [&failing.program, &risk.program] {
+            let (records, _) = backtest(&[program], &events, 1);
+            for (k, record) in records.iter().enumerate() {
+                let id = record["return_id"].as_str().unwrap();
+                let mut opts = rpl::BacktestOptions::default();
+                opts.threads = 1 + k % 3;
+                opts.chunk_lines = 5;
+                let case = rpl::backtest_case(&[program], Cursor::new(&text), id, &opts).unwrap();
+                let case = rpl::parse_case(&serde_json::to_string_pretty(&case).unwrap())
+                    .unwrap_or_else(|e| panic!("seed {seed}, {id}: the rebuilt case is refused: {e}"));
+                let verdict = serde_json::to_value(program.judge(&case).unwrap()).unwrap();
+                assert_eq!(verdict, record["verdict"], "seed {seed}, {id}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 500, "only {checked} cases checked");
+    let risk = &risk.program;
+    let missing = rpl::backtest_case(&[risk], Cursor::new("\n"), "R-1", &rpl::BacktestOptions::default());
+    assert_eq!(missing.unwrap_err().to_string(), r#"return "R-1" is not in the stream"#);
+}
+
+/// `Replay` is the backtest one event at a time: the same records, and an
+/// error for a bad line that changes nothing after it.
+#[test]
+fn replay_applies_events_as_the_backtest_does() {
+    let compiled = rpl::compile(POLICY).unwrap();
+    let risk = rpl::compile(&std::fs::read_to_string("policies/risk.rpl").unwrap()).unwrap();
+    let programs = [&compiled.program, &risk.program];
+    for seed in 0..30 {
+        let events = stream(seed);
+        let (expected, _) = backtest(&programs, &events, 2);
+        let mut replay = rpl::Replay::new(&programs, &rpl::BacktestOptions::default());
+        let mut records = Vec::new();
+        for (n, e) in events.iter().enumerate() {
+            // A line the backtest would refuse, in between: refused, and harmless.
+            assert!(replay.apply_line(r#"{"event": "order_update", "id": "O-none", "at": "2026-10-01T00:00:00+08:00", "paid_at": "2026-10-01T00:00:00+08:00"}"#).is_err());
+            match replay.apply_line(&e.to_string()).unwrap() {
+                rpl::Applied::Return(judged) => {
+                    records.push(serde_json::from_str::<Value>(&judged.record(n as u64 + 1)).unwrap());
+                    assert_eq!(judged.verdicts.len(), 2);
+                    let implied = match judged.verdicts[0].decision.as_ref() {
+                        "approve" => "refunded",
+                        "deny" => "rejected",
+                        _ => "pending",
+                    };
+                    assert_eq!(judged.status, e["status"].as_str().unwrap_or(implied));
+                }
+                other => assert_ne!(e["event"], "return", "{other:?}"),
+            }
+        }
+        assert_eq!(records, expected, "seed {seed}");
+    }
+}
+
+/// A `where` that fails on an event (here a division by zero on an order's
+/// total of 240) used to stop the run; now the returns that read the
+/// aggregate get its error and go to review, as `rpl judge` sends their
+/// cases, and the run goes on. Once the event has left the window (whose
+/// start is inclusive), it reads again.
+#[test]
+fn a_failing_where_sends_the_return_to_review() {
+    let policy = r#"
+policy "Failing" { currency "CNY" timezone "Asia/Shanghai" default approve }
+flag busy { when count(orders in last 2 days where total / (total - 240) > 0) >= 1 score 10 }
+"#;
+    let program = rpl::compile(policy).unwrap().program;
+    let order = |id: &str, at: i64, price: u32| {
+        json!({"event": "order", "id": id, "customer_id": "C-1", "currency": "CNY", "placed_at": time(at),
+               "items": [{"sku": "A", "category": "apparel", "unit_price": format!("{price}.00"), "quantity": 2}]})
+    };
+    let ret = |id: &str, order: &str, at: i64| {
+        json!({"event": "return", "id": id, "order_id": order, "requested_at": time(at), "type": "return_refund",
+               "reason": "changed_mind", "items": [{"sku": "A", "quantity": 1}]})
+    };
+    // Steps are 12 hours: the failing order at step 0 is in the 2-day window
+    // of a request at step 4, not of one at step 5; at step 0 it is not yet before it.
+    let events = [
+        order("O-1", 0, 120),
+        ret("R-1", "O-1", 0),
+        ret("R-2", "O-1", 1),
+        order("O-2", 2, 50),
+        ret("R-3", "O-2", 4),
+        ret("R-4", "O-2", 5),
+    ];
+    let (records, summary) = backtest(&[&program], &events, 1);
+    let decisions: Vec<(&str, usize)> = records
+        .iter()
+        .map(|r| {
+            let v = &r["verdict"];
+            (v["decision"].as_str().unwrap(), v["errors"].as_array().unwrap().len())
+        })
+        .collect();
+    assert_eq!(
+        decisions,
+        [("approve", 0), ("review", 1), ("review", 1), ("approve", 0)]
+    );
+    assert_eq!(summary.policy.with_errors, 2);
+    let (expected, _) = reference_verdicts(&program, &events);
+    assert_eq!(verdicts(&records), expected);
+}

@@ -551,13 +551,13 @@ fn backtest_point_in_time() {
 }
 
 #[test]
-fn backtest_lists_bad_updates() {
+fn backtest_lists_bad_events() {
     snapshot(
-        "backtest_lists_bad_updates",
+        "backtest_lists_bad_events",
         &[
             "backtest",
             "policies/risk.rpl",
-            "tests/backtest/bad_updates.jsonl",
+            "tests/backtest/bad_events.jsonl",
             "--skip-invalid",
         ],
         None,

@@ -13,6 +13,7 @@ use serde::Deserialize;
 pub enum Kind {
     Customer,
     Order,
+    OrderUpdate,
     Return,
 }
 
@@ -27,7 +28,7 @@ pub struct Item {
     pub condition: Option<String>,
 }
 
-/// Every field of the three events, flat: no buffering of the whole object
+/// Every field of the four events, flat: no buffering of the whole object
 /// (as `#[serde(tag = "event")]` or `untagged` would), owned strings, times and
 /// amounts left as text, nothing validated.
 #[derive(Deserialize)]
@@ -46,9 +47,12 @@ pub struct Event {
     pub paid_at: Option<String>,
     pub shipped_at: Option<String>,
     pub delivered_at: Option<String>,
+    pub cancelled_at: Option<String>,
     pub shipping_fee: Option<String>,
     pub shipping_insurance: Option<bool>,
     pub items: Option<Vec<Item>>,
+    // order_update
+    pub at: Option<String>,
     // return
     pub order_id: Option<String>,
     pub requested_at: Option<String>,

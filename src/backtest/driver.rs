@@ -292,7 +292,7 @@ pub(super) fn start(
 
 /// Whether a bad line is the return `--case` asks for.
 fn is_target(plan: &Plan, event: &Event) -> bool {
-    matches!((plan.capture(), event), (Some(id), Event::Return(r)) if r.id == id)
+    matches!((plan.capture(), event), (Some(id), Event::Return(r)) if r.id() == id)
 }
 
 /// The run itself: read a chunk, parse it on every worker, route its events
@@ -439,7 +439,7 @@ pub(super) fn handle(shard: &mut Shard, event: Event, plan: &Plan, programs: &[&
         Event::OrderUpdate(u) => shard.update(&u).map(|()| Outcome::Done(Kind::OrderUpdate)),
         Event::Return(r) => match shard.ret(&r, plan, programs) {
             Ok(judged) => Ok(Outcome::Judged(Box::new(judged))),
-            Err(e) => return Outcome::Invalid(e, plan.capture() == Some(r.id.as_str())),
+            Err(e) => return Outcome::Invalid(e, plan.capture() == Some(r.id())),
         },
     };
     result.unwrap_or_else(|e| Outcome::Invalid(e, false))

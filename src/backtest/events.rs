@@ -77,7 +77,6 @@ pub struct OrderUpdate {
 /// A return event, parsed as far as it can be without its order.
 #[derive(Debug)]
 pub struct ReturnEvent {
-    pub id: String,
     pub order_id: String,
     /// `requested_at` as written.
     pub at: Stamp,
@@ -98,6 +97,15 @@ pub enum ReturnBody {
 }
 
 impl ReturnEvent {
+    /// The return's id (`""` where the line gives none a case would take:
+    /// its reader words that).
+    pub fn id(&self) -> &str {
+        match &self.body {
+            ReturnBody::Typed(raw, _) => &raw.id,
+            ReturnBody::Value(value) => value.get("id").and_then(Value::as_str).unwrap_or_default(),
+        }
+    }
+
     /// The return, its lines joined with `order`'s, exactly as
     /// `data::parse_return` reads the event.
     pub fn join(&self, order: &Order) -> Result<Return, InputError> {
@@ -163,7 +171,6 @@ pub fn parse_event(line: &str) -> Result<Event, InputError> {
         }))),
         Some(typed_line::Read::OrderUpdate(u)) => Ok(Event::OrderUpdate(Box::new(u))),
         Some(typed_line::Read::Return(r)) => Ok(Event::Return(Box::new(ReturnEvent {
-            id: r.id.clone(),
             order_id: r.order_id.clone(),
             at: r.requested_at,
             status: r.status.clone(),
@@ -226,13 +233,33 @@ pub fn customer_part(line: &str) -> Result<Value, InputError> {
     Ok(without(&value, &CUSTOMER_OWN))
 }
 
-/// An order as a shard reads its stored line again, for a return.
-pub fn order_from_line(line: &str) -> Result<Order, InputError> {
-    if let Some(typed_line::Read::Order(order, ..)) = typed_line::parse(line) {
-        return Ok(order);
+/// An order as a shard reads its stored line again, for a return: the
+/// order, and the times the line carries as it wrote them.
+pub fn order_from_line(line: &str) -> Result<(Order, [Option<Stamp>; 4]), InputError> {
+    if let Some(typed_line::Read::Order(order, _, times)) = typed_line::parse(line) {
+        return Ok((order, times));
     }
     let value: Value = serde_json::from_str(line).map_err(not_json)?;
-    parse_order_with(&value, "", &ORDER_OWN)
+    let order = parse_order_with(&value, "", &ORDER_OWN)?;
+    Ok((order, line_times(&value)?.1))
+}
+
+/// An order line's `placed_at` and the times it carries, as it wrote them.
+pub fn order_times(line: &str) -> Result<(Stamp, [Option<Stamp>; 4]), InputError> {
+    if let Some(typed_line::Read::Order(_, placed, times)) = typed_line::parse(line) {
+        return Ok((placed, times));
+    }
+    line_times(&serde_json::from_str(line).map_err(not_json)?)
+}
+
+fn line_times(value: &Value) -> Result<(Stamp, [Option<Stamp>; 4]), InputError> {
+    let obj = value.as_object().ok_or_else(|| err("", "an event is a JSON object"))?;
+    let placed = stamp(obj.get("placed_at").unwrap_or(&Value::Null), "placed_at")?;
+    let mut times = [None; 4];
+    for (slot, key) in times.iter_mut().zip(UPDATE_TIMES) {
+        *slot = opt_stamp(obj, key)?;
+    }
+    Ok((placed, times))
 }
 
 /// Parses one line of the stream with every check, and words what is wrong.
@@ -257,11 +284,7 @@ pub fn parse_event_reference(line: &str) -> Result<Event, InputError> {
         )),
         Some("order") => {
             let order = parse_order_with(&value, "", &ORDER_OWN)?;
-            let placed = stamp(&obj["placed_at"], "placed_at")?;
-            let mut times = [None; 4];
-            for (slot, key) in times.iter_mut().zip(UPDATE_TIMES) {
-                *slot = opt_stamp(obj, key)?;
-            }
+            let (placed, times) = line_times(&value)?;
             if let Some(cancelled) = times[CANCELLED] {
                 not_before_placed(cancelled, placed, "cancelled_at")?;
             }
@@ -289,10 +312,7 @@ pub fn parse_event_reference(line: &str) -> Result<Event, InputError> {
                     _ => return Err(err("label", format!("expected \"abuse\" or \"ok\", found {}", show(v)))),
                 },
             };
-            // The id is read by the case's reader, which words its errors.
-            let id = obj.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
             Ok(Event::Return(Box::new(ReturnEvent {
-                id,
                 order_id,
                 at,
                 status,
@@ -321,7 +341,11 @@ fn status(word: String) -> Result<String, InputError> {
     }
     let message = match crate::diag::did_you_mean(&word, RETURN_STATUSES.iter().copied()) {
         Some(near) => format!("{} is not a return status; did you mean {}?", quote(&word), quote(near)),
-        None => format!("{} is not a return status ({})", quote(&word), RETURN_STATUSES.join(", ")),
+        None => format!(
+            "{} is not a return status ({})",
+            quote(&word),
+            RETURN_STATUSES.join(", ")
+        ),
     };
     Err(err("status", message))
 }

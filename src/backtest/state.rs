@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::events::{
     CANCELLED, DELIVERED, Label, OrderEvent, OrderUpdate, PAID, ReturnEvent, SHIPPED, Stamp, UPDATE_TIMES,
-    customer_part, not_before_placed, order_from_line, order_part, shown,
+    customer_part, not_before_placed, order_from_line, order_part, order_times, shown,
 };
 use super::window::{Failure, Past, Read, Window};
 use crate::Program;
@@ -88,27 +88,40 @@ impl Plan {
     }
 }
 
-/// A time of an order, and the moment it became known.
+/// A time an update set, and the moment it became known (the update's `at`).
 #[derive(Debug, Clone, Copy)]
 struct Known {
     value: Stamp,
     since: Time,
 }
 
-/// An order as the stream has told it so far.
+/// An order as the stream has told it so far. Kept small, for every order
+/// of the retention: the times the order's line carries stay in the line.
 #[derive(Debug)]
 struct OrderRecord {
     /// The order's line, read again when a return needs the order.
     line: Box<str>,
-    placed: Stamp,
-    /// `paid_at`, `shipped_at`, `delivered_at`, `cancelled_at`.
-    times: [Option<Known>; 4],
+    placed: Time,
+    /// Which of `paid_at`, `shipped_at`, `delivered_at`, `cancelled_at` the
+    /// line carries (bit `i` for `UPDATE_TIMES[i]`).
+    carried: u8,
+    /// The times updates set; none until one does.
+    updated: Option<Box<[Option<Known>; 4]>>,
 }
 
 impl OrderRecord {
-    /// The times known strictly before `now`.
-    fn known_before(&self, now: Time) -> [Option<Stamp>; 4] {
-        self.times.map(|k| k.filter(|k| k.since < now).map(|k| k.value))
+    /// Each time known strictly before `now`: an update's from its `at`, one
+    /// the order carries (`carried`, read from its line) from the moment it names.
+    fn known_before(&self, now: Time, carried: &[Option<Stamp>; 4]) -> [Option<Stamp>; 4] {
+        let mut known = carried.map(|t| t.filter(|t| t.to_utc() < now));
+        if let Some(updated) = &self.updated {
+            for (slot, k) in known.iter_mut().zip(updated.iter()) {
+                if let Some(k) = k.filter(|k| k.since < now) {
+                    *slot = Some(k.value);
+                }
+            }
+        }
+        known
     }
 }
 
@@ -213,14 +226,16 @@ impl Shard {
             state.orders.push_back(past);
         }
         self.order_queue.push_back((order.placed_at, order.id.clone()));
-        // A time the order itself gives is known from the moment it names.
-        let times = times.map(|t| {
-            t.map(|value| Known {
-                value,
-                since: value.to_utc(),
-            })
-        });
-        self.orders.insert(order.id, OrderRecord { line, placed, times });
+        let carried = (0..4)
+            .filter(|&i| times[i].is_some())
+            .fold(0u8, |bits, i| bits | 1 << i);
+        let record = OrderRecord {
+            line,
+            placed: placed.to_utc(),
+            carried,
+            updated: None,
+        };
+        self.orders.insert(order.id, record);
         Ok(())
     }
 
@@ -228,24 +243,35 @@ impl Shard {
     /// Nothing changes if any of them is refused.
     pub fn update(&mut self, u: &OrderUpdate) -> Result<(), InputError> {
         let record = self.orders.get_mut(&u.id).ok_or_else(|| unknown_order(&u.id, "id"))?;
-        let current = |i: usize| u.times[i].or(record.times[i].map(|k| k.value));
+        // The times the line carries, and as it wrote them, only where needed:
+        // an order that carries none (orders as they are placed) is not read again.
+        let carried = match record.carried {
+            0 => [None; 4],
+            _ => order_times(&record.line)?.1,
+        };
+        let updated = record.updated.as_deref().copied().unwrap_or([None; 4]);
+        let set = |i: usize| updated[i].map(|k| k.value).or(carried[i]);
         for (i, t) in u.times.iter().enumerate() {
             let Some(t) = *t else { continue };
             let key = UPDATE_TIMES[i];
-            not_before_placed(t, record.placed, key)?;
-            if let Some(k) = record.times[i]
-                && k.value != t
+            if t.to_utc() < record.placed {
+                let (placed, _) = order_times(&record.line)?;
+                not_before_placed(t, placed, key)?;
+            }
+            if let Some(before) = set(i)
+                && before != t
             {
                 return Err(err(
                     key,
                     format!(
                         "{} again, but the order's {key} is {}: a time, once set, cannot change",
                         shown(t),
-                        shown(k.value)
+                        shown(before)
                     ),
                 ));
             }
         }
+        let current = |i: usize| u.times[i].or(set(i));
         if let (Some(shipped), Some(delivered)) = (current(SHIPPED), current(DELIVERED))
             && delivered < shipped
         {
@@ -268,10 +294,16 @@ impl Shard {
                 ),
             });
         }
+        // A time already set (by the line, or an update) keeps the moment it
+        // was first known.
         let since = u.at.to_utc();
-        for (slot, t) in record.times.iter_mut().zip(u.times) {
-            if let (None, Some(value)) = (&slot, t) {
-                *slot = Some(Known { value, since });
+        let new: Vec<(usize, Stamp)> = (0..4)
+            .filter_map(|i| u.times[i].filter(|_| set(i).is_none()).map(|t| (i, t)))
+            .collect();
+        if !new.is_empty() {
+            let slots = record.updated.get_or_insert_with(|| Box::new([None; 4]));
+            for (i, value) in new {
+                slots[i] = Some(Known { value, since });
             }
         }
         Ok(())
@@ -296,9 +328,9 @@ impl Shard {
             .ok_or_else(|| unknown_order(&r.order_id, "order_id"))?;
         let now = r.at.to_utc();
         // The line parsed when the order arrived; it parses the same way now.
-        let mut order =
+        let (mut order, carried) =
             order_from_line(&record.line).map_err(|e| err("order_id", format!("the order no longer parses: {e}")))?;
-        let known = record.known_before(now);
+        let known = record.known_before(now, &carried);
         order.paid_at = known[PAID].map(|t| t.to_utc());
         order.shipped_at = known[SHIPPED].map(|t| t.to_utc());
         order.delivered_at = known[DELIVERED].map(|t| t.to_utc());
@@ -329,7 +361,7 @@ impl Shard {
                 ),
             ));
         }
-        let capture = plan.capture.as_deref() == Some(r.id.as_str());
+        let capture = plan.capture.as_deref() == Some(r.id());
         let mut case = Case {
             order,
             ret,

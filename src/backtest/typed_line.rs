@@ -542,7 +542,7 @@ mod tests {
                 // Offsets too, for messages.
                 assert_eq!(placed.offset(), r.placed.offset(), "{line}");
                 assert_eq!(&*r.line, line);
-                assert_eq!(crate::backtest::events::order_from_line(line).as_ref(), Ok(&f));
+                assert_eq!(crate::backtest::events::order_from_line(line), Ok((f.clone(), times)));
                 orders.push(f);
             }
             (Read::OrderUpdate(f), Event::OrderUpdate(r)) => {
@@ -551,8 +551,8 @@ mod tests {
             }
             (Read::Return(f), Event::Return(r)) => {
                 assert_eq!(
-                    (&f.id, &f.order_id, f.requested_at, &f.status, f.label),
-                    (&r.id, &r.order_id, r.at, &r.status, r.label),
+                    (r.id(), &f.order_id, f.requested_at, &f.status, f.label),
+                    (f.id.as_str(), &r.order_id, r.at, &r.status, r.label),
                     "{line}"
                 );
                 assert_eq!(f.requested_at.offset(), r.at.offset(), "{line}");
@@ -593,6 +593,8 @@ mod tests {
             "tests/backtest/stream.jsonl",
             "tests/backtest/bad.jsonl",
             "tests/backtest/duplicate_keys.jsonl",
+            "tests/backtest/updates.jsonl",
+            "tests/backtest/bad_events.jsonl",
         ]
         .map(|f| std::fs::read_to_string(f).unwrap());
         for text in files.iter().map(String::as_str).chain([generated(30, 60, 7).as_str()]) {

@@ -68,8 +68,10 @@ pub struct Window {
     /// Events counted, ever: `entries[i]` is number `pushed - entries.len() + i`.
     pushed: u64,
     /// Failed events still inside the window; without a window, the first only
-    /// (every later read meets it first).
-    failures: VecDeque<Failure>,
+    /// (every later read meets it first). Boxed: most windows never have one,
+    /// and a window is kept per customer and aggregate, so its size counts.
+    #[allow(clippy::box_collection)]
+    failures: Option<Box<VecDeque<Failure>>>,
 }
 
 impl Window {
@@ -90,10 +92,11 @@ impl Window {
     /// Records an event the `where` failed on.
     pub fn fail(&mut self, at: Time, seq: u64, event: Past, window: Option<i64>) {
         self.forget(at, window);
-        if window.is_none() && !self.failures.is_empty() {
+        let failures = self.failures.get_or_insert_with(Box::default);
+        if window.is_none() && !failures.is_empty() {
             return;
         }
-        self.failures.push_back(Failure {
+        failures.push_back(Failure {
             at,
             seq,
             pushed_before: self.pushed,
@@ -119,8 +122,13 @@ impl Window {
                         self.sum -= amount;
                     }
                 }
-                while self.failures.front().is_some_and(|f| f.at < start) {
-                    self.failures.pop_front();
+                if let Some(failures) = &mut self.failures {
+                    while failures.front().is_some_and(|f| f.at < start) {
+                        failures.pop_front();
+                    }
+                    if failures.is_empty() {
+                        self.failures = None;
+                    }
                 }
                 if self.overflowed
                     && let Some(sum) = checked_sum(self.entries.iter().map(|e| e.1))
@@ -144,7 +152,7 @@ impl Window {
         self.forget(now, window);
         let first = self.entries.len() as u64;
         let first = self.pushed - first;
-        if let Some(f) = self.failures.front().filter(|f| f.at < now) {
+        if let Some(f) = self.failures.as_ref().and_then(|f| f.front()).filter(|f| f.at < now) {
             // Summing the events before it may overflow first.
             let overflows = func == AggFn::Sum
                 && match window {

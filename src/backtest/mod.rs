@@ -24,6 +24,8 @@ mod window;
 use std::io::{BufRead, Write};
 
 pub use events::Label;
+#[cfg(feature = "service")]
+pub(crate) use events::{Event, UPDATE_TIMES, parse_event, shown};
 pub use replay::{Applied, Replay, StreamEvent};
 pub use state::Judged;
 pub use summary::{Change, Comparison, Count, Invalid, Labels, Move, PolicySummary, Score, Summary};

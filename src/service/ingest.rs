@@ -22,7 +22,7 @@ use crate::data::{InputError, parse_case_value, parse_customer_with, parse_order
 
 /// The keys an event line adds to the object of its kind.
 const CUSTOMER_LINE: &[&str] = &["event"];
-const ORDER_LINE: &[&str] = &["event"];
+const ORDER_LINE: &[&str] = &["event", "cancelled_at"];
 const RETURN_LINE: &[&str] = &["event", "order_id", "status", "label"];
 
 /// A verdict given while applying a batch, with its decision.
@@ -71,6 +71,10 @@ pub(super) fn apply(
                 order(tx, &value).map_err(|e| e.at_line(*number))?;
                 applied.kinds[1] += 1;
             }
+            "order_update" => {
+                update(tx, text).map_err(|e| e.at_line(*number))?;
+                applied.kinds[1] += 1;
+            }
             "return" => {
                 let judged = ret(tx, program, version, &value, text, now).map_err(|e| e.at_line(*number))?;
                 applied.verdicts.push(judged);
@@ -114,6 +118,7 @@ fn order(tx: &WriteTransaction, line: &Value) -> Result<(), ApiError> {
         customer_id: o.customer_id.clone(),
         hash,
         order: body,
+        updates: Default::default(),
     };
     orders
         .insert(o.id.as_str(), serde_json::to_vec(&stored).map_err(storage)?.as_slice())
@@ -131,6 +136,92 @@ fn order(tx: &WriteTransaction, line: &Value) -> Result<(), ApiError> {
         .insert(key, serde_json::to_vec(&past).map_err(storage)?.as_slice())
         .map_err(storage)?;
     remember(tx, at, "o", &o.customer_id, &o.id)
+}
+
+/// An `order_update`: the times it sets join the order, each known from the
+/// update's `at`, exactly as a backtest keeps them (docs/language.md §11): a
+/// time once set cannot change (the same time again changes nothing), none is
+/// before the order was placed, and a delivery is not before the shipping.
+fn update(tx: &WriteTransaction, text: &str) -> Result<(), ApiError> {
+    use crate::backtest::{UPDATE_TIMES, shown};
+    let crate::backtest::Event::OrderUpdate(u) = crate::backtest::parse_event(text).map_err(ApiError::input)? else {
+        return Err(ApiError::input(InputError::new("event", "expected an order_update")));
+    };
+    let mut orders = tx.open_table(ORDERS).map_err(storage)?;
+    let mut stored: StoredOrder = match orders.get(u.id.as_str()).map_err(storage)? {
+        Some(v) => serde_json::from_slice(v.value()).map_err(storage)?,
+        None => {
+            let msg = format!(
+                "order \"{}\" is unknown (never sent to this service, or forgotten)",
+                u.id
+            );
+            return Err(ApiError::input(InputError::new("id", msg)));
+        }
+    };
+    let placed = stored
+        .order
+        .get("placed_at")
+        .and_then(Value::as_str)
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .ok_or_else(|| ApiError::storage(format!("order {} has lost its placed_at", u.id)))?;
+    let current = |stored: &StoredOrder, key: &str| -> Option<chrono::DateTime<chrono::FixedOffset>> {
+        let text = stored
+            .updates
+            .get(key)
+            .map(|(t, _)| t.as_str())
+            .or_else(|| stored.order.get(key).and_then(Value::as_str))?;
+        chrono::DateTime::parse_from_rfc3339(text).ok()
+    };
+    for (key, t) in UPDATE_TIMES.iter().zip(u.times) {
+        let Some(t) = t else { continue };
+        if t < placed {
+            let msg = format!(
+                "{} is before the order was placed ({})",
+                shown(t),
+                shown(placed.with_timezone(t.offset()))
+            );
+            return Err(ApiError::input(InputError::new(*key, msg)));
+        }
+        if let Some(before) = current(&stored, key)
+            && before != t
+        {
+            let msg = format!(
+                "{} again, but the order's {key} is {}: a time, once set, cannot change",
+                shown(t),
+                shown(before)
+            );
+            return Err(ApiError::input(InputError::new(*key, msg)));
+        }
+    }
+    let after = |key: &str, i: usize| u.times[i].or_else(|| current(&stored, key));
+    if let (Some(shipped), Some(delivered)) = (after("shipped_at", 1), after("delivered_at", 2))
+        && delivered < shipped
+    {
+        let msg = format!(
+            "{} is before the order was shipped ({})",
+            shown(delivered),
+            shown(shipped)
+        );
+        return Err(ApiError::input(InputError::new("delivered_at", msg)));
+    }
+    let since = shown(u.at);
+    for (key, t) in UPDATE_TIMES.iter().zip(u.times) {
+        if let Some(t) = t
+            && current(&stored, key).is_none()
+        {
+            stored.updates.insert((*key).to_string(), (shown(t), since.clone()));
+        }
+    }
+    orders
+        .insert(u.id.as_str(), serde_json::to_vec(&stored).map_err(storage)?.as_slice())
+        .map_err(storage)?;
+    drop(orders);
+    let at = micros(u.at.to_utc());
+    let mut meta = tx.open_table(META).map_err(storage)?;
+    if meta.get(LATEST).map_err(storage)?.is_none_or(|v| v.value() < at as u64) {
+        meta.insert(LATEST, at.max(0) as u64).map_err(storage)?;
+    }
+    Ok(())
 }
 
 /// Files an order or a return under its time, for retention, and moves the
@@ -211,17 +302,22 @@ pub(super) fn case_for(
         return Err(ApiError::input(InputError::new("order_id", msg)));
     };
     let mut order = stored.order;
+    let before = |t: &str| chrono::DateTime::parse_from_rfc3339(t).is_ok_and(|t| t < requested_at);
     if let Value::Object(o) = &mut order {
+        // A time the order carries is known from the moment it names; one an
+        // update set, from the update's `at`; at the request itself, not yet.
         for key in ["paid_at", "shipped_at", "delivered_at"] {
-            let later = o
-                .get(key)
-                .and_then(Value::as_str)
-                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                .is_some_and(|t| t >= requested_at);
-            if later {
+            if !o.get(key).and_then(Value::as_str).is_some_and(before) {
                 o.remove(key);
             }
+            if let Some((t, since)) = stored.updates.get(key)
+                && before(since)
+            {
+                o.insert(key.to_string(), Value::String(t.clone()));
+            }
         }
+        // The case schema has no cancellation: it is kept, not judged on.
+        o.remove("cancelled_at");
     }
     let mut case = json!({
         "order": order,

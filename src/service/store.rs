@@ -59,6 +59,10 @@ pub(super) struct StoredOrder {
     pub customer_id: String,
     pub hash: String,
     pub order: Value,
+    /// Times `order_update` events set: the time as written, and the moment it
+    /// became known (the update's `at`), by key (`shipped_at`, …).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub updates: std::collections::BTreeMap<String, (String, String)>,
 }
 
 /// A stored return: enough to answer a re-send with its first verdict.

@@ -158,3 +158,51 @@ fn a_floor_in_another_currency_is_refused() {
         "{out}"
     );
 }
+
+/// A backtest on a floor judges each return exactly as `judge --floor` judges
+/// the case the backtest rebuilds for it; `--compare-floor` likewise with the
+/// other floor.
+#[test]
+fn a_backtest_on_a_floor_judges_as_judge_does() {
+    let floor = compile("policies/platform_floor.rpl");
+    let strict_source = std::fs::read_to_string("policies/platform_floor.rpl")
+        .unwrap()
+        .replace("approve \"七日无理由退货", "review  \"七日无理由退货");
+    assert!(strict_source.contains("review  \"七日"), "the floor's 7-day rule moved");
+    let strict = rpl::compile(&strict_source).unwrap().program;
+    let merchant = compile("policies/risk.rpl");
+    let mut options = rpl::GenOptions::default();
+    options.customers = 300;
+    options.days = 60;
+    options.seed = 9;
+    let mut stream = Vec::new();
+    rpl::generate(&options, &mut stream).unwrap();
+    let programs = [&merchant, &floor, &strict];
+    let mut opts = rpl::BacktestOptions::default();
+    opts.layers = vec![(0, Some(1)), (0, Some(2))];
+    opts.threads = 2;
+    let mut out = Vec::new();
+    let summary = rpl::backtest(&programs, std::io::Cursor::new(&stream), Some(&mut out), &opts, |_| {}).unwrap();
+    assert!(
+        summary.compare.as_ref().unwrap().changed > 0,
+        "the stricter floor changes nothing"
+    );
+    let records: Vec<serde_json::Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(records.len() > 20, "{} returns", records.len());
+    let mut overridden = 0;
+    for record in records.iter().take(40) {
+        let id = record["return_id"].as_str().unwrap();
+        let case = rpl::backtest_case(&programs, std::io::Cursor::new(&stream), id, &opts).unwrap();
+        let case = rpl::parse_case_value(&case).unwrap();
+        let main = rpl::judge_layered(&floor, &merchant, &case).unwrap();
+        let other = rpl::judge_layered(&strict, &merchant, &case).unwrap();
+        assert_eq!(serde_json::to_value(&main).unwrap(), record["verdict"], "{id}");
+        assert_eq!(serde_json::to_value(&other).unwrap(), record["compare"], "{id}");
+        overridden += main.lines.iter().filter(|l| !l.overrides.is_empty()).count();
+    }
+    assert!(overridden > 0, "the floor overrode nothing on these returns");
+}

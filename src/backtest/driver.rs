@@ -263,7 +263,7 @@ pub(super) fn start(
     progress: impl FnMut(Progress),
 ) -> Result<Finished, BacktestError> {
     let threads = opts.threads.max(1);
-    let plan = Plan::new(programs, capture);
+    let plan = Plan::new(programs, capture, &opts.layers);
     let retention = opts.order_retention_days.saturating_mul(86_400);
     if threads == 1 {
         let engine = Engine::Inline {
@@ -312,7 +312,7 @@ fn drive(
         Engine::Workers(w) => w.len(),
     };
     let mut router = Router::new(opts.order_retention_days.saturating_mul(86_400), shards);
-    let mut summary = Summary::new(programs);
+    let mut summary = Summary::new(&plan.reported(programs));
     (summary.incremental_aggregates, summary.rescanned_aggregates) = plan.counts();
     let chunk_lines = opts.chunk_lines.max(1);
     let mut reader = Reader::new(input);

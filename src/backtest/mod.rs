@@ -55,6 +55,10 @@ pub struct Options {
     pub order_retention_days: i64,
     /// Lines read at a time.
     pub chunk_lines: usize,
+    /// The verdicts a run reports, in order: `(policy, floor)` as indexes
+    /// into the programs, the floor (if any) the policy stands on
+    /// (docs/language.md §14). Empty: every program alone, in order.
+    pub layers: Vec<(usize, Option<usize>)>,
 }
 
 impl Default for Options {
@@ -64,6 +68,7 @@ impl Default for Options {
             skip_invalid: false,
             order_retention_days: 180,
             chunk_lines: 16_384,
+            layers: Vec::new(),
         }
     }
 }

@@ -75,7 +75,7 @@ impl<'p> Replay<'p> {
         let retention = opts.order_retention_days.saturating_mul(86_400);
         Replay {
             programs: programs.to_vec(),
-            plan: Plan::new(programs, None),
+            plan: Plan::new(programs, None, &opts.layers),
             router: Router::new(retention, 1),
             shard: Shard::new(retention),
         }

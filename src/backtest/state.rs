@@ -41,10 +41,12 @@ pub struct Plan {
     /// The return whose case is wanted (`--case`): every aggregate's raw
     /// events are kept, so the case holds the history `judge` needs.
     capture: Option<String>,
+    /// The verdicts reported: `(policy, floor)` by index; empty, each alone.
+    layers: Vec<(usize, Option<usize>)>,
 }
 
 impl Plan {
-    pub fn new(programs: &[&Program], capture: Option<&str>) -> Plan {
+    pub fn new(programs: &[&Program], capture: Option<&str>, layers: &[(usize, Option<usize>)]) -> Plan {
         let mut slots = Vec::new();
         let mut windows = Vec::new();
         let mut raw: Option<Option<i64>> = None;
@@ -73,6 +75,19 @@ impl Plan {
             windows,
             raw,
             capture: capture.map(str::to_string),
+            layers: layers
+                .iter()
+                .filter(|(p, f)| *p < programs.len() && f.is_none_or(|f| f < programs.len()))
+                .copied()
+                .collect(),
+        }
+    }
+
+    /// The programs whose verdicts a run reports, in order.
+    pub fn reported<'p>(&self, programs: &[&'p Program]) -> Vec<&'p Program> {
+        match self.layers.is_empty() {
+            true => programs.to_vec(),
+            false => self.layers.iter().map(|(p, _)| programs[*p]).collect(),
         }
     }
 
@@ -402,6 +417,17 @@ impl Shard {
         let mut verdicts = Vec::with_capacity(programs.len());
         for (program, provided) in programs.iter().zip(&provided) {
             verdicts.push(program.judge_with(&case, provided)?);
+        }
+        if !plan.layers.is_empty() {
+            // Each reported policy on its floor, as `rpl judge --floor` layers them.
+            verdicts = plan
+                .layers
+                .iter()
+                .map(|&(p, floor)| match floor {
+                    Some(f) => crate::floor::layer(programs[f], programs[p], verdicts[f].clone(), verdicts[p].clone()),
+                    None => verdicts[p].clone(),
+                })
+                .collect();
         }
         let status = r
             .status

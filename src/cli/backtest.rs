@@ -34,17 +34,50 @@ pub struct Args {
     /// Days an order is remembered for the returns that refer to it.
     #[arg(long, default_value_t = 180)]
     order_retention_days: i64,
+    /// A platform floor the policy (and the compared one) stands on.
+    #[arg(long, value_name = "FLOOR.rpl")]
+    floor: Option<String>,
+    /// Compare with the policy on this floor instead (with --compare, that policy on it).
+    #[arg(long, value_name = "FLOOR.rpl", requires = "floor")]
+    compare_floor: Option<String>,
 }
 
 pub fn run(args: &Args) -> u8 {
+    // The programs: the policy, the compared one, then the floors.
+    let paths: Vec<&String> = std::iter::once(&args.policy)
+        .chain(&args.compare)
+        .chain(&args.floor)
+        .chain(&args.compare_floor)
+        .collect();
     let mut programs = Vec::new();
-    for path in std::iter::once(&args.policy).chain(&args.compare) {
+    for path in paths {
         match load_policy(path, ErrorFormat::Human) {
             Ok(c) => programs.push(c.program),
             Err(code) => return code,
         }
     }
     let refs: Vec<&rpl::Program> = programs.iter().collect();
+    let compared = usize::from(args.compare.is_some());
+    let layers = match (&args.floor, &args.compare_floor) {
+        (None, _) => Vec::new(),
+        (Some(_), None) => {
+            let floor = Some(1 + compared);
+            let mut l = vec![(0, floor)];
+            if compared == 1 {
+                l.push((1, floor));
+            }
+            l
+        }
+        (Some(_), Some(_)) => vec![(0, Some(1 + compared)), (compared, Some(2 + compared))],
+    };
+    for &(p, f) in &layers {
+        if let Some(f) = f
+            && let Err(e) = rpl::check_floor_pair(refs[f], refs[p])
+        {
+            eprintln!("error: {e}");
+            return super::EXIT_POLICY;
+        }
+    }
     let (input, total): (Box<dyn std::io::BufRead>, Option<u64>) = if args.events == "-" {
         (Box::new(BufReader::new(std::io::stdin().lock())), None)
     } else {
@@ -65,6 +98,7 @@ pub fn run(args: &Args) -> u8 {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     opts.skip_invalid = args.skip_invalid;
     opts.order_retention_days = args.order_retention_days;
+    opts.layers = layers;
     if let Some(id) = &args.case {
         return match rpl::backtest_case(&refs, input, id, &opts) {
             Ok(case) => {

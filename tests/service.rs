@@ -619,6 +619,30 @@ fn body_and_line_limits() {
     server.stop();
 }
 
+/// `--max-in-flight 1`: while one request is in flight (its body still
+/// coming), any other, on any endpoint, is answered 503 with `Retry-After`;
+/// once it is done, the service serves again.
+#[test]
+fn overload_is_503_with_retry_after() {
+    let scratch = Scratch::new("overload");
+    let options = Options::policy(RISK).arg("--max-in-flight").arg("1");
+    let server = Server::start(&scratch.path("data"), &options);
+    let client = Client::new(&server);
+    client.get("/healthz").expect(200);
+    let body = format!("{CUSTOMER}\n{ORDER}\n{RETURN}\n");
+    let slow = Slow::start(&server, "POST", "/v1/events", body.as_bytes(), 10);
+    std::thread::sleep(Duration::from_millis(300));
+    for path in ["/v1/events", "/v1/judge"] {
+        client.post(path, &body).error(503, "overloaded");
+    }
+    client.get("/healthz").error(503, "overloaded");
+    client.get("/v1/decisions").error(503, "overloaded");
+    slow.finish().expect(200);
+    client.get("/healthz").expect(200);
+    client.post("/v1/judge", RETURN).expect(200);
+    server.stop();
+}
+
 #[test]
 fn a_slow_request_times_out_with_503() {
     let scratch = Scratch::new("timeout");

@@ -19,6 +19,7 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tower::ServiceBuilder;
+use tower::limit::GlobalConcurrencyLimitLayer;
 
 use super::errors::ApiError;
 use super::ingest;
@@ -31,10 +32,12 @@ use crate::data::InputError;
 type S = State<Arc<Shared>>;
 
 pub(super) fn router(shared: Arc<Shared>) -> Router {
+    // `Router::layer` wraps every route (and method) apart: the limit must be
+    // one semaphore for them all, or `--max-in-flight` holds per endpoint.
     let limits = ServiceBuilder::new()
         .layer(HandleErrorLayer::new(overloaded_or_late))
         .load_shed()
-        .concurrency_limit(shared.config.max_in_flight)
+        .layer(GlobalConcurrencyLimitLayer::new(shared.config.max_in_flight))
         .timeout(shared.config.request_timeout);
     Router::new()
         .route("/v1/events", post(events))

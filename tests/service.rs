@@ -754,6 +754,62 @@ fn health_waits_for_a_policy() {
 
 // -- operations --------------------------------------------------------------------------------
 
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no metric {name} in:\n{text}"))
+}
+
+#[test]
+fn metrics_count_requests_decisions_and_events() {
+    let scratch = Scratch::new("metrics");
+    let (server, client, _) = seeded(&scratch);
+    // A re-send and a judge: one more decision (the judge's), not two.
+    client.post("/v1/events", &format!("{ORDER}\n{RETURN}\n")).expect(200);
+    client.post("/v1/judge", RETURN).expect(200);
+    client.post("/v1/events", "nope\n").error(422, "invalid_line");
+    client.get("/v1/decisions?nope=1").error(400, "bad_request");
+    client.get("/nowhere").error(404, "not_found");
+    let text = client.get("/metrics").expect(200).body;
+    for (name, want) in [
+        ("rpl_requests_total{endpoint=\"events\",status=\"2xx\"}", 2.0),
+        ("rpl_requests_total{endpoint=\"events\",status=\"4xx\"}", 1.0),
+        ("rpl_requests_total{endpoint=\"judge\",status=\"2xx\"}", 1.0),
+        ("rpl_requests_total{endpoint=\"decisions\",status=\"4xx\"}", 1.0),
+        ("rpl_requests_total{endpoint=\"other\",status=\"4xx\"}", 1.0),
+        ("rpl_request_duration_seconds_count{endpoint=\"events\"}", 3.0),
+        (
+            "rpl_request_duration_seconds_bucket{endpoint=\"judge\",le=\"+Inf\"}",
+            1.0,
+        ),
+        ("rpl_events_total{kind=\"customer\"}", 1.0),
+    ] {
+        assert_eq!(metric(&text, name), want, "{name}");
+    }
+    let decisions: f64 = ["approve", "partial", "review", "deny"]
+        .iter()
+        .map(|d| metric(&text, &format!("rpl_decisions_total{{decision=\"{d}\"}}")))
+        .sum();
+    assert_eq!(
+        decisions as usize,
+        all_decisions(&client, "").len(),
+        "rpl_decisions_total and the decision log disagree"
+    );
+    assert!(metric(&text, "rpl_commits_total") >= 2.0);
+    assert!(metric(&text, "rpl_committed_requests_total") >= metric(&text, "rpl_commits_total"));
+    assert!(metric(&text, "rpl_store_bytes") > 0.0);
+    for family in [
+        "rpl_requests_total counter",
+        "rpl_request_duration_seconds histogram",
+        "rpl_decisions_total counter",
+        "rpl_events_total counter",
+        "rpl_store_bytes gauge",
+    ] {
+        assert!(text.contains(&format!("# TYPE {family}")), "{family}");
+    }
+    server.stop();
+}
+
 /// SIGTERM with a request in flight: the request is finished and answered,
 /// the process exits 0, and the store opens again with the batch in it.
 #[test]

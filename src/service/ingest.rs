@@ -32,6 +32,8 @@ pub(super) struct Judged {
     pub decision_id: u64,
     /// Its decision word, for the metrics.
     pub decision: String,
+    /// A new decision, not a re-sent return's first one (the metrics count only these).
+    pub fresh: bool,
 }
 
 /// What a batch came to.
@@ -251,6 +253,7 @@ fn ret(
             verdict: d.verdict,
             decision_id: d.decision_id,
             decision,
+            fresh: false,
         });
     }
     let (case_json, customer_id, requested_at) = case_for(tx, line)?;
@@ -300,6 +303,7 @@ fn ret(
         verdict,
         decision_id,
         decision,
+        fresh: true,
     })
 }
 

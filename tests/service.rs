@@ -935,3 +935,58 @@ fn decision_log_filters() {
     }
     server.stop();
 }
+
+#[test]
+fn judge_and_errors_are_json() {
+    let scratch = Scratch::new("judge");
+    let (server, client, first) = seeded(&scratch);
+    let first: Value = serde_json::from_str(&first).unwrap_or(Value::Null);
+    let status = match first["decision"].as_str() {
+        Some("approve") => "refunded",
+        Some("deny") => "rejected",
+        _ => "pending",
+    };
+    // A return on the stored history, and a whole case: the same verdict as `rpl judge`.
+    let on_history = client.post("/v1/judge", &return_on("O-1", "R-5")).expect(200);
+    let case = json!({
+        "order": serde_json::from_str::<Value>(&ORDER.replace("\"event\":\"order\",", "")).unwrap_or(Value::Null),
+        "return": serde_json::from_str::<Value>(
+            &return_on("O-1", "R-5").replace("\"event\":\"return\",", "").replace("\"order_id\":\"O-1\",", "")
+        ).unwrap_or(Value::Null),
+        "customer": serde_json::from_str::<Value>(&CUSTOMER.replace("\"event\":\"customer\",", "")).unwrap_or(Value::Null),
+        "history": {"orders": [{"id": "O-1", "placed_at": "2026-01-01T00:00:00+08:00", "total": "200.00", "tags": []}],
+                    "returns": [{"id": "R-1", "order_id": "O-1", "requested_at": "2026-01-03T00:00:00+08:00",
+                                 "type": "return_refund", "reason": "changed_mind", "amount": "100.00", "status": status}]}
+    });
+    let whole = client.post("/v1/judge", &case.to_string()).expect(200);
+    let case_file = scratch.path("case.json");
+    std::fs::write(&case_file, case.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let cli = rpl(&["judge", RISK, &case_file.to_string_lossy(), "--compact"]);
+    let raw = |r: &harness::Reply| harness::raw_field(&r.body, "verdict");
+    assert_eq!(raw(&whole), cli.trim_end());
+    assert_eq!(raw(&on_history), cli.trim_end());
+
+    let explained = client.post("/v1/judge?explain=true", RETURN).expect(200).json();
+    assert!(
+        explained["explanation_text"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("return R-1:")
+    );
+    client.post("/v1/judge?explain=maybe", RETURN).error(400, "bad_request");
+    let bad = client
+        .post("/v1/judge", &RETURN.replace("\"quantity\":1", "\"quantity\":\"1\""))
+        .error(422, "invalid_input");
+    // The path is in the body sent: the event's own, not the case built from it.
+    assert_eq!(bad.json()["error"]["path"], json!("items[0].quantity"));
+    client.post("/v1/judge", "{").error(422, "invalid_input");
+    client.get("/v1/nothing").error(404, "not_found");
+    client
+        .call_bytes("DELETE", "/v1/events", b"")
+        .error(405, "method_not_allowed");
+    client.get("/v1/events").error(405, "method_not_allowed");
+    // The document served is the one these tests hold answers to.
+    let served = client.get("/v1/openapi.json").expect(200).json();
+    assert_eq!(served, harness::spec().doc);
+    server.stop();
+}

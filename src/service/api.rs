@@ -249,18 +249,21 @@ async fn judge(
     let input = crate::data::parse_json(text).map_err(ApiError::input)?;
     let text_input = ingest::one_line(text);
     // A return event is judged on the history the store holds; anything else is a whole case.
-    let case_json = if input.get("event").and_then(Value::as_str) == Some("return") {
+    let event = input.get("event").and_then(Value::as_str) == Some("return");
+    let case_json = if event {
         let tx = s.store.db.begin_read().map_err(storage)?;
         ingest::case_for(&tx, &input)?.0
     } else {
         input.clone()
     };
-    let case = crate::data::parse_case_value(&case_json).map_err(ApiError::input)?;
+    // Paths point into the body sent: an event's `items[0]`, not the built case's `return.items[0]`.
+    let bad = |e: InputError| ApiError::input(if event { ingest::relative_to_line(e) } else { e });
+    let case = crate::data::parse_case_value(&case_json).map_err(bad)?;
     let (verdict, explanation) = if explain {
-        let (v, e) = loaded.program.judge_explained(&case).map_err(ApiError::input)?;
+        let (v, e) = loaded.program.judge_explained(&case).map_err(bad)?;
         (v, Some(e))
     } else {
-        (loaded.program.judge(&case).map_err(ApiError::input)?, None)
+        (loaded.program.judge(&case).map_err(bad)?, None)
     };
     s.metrics.decision(&verdict.decision);
     let text = explanation.as_ref().map(|e| crate::render_explanation(&verdict, e));

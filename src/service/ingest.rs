@@ -309,7 +309,7 @@ fn ret(
 
 /// A case's error as the event line's: `return.items[0].sku` is the line's
 /// `items[0].sku`; the order's and the history's keep their place in the case.
-fn relative_to_line(mut e: InputError) -> InputError {
+pub(super) fn relative_to_line(mut e: InputError) -> InputError {
     if let Some(rest) = e.path.strip_prefix("return.") {
         e.path = rest.to_string();
     } else if e.path == "return" {

@@ -990,3 +990,22 @@ fn judge_and_errors_are_json() {
     assert_eq!(served, harness::spec().doc);
     server.stop();
 }
+
+/// A body may start with a byte-order mark, as a case file may (`rpl judge`
+/// skips it): the same verdict as without, not a storage error.
+#[test]
+fn a_byte_order_mark_is_skipped() {
+    let scratch = Scratch::new("bom");
+    let (server, client, verdict) = seeded(&scratch);
+    let plain = client.post("/v1/judge", RETURN).expect(200);
+    let marked = client.post("/v1/judge", &format!("\u{feff}{RETURN}")).expect(200);
+    assert_eq!(
+        harness::raw_field(&marked.body, "verdict"),
+        harness::raw_field(&plain.body, "verdict")
+    );
+    let reply = client.post("/v1/events", &format!("\u{feff}{RETURN}\n")).expect(200);
+    assert_eq!(harness::reply_verdicts(&reply.body), vec![verdict]);
+    let logged = all_decisions(&client, "");
+    assert_eq!(logged.len(), 3, "the two judges and the return");
+    server.stop();
+}

@@ -179,6 +179,13 @@ fn body_text(bytes: &Bytes) -> Result<&str, ApiError> {
     })
 }
 
+/// A JSON body without the byte-order mark it may start with: the case
+/// reader skips one, but the decision log keeps the text as JSON, which may not hold one.
+fn json_text(bytes: &Bytes) -> Result<&str, ApiError> {
+    let text = body_text(bytes)?;
+    Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
+}
+
 fn live(s: &Shared) -> Result<Arc<Loaded>, ApiError> {
     s.live.load_full().ok_or_else(ApiError::no_policy)
 }
@@ -202,7 +209,7 @@ async fn events(State(s): S, headers: HeaderMap, body: Body) -> Result<Response,
     authorize(&s, &headers, Kind::Client)?;
     let loaded = live(&s)?;
     let bytes = body_bytes(&s, body).await?;
-    let text = body_text(&bytes)?;
+    let text = json_text(&bytes)?;
     let mut lines = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
@@ -245,7 +252,7 @@ async fn judge(
     let loaded = live(&s)?;
     let explain = flag(&q, "explain")?;
     let bytes = body_bytes(&s, body).await?;
-    let text = body_text(&bytes)?;
+    let text = json_text(&bytes)?;
     let input = crate::data::parse_json(text).map_err(ApiError::input)?;
     let text_input = ingest::one_line(text);
     // A return event is judged on the history the store holds; anything else is a whole case.

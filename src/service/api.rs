@@ -19,6 +19,7 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tower::ServiceBuilder;
+use tower::limit::GlobalConcurrencyLimitLayer;
 
 use super::errors::ApiError;
 use super::ingest;
@@ -31,10 +32,12 @@ use crate::data::InputError;
 type S = State<Arc<Shared>>;
 
 pub(super) fn router(shared: Arc<Shared>) -> Router {
+    // `Router::layer` wraps every route (and method) apart: the limit must be
+    // one semaphore for them all, or `--max-in-flight` holds per endpoint.
     let limits = ServiceBuilder::new()
         .layer(HandleErrorLayer::new(overloaded_or_late))
         .load_shed()
-        .concurrency_limit(shared.config.max_in_flight)
+        .layer(GlobalConcurrencyLimitLayer::new(shared.config.max_in_flight))
         .timeout(shared.config.request_timeout);
     Router::new()
         .route("/v1/events", post(events))
@@ -176,6 +179,13 @@ fn body_text(bytes: &Bytes) -> Result<&str, ApiError> {
     })
 }
 
+/// A JSON body without the byte-order mark it may start with: the case
+/// reader skips one, but the decision log keeps the text as JSON, which may not hold one.
+fn json_text(bytes: &Bytes) -> Result<&str, ApiError> {
+    let text = body_text(bytes)?;
+    Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
+}
+
 fn live(s: &Shared) -> Result<Arc<Loaded>, ApiError> {
     s.live.load_full().ok_or_else(ApiError::no_policy)
 }
@@ -199,7 +209,7 @@ async fn events(State(s): S, headers: HeaderMap, body: Body) -> Result<Response,
     authorize(&s, &headers, Kind::Client)?;
     let loaded = live(&s)?;
     let bytes = body_bytes(&s, body).await?;
-    let text = body_text(&bytes)?;
+    let text = json_text(&bytes)?;
     let mut lines = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
@@ -242,22 +252,25 @@ async fn judge(
     let loaded = live(&s)?;
     let explain = flag(&q, "explain")?;
     let bytes = body_bytes(&s, body).await?;
-    let text = body_text(&bytes)?;
+    let text = json_text(&bytes)?;
     let input = crate::data::parse_json(text).map_err(ApiError::input)?;
     let text_input = ingest::one_line(text);
     // A return event is judged on the history the store holds; anything else is a whole case.
-    let case_json = if input.get("event").and_then(Value::as_str) == Some("return") {
+    let event = input.get("event").and_then(Value::as_str) == Some("return");
+    let case_json = if event {
         let tx = s.store.db.begin_read().map_err(storage)?;
         ingest::case_for(&tx, &input)?.0
     } else {
         input.clone()
     };
-    let case = crate::data::parse_case_value(&case_json).map_err(ApiError::input)?;
+    // Paths point into the body sent: an event's `items[0]`, not the built case's `return.items[0]`.
+    let bad = |e: InputError| ApiError::input(if event { ingest::relative_to_line(e) } else { e });
+    let case = crate::data::parse_case_value(&case_json).map_err(bad)?;
     let (verdict, explanation) = if explain {
-        let (v, e) = loaded.program.judge_explained(&case).map_err(ApiError::input)?;
+        let (v, e) = loaded.program.judge_explained(&case).map_err(bad)?;
         (v, Some(e))
     } else {
-        (loaded.program.judge(&case).map_err(ApiError::input)?, None)
+        (loaded.program.judge(&case).map_err(bad)?, None)
     };
     s.metrics.decision(&verdict.decision);
     let text = explanation.as_ref().map(|e| crate::render_explanation(&verdict, e));

@@ -32,6 +32,8 @@ pub(super) struct Judged {
     pub decision_id: u64,
     /// Its decision word, for the metrics.
     pub decision: String,
+    /// A new decision, not a re-sent return's first one (the metrics count only these).
+    pub fresh: bool,
 }
 
 /// What a batch came to.
@@ -404,6 +406,7 @@ fn ret(
             verdict: d.verdict,
             decision_id: d.decision_id,
             decision,
+            fresh: false,
         });
     }
     let (case_json, customer_id, requested_at) = case_for(tx, line)?;
@@ -454,12 +457,13 @@ fn ret(
         verdict,
         decision_id,
         decision,
+        fresh: true,
     })
 }
 
 /// A case's error as the event line's: `return.items[0].sku` is the line's
 /// `items[0].sku`; the order's and the history's keep their place in the case.
-fn relative_to_line(mut e: InputError) -> InputError {
+pub(super) fn relative_to_line(mut e: InputError) -> InputError {
     if let Some(rest) = e.path.strip_prefix("return.") {
         e.path = rest.to_string();
     } else if e.path == "return" {

@@ -86,12 +86,12 @@ impl Metrics {
         }
     }
 
-    /// A batch applied.
+    /// A batch applied: its new decisions (a re-sent return's is not new).
     pub fn applied(&self, applied: &Applied) {
         for (count, n) in self.events.iter().zip(applied.kinds) {
             count.fetch_add(n, Relaxed);
         }
-        for judged in &applied.verdicts {
+        for judged in applied.verdicts.iter().filter(|j| j.fresh) {
             self.decision(&judged.decision);
         }
     }

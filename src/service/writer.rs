@@ -94,14 +94,17 @@ pub(super) fn run(
         let mut answers: Vec<Answer> = Vec::with_capacity(group.len());
         // Policies put in force by this group, in order: swapped in once durable.
         let mut swaps: Vec<Arc<Loaded>> = Vec::new();
+        // Verdicts to log go together into the group's last, durable transaction.
+        let mut decisions = Vec::new();
         for job in group {
-            answers.push(handle(&store, job, &mut swaps, &metrics));
+            match job {
+                Job::Decision { entry, reply } => decisions.push((entry, reply)),
+                job => answers.push(handle(&store, job, &mut swaps, &metrics)),
+            }
         }
-        // History the policy in force no longer reads goes with the same commit.
-        if let Some(keep) = retention(&live, &swaps, order_retention_days) {
-            let _ = in_tx(&store, |tx| ingest::forget(tx, keep, FORGET_AT_ONCE));
-        }
-        let synced = sync(&store);
+        let keep = retention(&live, &swaps, order_retention_days);
+        let (logged, synced) = last_commit(&store, decisions, keep);
+        answers.extend(logged);
         if synced.is_ok()
             && let Some(last) = swaps.pop()
         {
@@ -111,6 +114,58 @@ pub(super) fn run(
         let failure = synced.err();
         for answer in answers {
             answer(failure.as_ref());
+        }
+    }
+}
+
+/// The group's last transaction, the durable one that persists every commit
+/// before it: the verdicts to log (one transaction for all of them, which is
+/// most of what a busy `POST /v1/judge` costs) and the history retention no
+/// longer needs. If it fails, the verdicts are not logged, and an empty
+/// durable commit is tried so the group's other requests are.
+fn last_commit(
+    store: &Store,
+    decisions: Vec<(NewDecision, oneshot::Sender<Result<u64, ApiError>>)>,
+    keep: Option<i64>,
+) -> (Vec<Answer>, Result<(), ApiError>) {
+    let at = now();
+    let attempt = (|| -> Result<Vec<u64>, ApiError> {
+        let mut tx = store.db.begin_write().map_err(storage)?;
+        tx.set_durability(Durability::Immediate).map_err(storage)?;
+        let mut ids = Vec::with_capacity(decisions.len());
+        for (entry, _) in &decisions {
+            ids.push(ingest::record_decision(
+                &tx,
+                "judge",
+                &entry.return_id,
+                &entry.customer_id,
+                entry.version,
+                entry.input.clone(),
+                entry.verdict.clone(),
+                &at,
+            )?);
+        }
+        if let Some(keep) = keep {
+            ingest::forget(&tx, keep, FORGET_AT_ONCE)?;
+        }
+        tx.commit().map_err(storage)?;
+        Ok(ids)
+    })();
+    match attempt {
+        Ok(ids) => {
+            let answers = decisions
+                .into_iter()
+                .zip(ids)
+                .map(|((_, reply), id)| answer(reply, Ok(id)))
+                .collect();
+            (answers, Ok(()))
+        }
+        Err(e) => {
+            let answers = decisions
+                .into_iter()
+                .map(|(_, reply)| answer(reply, Err(ApiError::storage(e.message.clone()))))
+                .collect();
+            (answers, sync(store))
         }
     }
 }
@@ -175,22 +230,8 @@ fn handle(store: &Store, job: Job, swaps: &mut Vec<Arc<Loaded>>, metrics: &Metri
             }
             answer(reply, result)
         }
-        Job::Decision { entry, reply } => {
-            let at = now();
-            let result = in_tx(store, |tx| {
-                ingest::record_decision(
-                    tx,
-                    "judge",
-                    &entry.return_id,
-                    &entry.customer_id,
-                    entry.version,
-                    entry.input,
-                    entry.verdict,
-                    &at,
-                )
-            });
-            answer(reply, result)
-        }
+        // Logged together in the group's last commit (see `last_commit`).
+        Job::Decision { reply, .. } => answer(reply, Err(ApiError::storage("a decision reached the wrong path".into()))),
         Job::Policy { source, program, reply } => {
             let result = in_tx(store, |tx| put_policy(tx, &source, &program));
             if let Ok(stored) = &result {

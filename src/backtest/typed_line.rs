@@ -198,6 +198,7 @@ struct Line {
     attrs: Opt<LineAttrs>,
     // order
     customer_id: Opt<String>,
+    merchant_id: Opt<String>,
     currency: Opt<String>,
     placed_at: Opt<At>,
     paid_at: Opt<At>,
@@ -227,6 +228,7 @@ impl Line {
     fn foreign(&self, kind: EventKind) -> bool {
         let customer = self.created_at.given() || self.vip.given();
         let order = self.customer_id.given()
+            || self.merchant_id.given()
             || self.currency.given()
             || self.placed_at.given()
             || self.shipping_fee.given()
@@ -368,6 +370,7 @@ fn order(l: Line) -> Option<Read> {
     let order = Order {
         id: l.id.get()?,
         customer_id: l.customer_id.get()?,
+        merchant_id: l.merchant_id.get(),
         currency,
         placed_at: placed.to_utc(),
         paid_at: times[PAID].map(|t| t.to_utc()),
@@ -614,6 +617,7 @@ mod tests {
         "tags",
         "attrs",
         "customer_id",
+        "merchant_id",
         "currency",
         "placed_at",
         "paid_at",

@@ -17,6 +17,7 @@ pub(crate) const CASE_KEYS: &[&str] = &["order", "return", "customer", "history"
 pub(crate) const ORDER_KEYS: &[&str] = &[
     "id",
     "customer_id",
+    "merchant_id",
     "currency",
     "placed_at",
     "paid_at",

@@ -50,6 +50,8 @@ pub struct Order {
     pub id: String,
     /// The customer who placed it.
     pub customer_id: String,
+    /// The shop that sold it, on a marketplace (which shop's policy judges it).
+    pub merchant_id: Option<String>,
     /// ISO 4217 code; must be the policy's.
     pub currency: String,
     /// When it was placed.

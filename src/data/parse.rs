@@ -123,6 +123,7 @@ pub fn parse_order_with(v: &Value, path: &str, also: &[&str]) -> Result<Order, I
     o.known(contract::ORDER_KEYS, also)?;
     let id = o.req("id", string)?;
     let customer_id = o.req("customer_id", string)?;
+    let merchant_id = o.opt("merchant_id", string)?;
     let currency = o.req("currency", string)?;
     if !is_currency_code(&currency) {
         let msg = format!("{} is not a three-letter uppercase currency code", quote(&currency));
@@ -157,6 +158,7 @@ pub fn parse_order_with(v: &Value, path: &str, also: &[&str]) -> Result<Order, I
     let order = Order {
         id,
         customer_id,
+        merchant_id,
         currency,
         placed_at,
         paid_at,

@@ -747,7 +747,7 @@ fn health_waits_for_a_policy() {
     client.get("/v1/policy").error(503, "no_policy");
     client.put("/v1/policy", &read(RISK)).expect(200);
     let health = client.get("/healthz").expect(200).json();
-    assert_eq!(health, json!({"status": "ready", "policy_version": 1}));
+    assert_eq!(health, json!({"status": "ready", "policy_version": 1, "merchants": 0}));
     client
         .post("/v1/events", &format!("{CUSTOMER}\n{ORDER}\n{RETURN}\n"))
         .expect(200);

@@ -9,11 +9,11 @@ use std::time::Instant;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::error_handling::HandleErrorLayer;
-use axum::extract::{Query, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use redb::ReadableDatabase;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -21,12 +21,16 @@ use tokio::sync::oneshot;
 use tower::ServiceBuilder;
 use tower::limit::GlobalConcurrencyLimitLayer;
 
+use super::Shared;
 use super::errors::ApiError;
 use super::ingest;
+use super::live::{Policies, new_token, sha256, valid_merchant_id};
 use super::metrics::ENDPOINTS;
-use super::store::{DECISIONS, DECISIONS_BY_CUSTOMER, DECISIONS_BY_RETURN, Decision, storage};
-use super::writer::{Job, NewDecision};
-use super::{Loaded, Shared};
+use super::store::{
+    DECISIONS, DECISIONS_BY_CUSTOMER, DECISIONS_BY_MERCHANT, DECISIONS_BY_RETURN, Decision, StoredMerchant,
+    StoredPolicy, storage,
+};
+use super::writer::{Job, MerchantChange, NewDecision};
 use crate::data::InputError;
 
 type S = State<Arc<Shared>>;
@@ -46,6 +50,14 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/policy", get(get_policy).put(put_policy))
         .route("/v1/policy/rollback", post(rollback))
         .route("/v1/policy/versions", get(policy_versions))
+        .route("/v1/merchants", get(list_merchants))
+        .route("/v1/merchants/{id}", put(create_merchant).get(get_merchant))
+        .route("/v1/merchants/{id}/token", post(rotate_token).delete(revoke_token))
+        .route(
+            "/v1/merchants/{id}/policy",
+            get(get_merchant_policy).put(put_merchant_policy),
+        )
+        .route("/v1/merchants/{id}/policy/versions", get(merchant_policy_versions))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/v1/openapi.json", get(openapi))
@@ -63,9 +75,10 @@ async fn measure(State(s): S, request: Request, next: Next) -> Response {
         "/v1/judge" => 1,
         "/v1/decisions" => 2,
         p if p.starts_with("/v1/policy") => 3,
-        "/healthz" => 4,
-        "/metrics" => 5,
-        "/v1/openapi.json" => 6,
+        p if p.starts_with("/v1/merchants") => 4,
+        "/healthz" => 5,
+        "/metrics" => 6,
+        "/v1/openapi.json" => 7,
         _ => ENDPOINTS.len() - 1,
     };
     let started = Instant::now();
@@ -105,50 +118,84 @@ async fn method_not_allowed() -> ApiError {
 
 // -- tokens ------------------------------------------------------------------
 
+/// Who may call an endpoint.
 #[derive(Clone, Copy, PartialEq)]
-enum Kind {
+enum Need<'a> {
+    /// The client token (events).
     Client,
+    /// The client token, or a merchant's for its own orders (judge).
+    ClientOrMerchant,
+    /// The admin token (the floor, merchants).
     Admin,
+    /// The admin token, or a merchant's for its own decisions.
+    AdminOrMerchant,
+    /// The admin token, or this merchant's own.
+    Merchant(&'a str),
 }
 
-/// Checks the bearer token for an endpoint of `kind`. Where the token of that
-/// kind is not set, the endpoint is open. The admin token also opens the
-/// client endpoints; a client token on an admin endpoint is 403.
-fn authorize(s: &Shared, headers: &HeaderMap, kind: Kind) -> Result<(), ApiError> {
-    let needed = match kind {
-        Kind::Client => s.config.client_token.as_deref(),
-        Kind::Admin => s.config.admin_token.as_deref(),
-    };
-    let Some(needed) = needed else {
-        return Ok(());
-    };
+/// What a caller may see.
+#[derive(Clone, PartialEq)]
+enum Access {
+    /// Everything.
+    All,
+    /// What concerns this merchant only.
+    Merchant(String),
+}
+
+impl Access {
+    fn scope(&self) -> Option<&str> {
+        match self {
+            Access::All => None,
+            Access::Merchant(m) => Some(m),
+        }
+    }
+}
+
+/// Checks the bearer token for an endpoint. The admin token opens every
+/// endpoint, the client token the client ones; a merchant's token opens what
+/// concerns that merchant, and another merchant's paths answer exactly as an
+/// unknown merchant's. Where the token guarding an endpoint is not set, the
+/// endpoint is open (a merchant's token still sees only its own).
+fn authorize(s: &Shared, headers: &HeaderMap, need: Need<'_>) -> Result<Access, ApiError> {
+    let admin = s.config.admin_token.as_deref();
+    let client = s.config.client_token.as_deref();
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
-    let Some(given) = given else {
-        return Err(ApiError::unauthorized());
+    if let Some(given) = given {
+        if admin.is_some_and(|a| same(given, a)) {
+            return Ok(Access::All);
+        }
+        if client.is_some_and(|c| same(given, c)) {
+            return match need {
+                Need::Client | Need::ClientOrMerchant => Ok(Access::All),
+                _ => Err(ApiError::forbidden()),
+            };
+        }
+        if let Some(m) = s.live.load().merchant_of(given) {
+            return match need {
+                Need::ClientOrMerchant | Need::AdminOrMerchant => Ok(Access::Merchant(m.to_string())),
+                Need::Merchant(id) if id == m => Ok(Access::Merchant(m.to_string())),
+                Need::Merchant(_) => Err(ApiError::no_merchant()),
+                Need::Client | Need::Admin => Err(ApiError::forbidden()),
+            };
+        }
+    }
+    let guard = match need {
+        Need::Client | Need::ClientOrMerchant => client,
+        _ => admin,
     };
-    if same(given, needed) {
-        return Ok(());
+    match (guard, given) {
+        (None, _) => Ok(Access::All),
+        (Some(_), None) => Err(ApiError::unauthorized()),
+        (Some(_), Some(_)) => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "the token is not valid",
+        )),
     }
-    let admin = s.config.admin_token.as_deref();
-    if kind == Kind::Client && admin.is_some_and(|a| same(given, a)) {
-        return Ok(());
-    }
-    let other = match kind {
-        Kind::Client => admin,
-        Kind::Admin => s.config.client_token.as_deref(),
-    };
-    if other.is_some_and(|o| same(given, o)) {
-        return Err(ApiError::forbidden());
-    }
-    Err(ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-        "the token is not valid",
-    ))
 }
 
 /// Compares two tokens in time that depends on their lengths only.
@@ -186,8 +233,13 @@ fn json_text(bytes: &Bytes) -> Result<&str, ApiError> {
     Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
 }
 
-fn live(s: &Shared) -> Result<Arc<Loaded>, ApiError> {
-    s.live.load_full().ok_or_else(ApiError::no_policy)
+fn live(s: &Shared) -> Result<Arc<Policies>, ApiError> {
+    let live = s.live.load_full();
+    if live.ready() {
+        Ok(live)
+    } else {
+        Err(ApiError::no_policy())
+    }
 }
 
 async fn ask<T>(s: &Shared, job: Job, answer: oneshot::Receiver<Result<T, ApiError>>) -> Result<T, ApiError> {
@@ -206,8 +258,8 @@ fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
 // -- events ------------------------------------------------------------------
 
 async fn events(State(s): S, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Kind::Client)?;
-    let loaded = live(&s)?;
+    authorize(&s, &headers, Need::Client)?;
+    let live = live(&s)?;
     let bytes = body_bytes(&s, body).await?;
     let text = json_text(&bytes)?;
     let mut lines = Vec::new();
@@ -225,7 +277,7 @@ async fn events(State(s): S, headers: HeaderMap, body: Body) -> Result<Response,
         return Err(ApiError::input(InputError::new("", "no event in the body")));
     }
     let (reply, answer) = oneshot::channel();
-    let applied = ask(&s, Job::Events { loaded, lines, reply }, answer).await?;
+    let applied = ask(&s, Job::Events { live, lines, reply }, answer).await?;
     #[derive(serde::Serialize)]
     struct Reply<'a> {
         accepted: usize,
@@ -248,8 +300,8 @@ async fn judge(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Kind::Client)?;
-    let loaded = live(&s)?;
+    let access = authorize(&s, &headers, Need::ClientOrMerchant)?;
+    let live = live(&s)?;
     let explain = flag(&q, "explain")?;
     let bytes = body_bytes(&s, body).await?;
     let text = json_text(&bytes)?;
@@ -259,26 +311,33 @@ async fn judge(
     let event = input.get("event").and_then(Value::as_str) == Some("return");
     let case_json = if event {
         let tx = s.store.db.begin_read().map_err(storage)?;
-        ingest::case_for(&tx, &input)?.0
+        ingest::case_for(&tx, &input, access.scope())?.0
     } else {
         input.clone()
     };
     // Paths point into the body sent: an event's `items[0]`, not the built case's `return.items[0]`.
     let bad = |e: InputError| ApiError::input(if event { ingest::relative_to_line(e) } else { e });
     let case = crate::data::parse_case_value(&case_json).map_err(bad)?;
-    let (verdict, explanation) = if explain {
-        let (v, e) = loaded.program.judge_explained(&case).map_err(bad)?;
-        (v, Some(e))
-    } else {
-        (loaded.program.judge(&case).map_err(bad)?, None)
-    };
+    if let Some(m) = access.scope()
+        && case.order.merchant_id.as_deref() != Some(m)
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("a merchant's token judges its own orders only: the case's order.merchant_id must be \"{m}\""),
+        ));
+    }
+    let judged = live.judge(&case, explain).map_err(bad)?;
+    let (verdict, explanation) = (judged.verdict, judged.explanation);
     s.metrics.decision(&verdict.decision);
     let text = explanation.as_ref().map(|e| crate::render_explanation(&verdict, e));
     let verdict_json = ingest::raw(&verdict)?;
     let entry = NewDecision {
         return_id: case.ret.id.clone(),
         customer_id: case.customer.id.clone(),
-        version: loaded.version,
+        version: judged.floor_version,
+        merchant_id: judged.merchant_id,
+        merchant_version: judged.merchant_version,
         input: RawValue::from_string(text_input).map_err(storage)?,
         verdict: verdict_json.clone(),
     };
@@ -320,8 +379,16 @@ async fn decisions(
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Kind::Admin)?;
-    let known = ["return_id", "customer_id", "from", "to", "after", "limit"];
+    let access = authorize(&s, &headers, Need::AdminOrMerchant)?;
+    let known = [
+        "return_id",
+        "customer_id",
+        "merchant_id",
+        "from",
+        "to",
+        "after",
+        "limit",
+    ];
     if let Some(k) = q.keys().find(|k| !known.contains(&k.as_str())) {
         return Err(ApiError::bad_request(format!(
             "unknown parameter {k}; the filters are {}",
@@ -329,13 +396,7 @@ async fn decisions(
         )));
     }
     let time = |key: &str| -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
-        q.get(key)
-            .map(|t| {
-                chrono::DateTime::parse_from_rfc3339(t)
-                    .map(|t| t.to_utc())
-                    .map_err(|_| ApiError::bad_request(format!("{key}={t}: expected an RFC 3339 time")))
-            })
-            .transpose()
+        q.get(key).map(|t| parse_time(key, t)).transpose()
     };
     let (from, to) = (time("from")?, time("to")?);
     let number = |key: &str, default: u64| -> Result<u64, ApiError> {
@@ -348,30 +409,31 @@ async fn decisions(
     let limit = (number("limit", 1000)? as usize).min(MAX_DECISIONS);
     let tx = s.store.db.begin_read().map_err(storage)?;
     let table = tx.open_table(DECISIONS).map_err(storage)?;
-    // The ids to look at, in order: from an index when filtering by id.
-    let ids: Box<dyn Iterator<Item = Result<u64, ApiError>>> = if let Some(r) = q.get("return_id") {
-        let index = tx.open_table(DECISIONS_BY_RETURN).map_err(storage)?;
-        let keys: Vec<_> = index
-            .range((r.as_str(), after.saturating_add(1))..=(r.as_str(), u64::MAX))
+    let by_key = |index: redb::TableDefinition<(&str, u64), ()>, key: &str| -> Result<Vec<u64>, ApiError> {
+        let index = tx.open_table(index).map_err(storage)?;
+        index
+            .range((key, after.saturating_add(1))..=(key, u64::MAX))
             .map_err(storage)?
             .map(|e| e.map(|(k, _)| k.value().1).map_err(storage))
-            .collect();
-        Box::new(keys.into_iter())
+            .collect()
+    };
+    // The ids to look at, in order: a merchant's token reads its own index
+    // only, so what others hold changes neither its answer nor its work.
+    let scope = access.scope();
+    let ids: Vec<u64> = if let Some(m) = scope {
+        by_key(DECISIONS_BY_MERCHANT, m)?
+    } else if let Some(r) = q.get("return_id") {
+        by_key(DECISIONS_BY_RETURN, r)?
     } else if let Some(c) = q.get("customer_id") {
-        let index = tx.open_table(DECISIONS_BY_CUSTOMER).map_err(storage)?;
-        let keys: Vec<_> = index
-            .range((c.as_str(), after.saturating_add(1))..=(c.as_str(), u64::MAX))
-            .map_err(storage)?
-            .map(|e| e.map(|(k, _)| k.value().1).map_err(storage))
-            .collect();
-        Box::new(keys.into_iter())
+        by_key(DECISIONS_BY_CUSTOMER, c)?
+    } else if let Some(m) = q.get("merchant_id") {
+        by_key(DECISIONS_BY_MERCHANT, m)?
     } else {
-        let keys: Vec<_> = table
+        table
             .range(after.saturating_add(1)..)
             .map_err(storage)?
             .map(|e| e.map(|(k, _)| k.value()).map_err(storage))
-            .collect();
-        Box::new(keys.into_iter())
+            .collect::<Result<_, _>>()?
     };
     let mut out = String::new();
     let mut n = 0;
@@ -379,12 +441,15 @@ async fn decisions(
         if n == limit {
             break;
         }
-        let Some(raw) = table.get(id?).map_err(storage)? else {
+        let Some(raw) = table.get(id).map_err(storage)? else {
             continue;
         };
         let d: Decision = serde_json::from_slice(raw.value()).map_err(storage)?;
-        if let Some(c) = q.get("customer_id")
-            && &d.customer_id != c
+        let differs = |key: &str, value: Option<&str>| q.get(key).is_some_and(|want| value != Some(want.as_str()));
+        if differs("return_id", Some(&d.return_id))
+            || differs("customer_id", Some(&d.customer_id))
+            || differs("merchant_id", d.merchant_id.as_deref())
+            || scope.is_some_and(|m| d.merchant_id.as_deref() != Some(m))
         {
             continue;
         }
@@ -403,13 +468,21 @@ async fn decisions(
     Ok(response)
 }
 
+/// An RFC 3339 time from a query; a `+` sent unescaped arrives as a space.
+fn parse_time(key: &str, t: &str) -> Result<chrono::DateTime<chrono::Utc>, ApiError> {
+    chrono::DateTime::parse_from_rfc3339(&t.replace(' ', "+"))
+        .map(|t| t.to_utc())
+        .map_err(|_| ApiError::bad_request(format!("{key}={t}: expected an RFC 3339 time")))
+}
+
 // -- policies ----------------------------------------------------------------
 
-fn policy_json(p: &super::store::StoredPolicy, with_source: bool) -> Value {
+fn policy_json(p: &StoredPolicy, with_source: bool) -> Value {
     let mut v = json!({
         "version": p.version,
         "policy": {"title": p.title, "version": p.label, "hash": p.hash},
         "stored_at": p.stored_at,
+        "effective_at": p.effective_at,
     });
     if p.label.is_none() {
         v["policy"].as_object_mut().map(|o| o.remove("version"));
@@ -420,15 +493,63 @@ fn policy_json(p: &super::store::StoredPolicy, with_source: bool) -> Value {
     v
 }
 
+/// The present in the stream's time: its clock, or the service's before any event.
+fn present(s: &Shared) -> Result<i64, ApiError> {
+    Ok(s.store
+        .stream_clock()?
+        .unwrap_or_else(|| chrono::Utc::now().timestamp_micros()))
+}
+
+/// `?effective_at=` of a policy upload, checked; the only parameter it takes.
+fn effective_at(q: &HashMap<String, String>) -> Result<Option<String>, ApiError> {
+    if let Some(k) = q.keys().find(|k| k.as_str() != "effective_at") {
+        return Err(ApiError::bad_request(format!(
+            "unknown parameter {k}; the one parameter is effective_at"
+        )));
+    }
+    q.get("effective_at")
+        .map(|t| parse_time("effective_at", t).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)))
+        .transpose()
+}
+
+fn too_large_policy(source: &str) -> Result<(), ApiError> {
+    if source.len() > crate::limits::MAX_POLICY_BYTES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!(
+                "the policy is more than the {} bytes a policy may hold",
+                crate::limits::MAX_POLICY_BYTES
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks an uploaded policy: its program and warnings, or the 422 with its diagnostics.
+fn checked(source: &str, keeps: &str) -> Result<crate::Compiled, ApiError> {
+    too_large_policy(source)?;
+    crate::compile(source).map_err(|diags| {
+        let mut err = ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "policy_invalid",
+            format!("the policy does not check; {keeps}"),
+        );
+        err.extra = Some(json!({"diagnostics": diagnostics_json(source, &diags)}));
+        err
+    })
+}
+
 async fn get_policy(State(s): S, headers: HeaderMap) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Kind::Admin)?;
+    authorize(&s, &headers, Need::Admin)?;
     let current = s.store.current_policy()?.ok_or_else(ApiError::no_policy)?;
     Ok(json_response(StatusCode::OK, &policy_json(&current, true)))
 }
 
 async fn policy_versions(State(s): S, headers: HeaderMap) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Kind::Admin)?;
-    let current = s.live.load().as_ref().map(|l| l.version);
+    authorize(&s, &headers, Need::Admin)?;
+    let now = present(&s)?;
+    let current = s.live.load().floor_at(now).map(|v| v.version);
     let versions: Vec<Value> = s
         .store
         .policy_versions()?
@@ -442,37 +563,24 @@ async fn policy_versions(State(s): S, headers: HeaderMap) -> Result<Response, Ap
     Ok(json_response(StatusCode::OK, &json!({"versions": versions})))
 }
 
-async fn put_policy(State(s): S, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Kind::Admin)?;
+async fn put_policy(
+    State(s): S,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Need::Admin)?;
+    let effective_at = effective_at(&q)?;
     let bytes = body_bytes(&s, body).await?;
     let source = body_text(&bytes)?.to_string();
-    if source.len() > crate::limits::MAX_POLICY_BYTES {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            format!(
-                "the policy is more than the {} bytes a policy may hold",
-                crate::limits::MAX_POLICY_BYTES
-            ),
-        ));
-    }
-    let compiled = match crate::compile(&source) {
-        Ok(c) => c,
-        Err(diags) => {
-            let mut err = ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "policy_invalid",
-                "the policy does not check; the one in force keeps serving",
-            );
-            err.extra = Some(json!({"diagnostics": diagnostics_json(&source, &diags)}));
-            return Err(err);
-        }
-    };
+    let compiled = checked(&source, "the one in force keeps serving")?;
     let warnings = diagnostics_json(&source, &compiled.warnings);
     let (reply, answer) = oneshot::channel();
     let job = Job::Policy {
+        merchant: None,
         source,
         program: Box::new(compiled.program),
+        effective_at,
         reply,
     };
     let stored = ask(&s, job, answer).await?;
@@ -490,17 +598,179 @@ fn diagnostics_json(source: &str, diags: &[crate::Diagnostic]) -> Vec<Value> {
 }
 
 async fn rollback(State(s): S, headers: HeaderMap) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Kind::Admin)?;
+    authorize(&s, &headers, Need::Admin)?;
     let (reply, answer) = oneshot::channel();
     let stored = ask(&s, Job::Rollback { reply }, answer).await?;
     Ok(json_response(StatusCode::OK, &policy_json(&stored, false)))
 }
 
+// -- merchants ---------------------------------------------------------------
+
+fn merchant_json(s: &Shared, m: &StoredMerchant, now: i64) -> Value {
+    let live = s.live.load();
+    let versions = live.merchants.get(&m.id).map_or(0, |x| x.versions.len());
+    json!({
+        "id": m.id,
+        "created_at": m.created_at,
+        "token": if m.token_sha256.is_some() { "active" } else { "revoked" },
+        "token_issued_at": m.token_issued_at,
+        "policy_versions": versions,
+        "policy_in_force": live.merchant_at(&m.id, now).map(|v| v.version),
+    })
+}
+
+/// The merchant of a path, for a caller who may see it (404 otherwise).
+fn path_merchant(s: &Shared, headers: &HeaderMap, id: &str) -> Result<StoredMerchant, ApiError> {
+    authorize(s, headers, Need::Merchant(id))?;
+    s.store.merchant(id)?.ok_or_else(ApiError::no_merchant)
+}
+
+async fn list_merchants(State(s): S, headers: HeaderMap) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Need::Admin)?;
+    let now = present(&s)?;
+    let merchants: Vec<Value> = s.store.merchants()?.iter().map(|m| merchant_json(&s, m, now)).collect();
+    Ok(json_response(StatusCode::OK, &json!({"merchants": merchants})))
+}
+
+async fn create_merchant(State(s): S, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Need::Admin)?;
+    if !valid_merchant_id(&id) {
+        return Err(ApiError::bad_request(format!(
+            "{id:?}: a merchant id is 1 to 64 letters, digits, _ or -"
+        )));
+    }
+    let token = new_token(&id).map_err(ApiError::storage)?;
+    let change = MerchantChange::Create(sha256(token.as_bytes()));
+    let (reply, answer) = oneshot::channel();
+    let stored = ask(&s, Job::Merchant { id, change, reply }, answer).await?;
+    let mut body = merchant_json(&s, &stored, present(&s)?);
+    body["token"] = json!(token);
+    Ok(json_response(StatusCode::CREATED, &body))
+}
+
+async fn get_merchant(State(s): S, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let m = path_merchant(&s, &headers, &id)?;
+    Ok(json_response(StatusCode::OK, &merchant_json(&s, &m, present(&s)?)))
+}
+
+async fn rotate_token(State(s): S, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Need::Admin)?;
+    let token = new_token(&id).map_err(ApiError::storage)?;
+    let change = MerchantChange::Token(Some(sha256(token.as_bytes())));
+    let (reply, answer) = oneshot::channel();
+    let stored = ask(&s, Job::Merchant { id, change, reply }, answer).await?;
+    let mut body = merchant_json(&s, &stored, present(&s)?);
+    body["token"] = json!(token);
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+async fn revoke_token(State(s): S, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Need::Admin)?;
+    let (reply, answer) = oneshot::channel();
+    let change = MerchantChange::Token(None);
+    let stored = ask(&s, Job::Merchant { id, change, reply }, answer).await?;
+    Ok(json_response(StatusCode::OK, &merchant_json(&s, &stored, present(&s)?)))
+}
+
+fn merchant_policy_json(id: &str, p: &StoredPolicy, with_source: bool) -> Value {
+    let mut v = policy_json(p, with_source);
+    v["merchant_id"] = json!(id);
+    v
+}
+
+async fn get_merchant_policy(State(s): S, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+    path_merchant(&s, &headers, &id)?;
+    let now = present(&s)?;
+    let in_force = s.live.load().merchant_at(&id, now).map(|v| v.version);
+    let versions = s.store.merchant_policies(&id, true)?;
+    let p = versions
+        .iter()
+        .find(|p| Some(p.version) == in_force)
+        .ok_or_else(|| ApiError::not_found("the merchant has no policy: the floor alone judges its returns"))?;
+    Ok(json_response(StatusCode::OK, &merchant_policy_json(&id, p, true)))
+}
+
+async fn merchant_policy_versions(
+    State(s): S,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    path_merchant(&s, &headers, &id)?;
+    let now = present(&s)?;
+    let in_force = s.live.load().merchant_at(&id, now).map(|v| v.version);
+    let versions: Vec<Value> = s
+        .store
+        .merchant_policies(&id, false)?
+        .iter()
+        .map(|p| {
+            let mut v = merchant_policy_json(&id, p, false);
+            v["in_force"] = json!(Some(p.version) == in_force);
+            v
+        })
+        .collect();
+    Ok(json_response(StatusCode::OK, &json!({"versions": versions})))
+}
+
+/// A merchant's new policy version: checked alone, then against the floor
+/// in force (the currency they share, and — as warnings, with witness cases —
+/// the rules and rows of it the floor overrides).
+async fn put_merchant_policy(
+    State(s): S,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    path_merchant(&s, &headers, &id)?;
+    let effective_at = effective_at(&q)?;
+    let bytes = body_bytes(&s, body).await?;
+    let source = body_text(&bytes)?.to_string();
+    let compiled = checked(&source, "the merchant's version in force keeps serving")?;
+    let mut warnings = compiled.warnings.clone();
+    let live = s.live.load_full();
+    if let Some(floor) = live.floor_at(present(&s)?) {
+        if let Err(message) = crate::check_floor_pair(&floor.program, &compiled.program) {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "policy_incompatible",
+                message,
+            ));
+        }
+        let program = compiled.program.clone();
+        let floor = floor.clone();
+        let found = tokio::task::spawn_blocking(move || crate::floor_warnings(&floor.program, &program))
+            .await
+            .map_err(|e| ApiError::storage(e.to_string()))?;
+        warnings.extend(found);
+    }
+    let warnings = diagnostics_json(&source, &warnings);
+    let (reply, answer) = oneshot::channel();
+    let job = Job::Policy {
+        merchant: Some(id.clone()),
+        source,
+        program: Box::new(compiled.program),
+        effective_at,
+        reply,
+    };
+    let stored = ask(&s, job, answer).await?;
+    let mut body = merchant_policy_json(&id, &stored, false);
+    body["warnings"] = json!(warnings);
+    Ok(json_response(StatusCode::OK, &body))
+}
+
 // -- operations --------------------------------------------------------------
 
 async fn healthz(State(s): S) -> Response {
-    match s.live.load().as_ref() {
-        Some(l) => json_response(StatusCode::OK, &json!({"status": "ready", "policy_version": l.version})),
+    let live = s.live.load();
+    let now = match present(&s) {
+        Ok(t) => t,
+        Err(e) => return e.into_response(),
+    };
+    match live.floor_at(now) {
+        Some(l) => json_response(
+            StatusCode::OK,
+            &json!({"status": "ready", "policy_version": l.version, "merchants": live.merchants.len()}),
+        ),
         None => {
             let mut e = ApiError::no_policy();
             e.extra = Some(json!({"status": "not_ready"}));

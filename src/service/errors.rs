@@ -102,6 +102,11 @@ impl ApiError {
         )
     }
 
+    /// A merchant unknown, or not the caller's: one answer for both.
+    pub fn no_merchant() -> ApiError {
+        ApiError::not_found("no such merchant")
+    }
+
     pub fn no_policy() -> ApiError {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

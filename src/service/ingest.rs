@@ -12,12 +12,12 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::errors::ApiError;
+use super::live::Policies;
 use super::store::{
-    BY_TIME, CUSTOMER_ORDERS, CUSTOMER_RETURNS, CUSTOMERS, DECISIONS, DECISIONS_BY_CUSTOMER, DECISIONS_BY_RETURN,
-    Decision, LATEST, META, NEXT_DECISION, ORDERS, RETURNS, StoredOrder, StoredReturn, content_hash, micros,
-    range_values, storage, without,
+    BY_TIME, CUSTOMER_ORDERS, CUSTOMER_RETURNS, CUSTOMERS, DECISIONS, DECISIONS_BY_CUSTOMER, DECISIONS_BY_MERCHANT,
+    DECISIONS_BY_RETURN, Decision, LATEST, META, NEXT_DECISION, ORDERS, RETURNS, StoredOrder, StoredReturn,
+    content_hash, micros, range_values, storage, without,
 };
-use crate::Program;
 use crate::data::{InputError, parse_case_value, parse_customer_with, parse_order_with};
 
 /// The keys an event line adds to the object of its kind.
@@ -46,12 +46,11 @@ pub(super) struct Applied {
     pub kinds: [u64; 3],
 }
 
-/// Applies `lines` (numbered from 1 in the request) with `program`, the
-/// policy version `version`; any error leaves the transaction to be dropped.
+/// Applies `lines` (numbered from 1 in the request) with the policies in
+/// force `live`; any error leaves the transaction to be dropped.
 pub(super) fn apply(
     tx: &WriteTransaction,
-    program: &Program,
-    version: u64,
+    live: &Policies,
     lines: &[(usize, String)],
     now: &str,
 ) -> Result<Applied, ApiError> {
@@ -78,7 +77,7 @@ pub(super) fn apply(
                 applied.kinds[1] += 1;
             }
             "return" => {
-                let judged = ret(tx, program, version, &value, text, now).map_err(|e| e.at_line(*number))?;
+                let judged = ret(tx, live, &value, text, now).map_err(|e| e.at_line(*number))?;
                 applied.verdicts.push(judged);
                 applied.kinds[2] += 1;
             }
@@ -285,9 +284,13 @@ pub(super) fn forget(tx: &WriteTransaction, keep: i64, max: usize) -> Result<usi
 /// The case a return is judged on, from what `tx` holds: its order as known
 /// strictly before the request (times the order names from then on had not
 /// happened), the customer's profile, and their orders and returns before it.
+///
+/// `scope`, a merchant's: an order of another merchant is unknown to it,
+/// answered exactly as an order never sent.
 pub(super) fn case_for(
     tx: &impl Reads,
     line: &Value,
+    scope: Option<&str>,
 ) -> Result<(Value, String, chrono::DateTime<chrono::Utc>), ApiError> {
     let order_id = line
         .get("order_id")
@@ -299,7 +302,10 @@ pub(super) fn case_for(
         .get("requested_at")
         .ok_or_else(|| ApiError::input(InputError::new("requested_at", "missing")))?;
     let requested_at = crate::data::json::time(requested, "requested_at").map_err(ApiError::input)?;
-    let Some(stored) = tx.order(order_id)? else {
+    let stored = tx
+        .order(order_id)?
+        .filter(|o| scope.is_none_or(|m| o.order.get("merchant_id").and_then(Value::as_str) == Some(m)));
+    let Some(stored) = stored else {
         let msg = format!("order \"{order_id}\" is unknown (never sent to this service, or forgotten)");
         return Err(ApiError::input(InputError::new("order_id", msg)));
     };
@@ -368,14 +374,7 @@ macro_rules! reads_for {
 reads_for!(WriteTransaction);
 reads_for!(redb::ReadTransaction);
 
-fn ret(
-    tx: &WriteTransaction,
-    program: &Program,
-    version: u64,
-    line: &Value,
-    text: &str,
-    now: &str,
-) -> Result<Judged, ApiError> {
+fn ret(tx: &WriteTransaction, live: &Policies, line: &Value, text: &str, now: &str) -> Result<Judged, ApiError> {
     let id = match line.get("id").and_then(Value::as_str) {
         Some(id) => id.to_string(),
         None => return Err(ApiError::input(InputError::new("id", "missing, or not a string"))),
@@ -409,9 +408,12 @@ fn ret(
             fresh: false,
         });
     }
-    let (case_json, customer_id, requested_at) = case_for(tx, line)?;
+    let (case_json, customer_id, requested_at) = case_for(tx, line, None)?;
     let case = parse_case_value(&case_json).map_err(|e| ApiError::input(relative_to_line(e)))?;
-    let verdict = program.judge(&case).map_err(|e| ApiError::input(relative_to_line(e)))?;
+    let judged = live
+        .judge(&case, false)
+        .map_err(|e| ApiError::input(relative_to_line(e)))?;
+    let verdict = judged.verdict;
     let status = match line.get("status") {
         None | Some(Value::Null) => match verdict.decision.as_ref() {
             "approve" => "refunded",
@@ -424,7 +426,12 @@ fn ret(
     let decision = verdict.decision.to_string();
     let verdict = raw(&verdict)?;
     let input = RawValue::from_string(text.to_string()).map_err(storage)?;
-    let decision_id = record_decision(tx, "events", &id, &customer_id, version, input, verdict.clone(), now)?;
+    let versions = (
+        judged.floor_version,
+        judged.merchant_id.as_deref(),
+        judged.merchant_version,
+    );
+    let decision_id = record_decision(tx, "events", &id, &customer_id, versions, input, verdict.clone(), now)?;
 
     let past = json!({
         "id": id,
@@ -472,14 +479,15 @@ pub(super) fn relative_to_line(mut e: InputError) -> InputError {
     e
 }
 
-/// Appends one entry to the decision log, returning its id.
+/// Appends one entry to the decision log, returning its id; `versions`:
+/// the floor's, the order's merchant and its version.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn record_decision(
     tx: &WriteTransaction,
     source: &str,
     return_id: &str,
     customer_id: &str,
-    version: u64,
+    versions: (u64, Option<&str>, Option<u64>),
     input: Box<RawValue>,
     verdict: Box<RawValue>,
     now: &str,
@@ -493,7 +501,9 @@ pub(super) fn record_decision(
         source: source.to_string(),
         return_id: return_id.to_string(),
         customer_id: customer_id.to_string(),
-        policy_version: version,
+        policy_version: versions.0,
+        merchant_id: versions.1.map(str::to_string),
+        merchant_version: versions.2,
         input,
         verdict,
     };
@@ -505,6 +515,10 @@ pub(super) fn record_decision(
     by_return.insert((return_id, id), ()).map_err(storage)?;
     let mut by_customer = tx.open_table(DECISIONS_BY_CUSTOMER).map_err(storage)?;
     by_customer.insert((customer_id, id), ()).map_err(storage)?;
+    if let Some(m) = versions.1 {
+        let mut by_merchant = tx.open_table(DECISIONS_BY_MERCHANT).map_err(storage)?;
+        by_merchant.insert((m, id), ()).map_err(storage)?;
+    }
     Ok(id)
 }
 

@@ -8,11 +8,12 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use super::ingest::Applied;
 
 /// The endpoints, as the metrics label them.
-pub(super) const ENDPOINTS: [&str; 8] = [
+pub(super) const ENDPOINTS: [&str; 9] = [
     "events",
     "judge",
     "decisions",
     "policy",
+    "merchants",
     "healthz",
     "metrics",
     "openapi",

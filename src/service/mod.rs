@@ -12,6 +12,7 @@
 mod api;
 mod errors;
 mod ingest;
+mod live;
 mod metrics;
 mod store;
 mod writer;
@@ -20,10 +21,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::ArcSwapOption;
+use arc_swap::ArcSwap;
 use tokio::sync::mpsc;
 
-use crate::Program;
+use live::Policies;
 use metrics::Metrics;
 use store::Store;
 use writer::Job;
@@ -72,16 +73,10 @@ impl ServiceConfig {
     }
 }
 
-/// The policy in force, with its version number in the store.
-pub(crate) struct Loaded {
-    pub version: u64,
-    pub program: Program,
-}
-
 /// What every handler shares.
 pub(crate) struct Shared {
     store: Arc<Store>,
-    live: Arc<ArcSwapOption<Loaded>>,
+    live: Arc<ArcSwap<Policies>>,
     jobs: mpsc::Sender<Job>,
     metrics: Arc<Metrics>,
     config: ServiceConfig,
@@ -101,22 +96,15 @@ impl Service {
     /// starts the writer.
     pub async fn open(config: ServiceConfig) -> Result<Service, String> {
         let store = Store::open(&config.data)?;
-        let live = Arc::new(ArcSwapOption::empty());
+        let live = Arc::new(ArcSwap::from_pointee(store.load()?));
         let mut notices = Vec::new();
-        if let Some(stored) = store.current_policy().map_err(|e| e.message)? {
-            let program = crate::compile(&stored.source)
-                .map_err(|_| format!("the store's policy (version {}) no longer checks", stored.version))?
-                .program;
-            if config.policy.as_deref().is_some_and(|p| p != stored.source) {
-                notices.push(format!(
-                    "the store's policy version {} ({}) is in force; --policy is used only for an empty store (PUT /v1/policy to change it)",
-                    stored.version, stored.hash
-                ));
-            }
-            live.store(Some(Arc::new(Loaded {
-                version: stored.version,
-                program,
-            })));
+        if let Some(stored) = store.current_policy().map_err(|e| e.message)?
+            && config.policy.as_deref().is_some_and(|p| p != stored.source)
+        {
+            notices.push(format!(
+                "the store's policy version {} ({}) is in force; --policy is used only for an empty store (PUT /v1/policy to change it)",
+                stored.version, stored.hash
+            ));
         }
         let metrics = Arc::new(Metrics::default());
         let (jobs, inbox) = mpsc::channel(1024);
@@ -149,7 +137,7 @@ impl Service {
         let Some(source) = self.shared.config.policy.clone() else {
             return Ok(());
         };
-        if self.shared.live.load().is_some() {
+        if self.shared.live.load().ready() {
             return Ok(());
         }
         let program = match crate::compile(&source) {
@@ -158,8 +146,10 @@ impl Service {
         };
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job = Job::Policy {
+            merchant: None,
             source,
             program: Box::new(program),
+            effective_at: None,
             reply,
         };
         self.shared.jobs.send(job).await.map_err(|e| e.to_string())?;

@@ -16,6 +16,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::errors::ApiError;
+use super::live::{Merchant, Policies, Version, unhex};
 
 pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 pub(super) const POLICIES: TableDefinition<u64, &[u8]> = TableDefinition::new("policies");
@@ -32,9 +33,14 @@ pub(super) const BY_TIME: TableDefinition<(i64, &str, &str, &str), ()> = TableDe
 pub(super) const DECISIONS_BY_RETURN: TableDefinition<(&str, u64), ()> = TableDefinition::new("decisions_by_return");
 pub(super) const DECISIONS_BY_CUSTOMER: TableDefinition<(&str, u64), ()> =
     TableDefinition::new("decisions_by_customer");
+pub(super) const DECISIONS_BY_MERCHANT: TableDefinition<(&str, u64), ()> =
+    TableDefinition::new("decisions_by_merchant");
+/// Merchants by id: [`StoredMerchant`].
+pub(super) const MERCHANTS: TableDefinition<&str, &[u8]> = TableDefinition::new("merchants");
+/// Each merchant's policy versions: `(merchant, version)` → [`StoredPolicy`].
+pub(super) const MERCHANT_POLICIES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("merchant_policies");
 
 /// Keys of `META`.
-pub(super) const CURRENT_POLICY: &str = "policy.current";
 pub(super) const NEXT_DECISION: &str = "decision.next";
 /// The latest event time seen (µs): the stream's own clock, which retention follows.
 pub(super) const LATEST: &str = "stream.latest";
@@ -50,6 +56,32 @@ pub(super) struct StoredPolicy {
     pub hash: String,
     /// When it was stored (RFC 3339, the service's clock).
     pub stored_at: String,
+    /// From when it is in force (RFC 3339); none: from the beginning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_at: Option<String>,
+}
+
+impl StoredPolicy {
+    /// Its effective time in microseconds (`i64::MIN`: from the beginning).
+    pub fn effective(&self) -> i64 {
+        self.effective_at
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map_or(i64::MIN, |t| t.timestamp_micros())
+    }
+}
+
+/// A merchant: when it was created and the hash of its token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct StoredMerchant {
+    pub id: String,
+    pub created_at: String,
+    /// The SHA-256 of its token in hex; none once revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_sha256: Option<String>,
+    /// When the token in use was issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_issued_at: Option<String>,
 }
 
 /// A stored order: its owner, the hash of its line (for idempotent
@@ -84,8 +116,14 @@ pub(super) struct Decision {
     pub source: String,
     pub return_id: String,
     pub customer_id: String,
-    /// The store's version number of the policy that decided.
+    /// The store's version number of the floor (the service's policy) that decided.
     pub policy_version: u64,
+    /// The order's merchant, when it names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merchant_id: Option<String>,
+    /// The merchant's policy version that decided with the floor; none: the floor alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merchant_version: Option<u64>,
     /// What the verdict was given on: the event line or the case, as sent.
     pub input: Box<RawValue>,
     /// The verdict, as the service answered it.
@@ -122,6 +160,9 @@ impl Store {
                 tx.open_table(DECISIONS_BY_RETURN)?;
                 tx.open_table(DECISIONS_BY_CUSTOMER)?;
                 tx.open_table(BY_TIME)?;
+                tx.open_table(DECISIONS_BY_MERCHANT)?;
+                tx.open_table(MERCHANTS)?;
+                tx.open_table(MERCHANT_POLICIES)?;
                 Ok(())
             })();
             created.map_err(|e| e.to_string())?;
@@ -130,15 +171,110 @@ impl Store {
         Ok(Arc::new(Store { db }))
     }
 
-    /// The policy in force, if one was ever loaded.
+    /// Everything in force, compiled: the floor's activated versions and
+    /// every merchant's. A stored version that no longer checks (the
+    /// language changed under it) stops the start, naming it.
+    pub fn load(&self) -> Result<Policies, String> {
+        let compile = |what: &str, p: &StoredPolicy| -> Result<Arc<Version>, String> {
+            let program = crate::compile(&p.source)
+                .map_err(|_| format!("{what} version {} no longer checks", p.version))?
+                .program;
+            Ok(Arc::new(Version {
+                version: p.version,
+                effective: p.effective(),
+                program,
+            }))
+        };
+        let e = |e: ApiError| e.message;
+        let tx = self.db.begin_read().map_err(|e| e.to_string())?;
+        let mut live = Policies::default();
+        let activations = tx.open_table(ACTIVATIONS).map_err(|e| e.to_string())?;
+        let policies = tx.open_table(POLICIES).map_err(|e| e.to_string())?;
+        for entry in activations.iter().map_err(|e| e.to_string())? {
+            let (_, version) = entry.map_err(|e| e.to_string())?;
+            let version = version.value();
+            let p = policy_at(&policies, version)
+                .map_err(e)?
+                .ok_or_else(|| format!("the floor's version {version} is missing"))?;
+            live.floor.push(compile("the store's policy", &p)?);
+        }
+        let merchants = tx.open_table(MERCHANTS).map_err(|e| e.to_string())?;
+        let versions = tx.open_table(MERCHANT_POLICIES).map_err(|e| e.to_string())?;
+        for entry in merchants.iter().map_err(|e| e.to_string())? {
+            let (_, m) = entry.map_err(|e| e.to_string())?;
+            let m: StoredMerchant = serde_json::from_slice(m.value()).map_err(|e| e.to_string())?;
+            let mut merchant = Merchant {
+                token_sha256: m.token_sha256.as_deref().and_then(unhex),
+                versions: Vec::new(),
+            };
+            for entry in versions
+                .range((m.id.as_str(), 0)..=(m.id.as_str(), u64::MAX))
+                .map_err(|e| e.to_string())?
+            {
+                let (_, p) = entry.map_err(|e| e.to_string())?;
+                let p: StoredPolicy = serde_json::from_slice(p.value()).map_err(|e| e.to_string())?;
+                merchant
+                    .versions
+                    .push(compile(&format!("merchant {}'s policy", m.id), &p)?);
+            }
+            live.merchants.insert(m.id.clone(), Arc::new(merchant));
+        }
+        Ok(live)
+    }
+
+    /// The floor version last put in force, with its text.
     pub fn current_policy(&self) -> Result<Option<StoredPolicy>, ApiError> {
         let tx = self.db.begin_read().map_err(storage)?;
-        let meta = tx.open_table(META).map_err(storage)?;
-        let Some(version) = meta.get(CURRENT_POLICY).map_err(storage)?.map(|v| v.value()) else {
+        let activations = tx.open_table(ACTIVATIONS).map_err(storage)?;
+        let Some(version) = activations.last().map_err(storage)?.map(|(_, v)| v.value()) else {
             return Ok(None);
         };
         let policies = tx.open_table(POLICIES).map_err(storage)?;
         policy_at(&policies, version)
+    }
+
+    /// A stored merchant.
+    pub fn merchant(&self, id: &str) -> Result<Option<StoredMerchant>, ApiError> {
+        let tx = self.db.begin_read().map_err(storage)?;
+        let t = tx.open_table(MERCHANTS).map_err(storage)?;
+        let v = t.get(id).map_err(storage)?;
+        v.map(|v| serde_json::from_slice(v.value()).map_err(storage))
+            .transpose()
+    }
+
+    /// Every merchant, by id.
+    pub fn merchants(&self) -> Result<Vec<StoredMerchant>, ApiError> {
+        let tx = self.db.begin_read().map_err(storage)?;
+        let t = tx.open_table(MERCHANTS).map_err(storage)?;
+        let mut out = Vec::new();
+        for entry in t.iter().map_err(storage)? {
+            let (_, v) = entry.map_err(storage)?;
+            out.push(serde_json::from_slice(v.value()).map_err(storage)?);
+        }
+        Ok(out)
+    }
+
+    /// A merchant's policy versions, oldest first; their texts only when asked.
+    pub fn merchant_policies(&self, id: &str, with_source: bool) -> Result<Vec<StoredPolicy>, ApiError> {
+        let tx = self.db.begin_read().map_err(storage)?;
+        let t = tx.open_table(MERCHANT_POLICIES).map_err(storage)?;
+        let mut out = Vec::new();
+        for entry in t.range((id, 0)..=(id, u64::MAX)).map_err(storage)? {
+            let (_, v) = entry.map_err(storage)?;
+            let mut p: StoredPolicy = serde_json::from_slice(v.value()).map_err(storage)?;
+            if !with_source {
+                p.source.clear();
+            }
+            out.push(p);
+        }
+        Ok(out)
+    }
+
+    /// The stream's clock: the latest event time seen (µs), if any.
+    pub fn stream_clock(&self) -> Result<Option<i64>, ApiError> {
+        let tx = self.db.begin_read().map_err(storage)?;
+        let meta = tx.open_table(META).map_err(storage)?;
+        Ok(meta.get(LATEST).map_err(storage)?.map(|v| v.value() as i64))
     }
 
     /// Every stored version, oldest first, without their texts.

@@ -10,16 +10,19 @@
 
 use std::sync::Arc;
 
-use arc_swap::ArcSwapOption;
+use arc_swap::ArcSwap;
 use redb::{Durability, ReadableTable, WriteTransaction};
 use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot};
 
-use super::Loaded;
 use super::errors::ApiError;
 use super::ingest::{self, Applied};
+use super::live::{Merchant, Policies, Version, hex};
 use super::metrics::Metrics;
-use super::store::{ACTIVATIONS, CURRENT_POLICY, META, POLICIES, Store, StoredPolicy, policy_at, storage};
+use super::store::{
+    ACTIVATIONS, LATEST, MERCHANT_POLICIES, MERCHANTS, META, POLICIES, Store, StoredMerchant, StoredPolicy, policy_at,
+    storage,
+};
 use crate::Program;
 
 /// Requests grouped into one durable commit at most.
@@ -32,17 +35,19 @@ const FORGET_AT_ONCE: usize = 20_000;
 /// How long, in seconds of the stream's own time, history is kept: the
 /// longest window of the policy in force and the order retention, whichever
 /// is longer; forever when the policy reads all history.
-fn retention(live: &ArcSwapOption<Loaded>, swaps: &[Arc<Loaded>], order_days: i64) -> Option<i64> {
-    let loaded = swaps.last().cloned().or_else(|| live.load_full())?;
-    let window = loaded.program.history_needed()?;
+fn retention(policies: &Policies, order_days: i64) -> Option<i64> {
+    if !policies.ready() {
+        return None;
+    }
+    let window = policies.history_needed()?;
     Some(window.max(order_days.saturating_mul(86_400)))
 }
 
 /// One request for the writer.
 pub(super) enum Job {
-    /// Apply a batch of event lines with the policy the request started with.
+    /// Apply a batch of event lines with the policies the request started with.
     Events {
-        loaded: Arc<Loaded>,
+        live: Arc<Policies>,
         lines: Vec<(usize, String)>,
         reply: oneshot::Sender<Result<Applied, ApiError>>,
     },
@@ -51,16 +56,34 @@ pub(super) enum Job {
         entry: NewDecision,
         reply: oneshot::Sender<Result<u64, ApiError>>,
     },
-    /// Store a new policy version and put it in force.
+    /// Store a new version of the floor (`merchant` none) or of a merchant's
+    /// policy, in force from `effective_at` (RFC 3339; by default the
+    /// stream's clock).
     Policy {
+        merchant: Option<String>,
         source: String,
         program: Box<Program>,
+        effective_at: Option<String>,
         reply: oneshot::Sender<Result<StoredPolicy, ApiError>>,
     },
-    /// Put the version before the one in force back in force.
+    /// Withdraw the floor version last put in force.
     Rollback {
         reply: oneshot::Sender<Result<StoredPolicy, ApiError>>,
     },
+    /// Create a merchant, or replace or revoke its token.
+    Merchant {
+        id: String,
+        change: MerchantChange,
+        reply: oneshot::Sender<Result<StoredMerchant, ApiError>>,
+    },
+}
+
+/// What a [`Job::Merchant`] does.
+pub(super) enum MerchantChange {
+    /// A new merchant with this token's hash (a conflict if it exists).
+    Create([u8; 32]),
+    /// A new token for an existing merchant; none: revoke the one it has.
+    Token(Option<[u8; 32]>),
 }
 
 /// A verdict to log.
@@ -68,6 +91,8 @@ pub(super) struct NewDecision {
     pub return_id: String,
     pub customer_id: String,
     pub version: u64,
+    pub merchant_id: Option<String>,
+    pub merchant_version: Option<u64>,
     pub input: Box<RawValue>,
     pub verdict: Box<RawValue>,
 }
@@ -79,7 +104,7 @@ type Answer = Box<dyn FnOnce(Option<&ApiError>) + Send>;
 pub(super) fn run(
     store: Arc<Store>,
     mut jobs: mpsc::Receiver<Job>,
-    live: Arc<ArcSwapOption<Loaded>>,
+    live: Arc<ArcSwap<Policies>>,
     metrics: Arc<Metrics>,
     order_retention_days: i64,
 ) {
@@ -92,23 +117,26 @@ pub(super) fn run(
             }
         }
         let mut answers: Vec<Answer> = Vec::with_capacity(group.len());
-        // Policies put in force by this group, in order: swapped in once durable.
-        let mut swaps: Vec<Arc<Loaded>> = Vec::new();
+        // The policies this group changes: swapped in once durable.
+        let mut next: Option<Policies> = None;
         // Verdicts to log go together into the group's last, durable transaction.
         let mut decisions = Vec::new();
         for job in group {
             match job {
                 Job::Decision { entry, reply } => decisions.push((entry, reply)),
-                job => answers.push(handle(&store, job, &mut swaps, &metrics)),
+                job => answers.push(handle(&store, job, &live, &mut next, &metrics)),
             }
         }
-        let keep = retention(&live, &swaps, order_retention_days);
+        let keep = match &next {
+            Some(p) => retention(p, order_retention_days),
+            None => retention(&live.load(), order_retention_days),
+        };
         let (logged, synced) = last_commit(&store, decisions, keep);
         answers.extend(logged);
         if synced.is_ok()
-            && let Some(last) = swaps.pop()
+            && let Some(next) = next
         {
-            live.store(Some(last));
+            live.store(Arc::new(next));
         }
         metrics.commit(answers.len());
         let failure = synced.err();
@@ -139,7 +167,7 @@ fn last_commit(
                 "judge",
                 &entry.return_id,
                 &entry.customer_id,
-                entry.version,
+                (entry.version, entry.merchant_id.as_deref(), entry.merchant_version),
                 entry.input.clone(),
                 entry.verdict.clone(),
                 &at,
@@ -218,70 +246,209 @@ fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
-fn handle(store: &Store, job: Job, swaps: &mut Vec<Arc<Loaded>>, metrics: &Metrics) -> Answer {
+fn handle(store: &Store, job: Job, live: &ArcSwap<Policies>, next: &mut Option<Policies>, metrics: &Metrics) -> Answer {
+    // The snapshot this group changes, from the one in force.
+    fn changing<'a>(next: &'a mut Option<Policies>, live: &ArcSwap<Policies>) -> &'a mut Policies {
+        next.get_or_insert_with(|| Policies::clone(&live.load()))
+    }
     match job {
-        Job::Events { loaded, lines, reply } => {
+        Job::Events {
+            live: policies,
+            lines,
+            reply,
+        } => {
             let at = now();
-            let result = in_tx(store, |tx| {
-                ingest::apply(tx, &loaded.program, loaded.version, &lines, &at)
-            });
+            let result = in_tx(store, |tx| ingest::apply(tx, &policies, &lines, &at));
             if let Ok(applied) = &result {
                 metrics.applied(applied);
             }
             answer(reply, result)
         }
         // Logged together in the group's last commit (see `last_commit`).
-        Job::Decision { reply, .. } => answer(reply, Err(ApiError::storage("a decision reached the wrong path".into()))),
-        Job::Policy { source, program, reply } => {
-            let result = in_tx(store, |tx| put_policy(tx, &source, &program));
+        Job::Decision { reply, .. } => answer(
+            reply,
+            Err(ApiError::storage("a decision reached the wrong path".into())),
+        ),
+        Job::Policy {
+            merchant,
+            source,
+            program,
+            effective_at,
+            reply,
+        } => {
+            let result = in_tx(store, |tx| match &merchant {
+                None => put_policy(tx, &source, &program, effective_at.clone()),
+                Some(m) => put_merchant_policy(tx, m, &source, &program, effective_at.clone()),
+            });
             if let Ok(stored) = &result {
-                swaps.push(Arc::new(Loaded {
+                let version = Arc::new(Version {
                     version: stored.version,
+                    effective: stored.effective(),
                     program: *program,
-                }));
+                });
+                let policies = changing(next, live);
+                match merchant {
+                    None => policies.floor.push(version),
+                    Some(m) => {
+                        let old = policies.merchants.get(&m);
+                        let mut versions = old.map(|o| o.versions.clone()).unwrap_or_default();
+                        versions.push(version);
+                        let token_sha256 = old.and_then(|o| o.token_sha256);
+                        policies
+                            .merchants
+                            .insert(m, Arc::new(Merchant { token_sha256, versions }));
+                    }
+                }
             }
             answer(reply, result)
         }
         Job::Rollback { reply } => {
-            let result = in_tx(store, rollback).and_then(|stored| {
-                let program = crate::compile(&stored.source)
-                    .map_err(|_| ApiError::storage(format!("policy version {} no longer checks", stored.version)))?
-                    .program;
-                swaps.push(Arc::new(Loaded {
-                    version: stored.version,
-                    program,
-                }));
-                Ok(stored)
-            });
+            let result = in_tx(store, rollback);
+            if result.is_ok() {
+                changing(next, live).floor.pop();
+            }
+            answer(reply, result)
+        }
+        Job::Merchant { id, change, reply } => {
+            let result = in_tx(store, |tx| merchant(tx, &id, &change));
+            if let Ok(stored) = &result {
+                let policies = changing(next, live);
+                let versions = policies
+                    .merchants
+                    .get(&id)
+                    .map(|m| m.versions.clone())
+                    .unwrap_or_default();
+                let token_sha256 = match change {
+                    MerchantChange::Create(h) => Some(h),
+                    MerchantChange::Token(h) => h,
+                };
+                debug_assert_eq!(stored.id, id);
+                policies
+                    .merchants
+                    .insert(id, Arc::new(Merchant { token_sha256, versions }));
+            }
             answer(reply, result)
         }
     }
 }
 
-fn put_policy(tx: &WriteTransaction, source: &str, program: &Program) -> Result<StoredPolicy, ApiError> {
-    let mut policies = tx.open_table(POLICIES).map_err(storage)?;
-    let version = policies.last().map_err(storage)?.map_or(1, |(k, _)| k.value() + 1);
+/// The effective time a new version gets: the one asked for, or the
+/// stream's clock (none before any event: from the beginning).
+fn effective(tx: &WriteTransaction, asked: Option<String>) -> Result<Option<String>, ApiError> {
+    if asked.is_some() {
+        return Ok(asked);
+    }
+    let meta = tx.open_table(META).map_err(storage)?;
+    let clock = meta.get(LATEST).map_err(storage)?.map(|v| v.value() as i64);
+    Ok(clock
+        .and_then(chrono::DateTime::from_timestamp_micros)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)))
+}
+
+fn stored_policy(version: u64, source: &str, program: &Program, effective_at: Option<String>) -> StoredPolicy {
     let id = program.id();
-    let stored = StoredPolicy {
+    StoredPolicy {
         version,
         source: source.to_string(),
         title: id.title.clone(),
         label: id.version.clone(),
         hash: id.hash.clone(),
         stored_at: now(),
-    };
+        effective_at,
+    }
+}
+
+fn put_policy(
+    tx: &WriteTransaction,
+    source: &str,
+    program: &Program,
+    effective_at: Option<String>,
+) -> Result<StoredPolicy, ApiError> {
+    let effective_at = effective(tx, effective_at)?;
+    let mut policies = tx.open_table(POLICIES).map_err(storage)?;
+    let version = policies.last().map_err(storage)?.map_or(1, |(k, _)| k.value() + 1);
+    let stored = stored_policy(version, source, program, effective_at);
     policies
         .insert(version, serde_json::to_vec(&stored).map_err(storage)?.as_slice())
         .map_err(storage)?;
     let mut activations = tx.open_table(ACTIVATIONS).map_err(storage)?;
     let seq = activations.last().map_err(storage)?.map_or(1, |(k, _)| k.value() + 1);
     activations.insert(seq, version).map_err(storage)?;
-    let mut meta = tx.open_table(META).map_err(storage)?;
-    meta.insert(CURRENT_POLICY, version).map_err(storage)?;
     Ok(stored)
 }
 
-/// Drops the latest activation; the one before it is in force again.
+fn put_merchant_policy(
+    tx: &WriteTransaction,
+    merchant: &str,
+    source: &str,
+    program: &Program,
+    effective_at: Option<String>,
+) -> Result<StoredPolicy, ApiError> {
+    let effective_at = effective(tx, effective_at)?;
+    if tx
+        .open_table(MERCHANTS)
+        .map_err(storage)?
+        .get(merchant)
+        .map_err(storage)?
+        .is_none()
+    {
+        return Err(ApiError::not_found("no such merchant"));
+    }
+    let mut policies = tx.open_table(MERCHANT_POLICIES).map_err(storage)?;
+    let version = policies
+        .range((merchant, 0)..=(merchant, u64::MAX))
+        .map_err(storage)?
+        .next_back()
+        .transpose()
+        .map_err(storage)?
+        .map_or(1, |(k, _)| k.value().1 + 1);
+    let stored = stored_policy(version, source, program, effective_at);
+    policies
+        .insert(
+            (merchant, version),
+            serde_json::to_vec(&stored).map_err(storage)?.as_slice(),
+        )
+        .map_err(storage)?;
+    Ok(stored)
+}
+
+fn merchant(tx: &WriteTransaction, id: &str, change: &MerchantChange) -> Result<StoredMerchant, ApiError> {
+    let mut merchants = tx.open_table(MERCHANTS).map_err(storage)?;
+    let old: Option<StoredMerchant> = merchants
+        .get(id)
+        .map_err(storage)?
+        .map(|v| serde_json::from_slice(v.value()))
+        .transpose()
+        .map_err(storage)?;
+    let at = now();
+    let stored = match (change, old) {
+        (MerchantChange::Create(_), Some(_)) => {
+            return Err(ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "merchant_exists",
+                "the merchant exists; POST /v1/merchants/{id}/token issues it a new token",
+            ));
+        }
+        (MerchantChange::Token(_), None) => return Err(ApiError::not_found("no such merchant")),
+        (MerchantChange::Create(hash), None) => StoredMerchant {
+            id: id.to_string(),
+            created_at: at.clone(),
+            token_sha256: Some(hex(hash)),
+            token_issued_at: Some(at),
+        },
+        (MerchantChange::Token(hash), Some(old)) => StoredMerchant {
+            token_sha256: hash.as_ref().map(|h| hex(h)),
+            token_issued_at: hash.map(|_| at),
+            ..old
+        },
+    };
+    merchants
+        .insert(id, serde_json::to_vec(&stored).map_err(storage)?.as_slice())
+        .map_err(storage)?;
+    Ok(stored)
+}
+
+/// Withdraws the floor version last put in force; the one before it is in force again.
 fn rollback(tx: &WriteTransaction) -> Result<StoredPolicy, ApiError> {
     let mut activations = tx.open_table(ACTIVATIONS).map_err(storage)?;
     let entries: Vec<(u64, u64)> = activations
@@ -300,8 +467,6 @@ fn rollback(tx: &WriteTransaction) -> Result<StoredPolicy, ApiError> {
         ));
     };
     activations.remove(latest).map_err(storage)?;
-    let mut meta = tx.open_table(META).map_err(storage)?;
-    meta.insert(CURRENT_POLICY, previous).map_err(storage)?;
     let policies = tx.open_table(POLICIES).map_err(storage)?;
     policy_at(&policies, previous)?.ok_or_else(|| ApiError::storage(format!("policy version {previous} is missing")))
 }

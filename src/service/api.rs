@@ -49,6 +49,7 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/v1/openapi.json", get(openapi))
+        .merge(super::studio::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(limits)
@@ -106,7 +107,7 @@ async fn method_not_allowed() -> ApiError {
 // -- tokens ------------------------------------------------------------------
 
 #[derive(Clone, Copy, PartialEq)]
-enum Kind {
+pub(super) enum Kind {
     Client,
     Admin,
 }
@@ -114,7 +115,7 @@ enum Kind {
 /// Checks the bearer token for an endpoint of `kind`. Where the token of that
 /// kind is not set, the endpoint is open. The admin token also opens the
 /// client endpoints; a client token on an admin endpoint is 403.
-fn authorize(s: &Shared, headers: &HeaderMap, kind: Kind) -> Result<(), ApiError> {
+pub(super) fn authorize(s: &Shared, headers: &HeaderMap, kind: Kind) -> Result<(), ApiError> {
     let needed = match kind {
         Kind::Client => s.config.client_token.as_deref(),
         Kind::Admin => s.config.admin_token.as_deref(),
@@ -159,7 +160,7 @@ fn same(a: &str, b: &str) -> bool {
 
 // -- bodies ------------------------------------------------------------------
 
-async fn body_bytes(s: &Shared, body: Body) -> Result<Bytes, ApiError> {
+pub(super) async fn body_bytes(s: &Shared, body: Body) -> Result<Bytes, ApiError> {
     let limit = s.config.max_body_bytes;
     axum::body::to_bytes(body, limit).await.map_err(|_| {
         ApiError::new(
@@ -170,7 +171,7 @@ async fn body_bytes(s: &Shared, body: Body) -> Result<Bytes, ApiError> {
     })
 }
 
-fn body_text(bytes: &Bytes) -> Result<&str, ApiError> {
+pub(super) fn body_text(bytes: &Bytes) -> Result<&str, ApiError> {
     std::str::from_utf8(bytes).map_err(|e| {
         ApiError::input(InputError::new(
             "",
@@ -186,7 +187,7 @@ fn json_text(bytes: &Bytes) -> Result<&str, ApiError> {
     Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
 }
 
-fn live(s: &Shared) -> Result<Arc<Loaded>, ApiError> {
+pub(super) fn live(s: &Shared) -> Result<Arc<Loaded>, ApiError> {
     s.live.load_full().ok_or_else(ApiError::no_policy)
 }
 

@@ -14,6 +14,7 @@ mod errors;
 mod ingest;
 mod metrics;
 mod store;
+mod studio;
 mod writer;
 
 use std::path::PathBuf;

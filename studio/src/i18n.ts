@@ -163,6 +163,7 @@ const en = {
   "payer.merchant": "merchant",
   "payer.platform": "platform",
   "payer.insurance": "shipping insurance",
+  "layer.floor": "floor",
   "type.return_refund": "return and refund",
   "type.refund_only": "refund only",
   "type.exchange": "exchange",
@@ -330,6 +331,7 @@ const zh: Record<Key, string> = {
   "payer.merchant": "商家",
   "payer.platform": "平台",
   "payer.insurance": "运费险",
+  "layer.floor": "底线",
   "type.return_refund": "退货退款",
   "type.refund_only": "仅退款",
   "type.exchange": "换货",
@@ -411,7 +413,7 @@ export function t(key: Key, vars: Record<string, string | number> = {}): string 
 }
 
 /** A word of the verdict (a decision, a payer, a return type) in the UI's language. */
-export function word(kind: "decision" | "payer" | "type", w: string): string {
+export function word(kind: "decision" | "payer" | "type" | "layer", w: string): string {
   const key = `${kind}.${w}` as Key;
   return key in en ? t(key) : w;
 }

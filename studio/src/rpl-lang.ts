@@ -103,6 +103,8 @@ export const rplLanguage = StreamLanguage.define<State>({
   },
   languageData: {
     commentTokens: { line: "#" },
+    // A closing brace typed on a line of its own goes back to its block's indentation.
+    indentOnInput: /^\s*[}\]]$/,
     closeBrackets: { brackets: ["(", "[", "{", '"'] },
   },
   tokenTable: {

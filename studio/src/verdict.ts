@@ -87,7 +87,7 @@ export function renderVerdict(a: TryAnswer): HTMLElement {
             { class: "line-rules" },
             l.rules.length
               ? l.rules.map((r) =>
-                  h("div", null, r.layer ? h("span", { class: "layer" }, `${r.layer} `) : null, h("code", null, r.rule), " → ", word("decision", r.effect)),
+                  h("div", null, r.layer ? h("span", { class: "layer", "data-layer": r.layer }, `${word("layer", r.layer)} `) : null, h("code", null, r.rule), " → ", word("decision", r.effect)),
                 )
               : h("span", { class: "muted" }, t("verdict.noRules")),
           ),

@@ -324,11 +324,9 @@ async fn try_case(State(s): S, body: Body) -> Result<Response, ApiError> {
             None => None,
         };
         if let Some(floor) = &floor {
-            crate::floor::check_pair(floor, &program).map_err(|reason| {
-                let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "policy_invalid", reason);
-                err.extra = Some(json!({"which": "floor", "diagnostics": []}));
-                err
-            })?;
+            // Each checks alone, but the two cannot be layered (another currency, say).
+            crate::floor::check_pair(floor, &program)
+                .map_err(|reason| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "floor_mismatch", reason))?;
         }
         let text = case_text(&req.case)?;
         let value = crate::data::parse_json(&text).map_err(ApiError::input)?;
@@ -410,7 +408,8 @@ fn case_json(c: &crate::CaseResult) -> Value {
     }
 }
 
-/// A suite that cannot run: 422 `suite_invalid`, with where, when known.
+/// A suite that cannot run: 422 `suite_invalid`, with where, when known
+/// (`suite`: its line and column, or the case, and the message).
 fn suite_error(e: &crate::SuiteError) -> ApiError {
     use crate::SuiteError as E;
     let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "suite_invalid", e.to_string());
@@ -423,7 +422,7 @@ fn suite_error(e: &crate::SuiteError) -> ApiError {
         E::Read { reason, .. } | E::PolicyRead { reason, .. } => json!({"message": reason}),
         E::Policy { rendered, .. } => json!({"message": rendered}),
     };
-    err.extra = Some(json!({"error": detail}));
+    err.extra = Some(json!({"suite": detail}));
     err
 }
 
@@ -809,10 +808,11 @@ fn run_replay(r: Replay, total: usize, tx: &mpsc::Sender<Bytes>, deadline: Insta
         tx,
         stopped: None,
     };
-    let mut last = Instant::now();
+    // The first chunk's progress goes out at once, then at most one a PROGRESS_EVERY.
+    let mut last: Option<Instant> = None;
     let progress = |p: crate::BacktestProgress| {
-        if last.elapsed() >= PROGRESS_EVERY {
-            last = Instant::now();
+        if last.is_none_or(|l| l.elapsed() >= PROGRESS_EVERY) {
+            last = Some(Instant::now());
             let v =
                 json!({"progress": {"lines": p.lines, "bytes": p.bytes, "returns": p.returns, "total_bytes": total}});
             // Progress may be dropped when the client reads slowly; the result never is.

@@ -106,4 +106,5 @@ export const PAYER_COLORS: Record<string, string> = {
   merchant: "#3b6fd8",
   platform: "#7c3aed",
   insurance: "#0e9aa7",
+  none: "#a3a3a3",
 };

@@ -363,7 +363,7 @@ function render() {
     color: DECISION_COLORS[d],
     key: d,
   }));
-  const payers = ["buyer", "merchant", "platform", "insurance"];
+  const payers = ["buyer", "merchant", "platform", "insurance", "none"];
   clear(
     out,
     h(

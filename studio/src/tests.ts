@@ -77,7 +77,7 @@ async function run() {
     failure = null;
   } else {
     answer = null;
-    const detail = (a.error.error as { message?: string; line?: number; column?: number } | undefined) ?? {};
+    const detail = (a.error.suite as { message?: string; line?: number; column?: number } | undefined) ?? {};
     const where = detail.line ? `${detail.line}:${detail.column ?? 1}: ` : "";
     failure = a.error.code === "suite_invalid" && detail.message ? `${where}${detail.message}` : a.error.message;
   }

@@ -25,7 +25,7 @@ import urllib.request
 from pathlib import Path
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service as DriverService
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -152,7 +152,9 @@ class Steps:
 
 def wait(driver, what, timeout=20, message=""):
     try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.1).until(lambda d: what(d))
+        # The page re-renders what it shows: an element found may be replaced before it is read.
+        ignored = (NoSuchElementException, StaleElementReferenceException)
+        return WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=ignored).until(lambda d: what(d))
     except TimeoutException:
         raise AssertionError(f"timed out waiting: {message}") from None
 
@@ -310,6 +312,8 @@ def main():
             for decision in ("approve", "review", "deny", "partial"):
                 bar = el(d, f"#chart-decisions g[data-key='{decision}']")
                 assert int(bar.get_attribute("data-value")) == p["decisions"].get(decision, 0), decision
+            for payer, n in p["shipping"].items():
+                assert int(el(d, f"#chart-shipping g[data-key='{payer}']").get_attribute("data-value")) == n, payer
             for r in p["rules"]:
                 assert int(el(d, f"#chart-rules g[data-key='{r['name']}']").get_attribute("data-value")) == r["fired"]
             labels = p["labels"]
@@ -338,16 +342,27 @@ def main():
                 box.clear()
                 box.send_keys(str(v))
             assert el(d, "#replay-compare").is_enabled() and el(d, "#replay-compare").is_selected()
+            # Every text the progress line shows while it runs.
+            d.execute_script("""
+                window.progressSeen = [];
+                new MutationObserver(() => window.progressSeen.push(document.getElementById('replay-progress-text').textContent))
+                    .observe(document.getElementById('replay-progress-text'), {childList: true, characterData: true, subtree: true});""")
             el(d, "#replay-run").click()
             events = work / "events.jsonl"
             rpl("gen", "--customers", str(GEN["customers"]), "--days", str(GEN["days"]), "--seed", str(GEN["seed"]), "--out", str(events))
             expected = backtest(events)
             assert expected["compare"]["changed"] > 0, "the draft should change some returns"
             replay_shows(expected)
+            seen = d.execute_script("return window.progressSeen")
+            assert any(re.match(r"Replaying… [\d,]+ lines, [\d,]+ returns", x) for x in seen), seen
+            assert seen[-1].startswith(f"Replayed {expected['lines']:,} lines"), seen
             steps.screenshot("replay-generated")
             if DOCS_SHOT:
+                # Tall enough for the charts and the move matrix.
+                d.set_window_size(1440, 1900)
                 d.execute_script("window.scrollTo(0, 0)")
                 d.save_screenshot(DOCS_SHOT)
+                d.set_window_size(1440, 1100)
             # The same stream uploaded gives the same numbers.
             el(d, "#replay-up").click()
             el(d, "#replay-file").send_keys(str(events))
@@ -446,6 +461,10 @@ def main():
             assert "处理结果" in heads and "退款" in heads, heads
             assert el(d, "#verdict-decision .badge").text == "同意"
             assert d.execute_script("return document.documentElement.lang") == "zh-CN"
+            # Every label has its string (a missing one would show its key).
+            keys = d.execute_script(
+                "return Array.from(document.querySelectorAll('[data-i18n]')).filter(e => e.textContent === e.dataset.i18n).map(e => e.dataset.i18n)")
+            assert keys == [], keys
             # No English label is left on the page's own controls.
             for css in ("#policy-format", "#policy-download", "#try-judge", "#tests-run", "#replay-run"):
                 assert not re.search(r"[A-Za-z]{3,}", el(d, css).get_attribute("textContent")), css

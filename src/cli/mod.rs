@@ -40,7 +40,7 @@ enum Command {
     /// Serve decisions over HTTP: events in, verdicts out, durable history and a decision log.
     #[cfg(feature = "service")]
     Serve(serve::Args),
-    /// Open the policy studio in a browser: write, check, try, replay and test a policy.
+    /// The policy studio on this machine: write, check, try, replay and test a policy in a browser.
     #[cfg(feature = "service")]
     Studio(studio::Args),
 }

@@ -73,6 +73,7 @@ pub use generator::{GenOptions, GenStats, generate};
 pub use ir::{Payer, PolicyTz};
 #[cfg(feature = "service")]
 pub use service::{Service, ServiceConfig, serve};
+pub use suite::run_suite_text;
 pub use suite::{
     CaseError, CaseResult, Coverage, Mismatch, Outcome, SuiteError, SuiteResult, find_suites, render as render_suite,
     render_coverage, run_suite,

@@ -7,6 +7,8 @@ mod gen_cmd;
 mod judge;
 #[cfg(feature = "service")]
 mod serve;
+#[cfg(feature = "service")]
+mod studio;
 mod test;
 
 use std::process::ExitCode;
@@ -38,6 +40,9 @@ enum Command {
     /// Serve decisions over HTTP: events in, verdicts out, durable history and a decision log.
     #[cfg(feature = "service")]
     Serve(serve::Args),
+    /// The policy studio on this machine: write, check, try, replay and test a policy in a browser.
+    #[cfg(feature = "service")]
+    Studio(studio::Args),
 }
 
 #[derive(Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
@@ -65,6 +70,8 @@ pub fn main() -> ExitCode {
         Command::Backtest(args) => backtest::run(&args),
         #[cfg(feature = "service")]
         Command::Serve(args) => serve::run(&args),
+        #[cfg(feature = "service")]
+        Command::Studio(args) => studio::run(&args),
     };
     ExitCode::from(code)
 }

@@ -94,7 +94,7 @@ fn serve(args: &Args) -> Result<(), String> {
 }
 
 /// SIGTERM or Ctrl-C.
-async fn shutdown() {
+pub(super) async fn shutdown() {
     let term = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut s) => {

@@ -61,6 +61,7 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/v1/openapi.json", get(openapi))
+        .merge(super::studio::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(limits)
@@ -120,7 +121,7 @@ async fn method_not_allowed() -> ApiError {
 
 /// Who may call an endpoint.
 #[derive(Clone, Copy, PartialEq)]
-enum Need<'a> {
+pub(super) enum Need<'a> {
     /// The client token (events).
     Client,
     /// The client token, or a merchant's for its own orders (judge).
@@ -135,7 +136,7 @@ enum Need<'a> {
 
 /// What a caller may see.
 #[derive(Clone, PartialEq)]
-enum Access {
+pub(super) enum Access {
     /// Everything.
     All,
     /// What concerns this merchant only.
@@ -143,7 +144,7 @@ enum Access {
 }
 
 impl Access {
-    fn scope(&self) -> Option<&str> {
+    pub(super) fn scope(&self) -> Option<&str> {
         match self {
             Access::All => None,
             Access::Merchant(m) => Some(m),
@@ -156,7 +157,7 @@ impl Access {
 /// concerns that merchant, and another merchant's paths answer exactly as an
 /// unknown merchant's. Where the token guarding an endpoint is not set, the
 /// endpoint is open (a merchant's token still sees only its own).
-fn authorize(s: &Shared, headers: &HeaderMap, need: Need<'_>) -> Result<Access, ApiError> {
+pub(super) fn authorize(s: &Shared, headers: &HeaderMap, need: Need<'_>) -> Result<Access, ApiError> {
     let admin = s.config.admin_token.as_deref();
     let client = s.config.client_token.as_deref();
     let given = headers
@@ -206,7 +207,7 @@ fn same(a: &str, b: &str) -> bool {
 
 // -- bodies ------------------------------------------------------------------
 
-async fn body_bytes(s: &Shared, body: Body) -> Result<Bytes, ApiError> {
+pub(super) async fn body_bytes(s: &Shared, body: Body) -> Result<Bytes, ApiError> {
     let limit = s.config.max_body_bytes;
     axum::body::to_bytes(body, limit).await.map_err(|_| {
         ApiError::new(
@@ -217,7 +218,7 @@ async fn body_bytes(s: &Shared, body: Body) -> Result<Bytes, ApiError> {
     })
 }
 
-fn body_text(bytes: &Bytes) -> Result<&str, ApiError> {
+pub(super) fn body_text(bytes: &Bytes) -> Result<&str, ApiError> {
     std::str::from_utf8(bytes).map_err(|e| {
         ApiError::input(InputError::new(
             "",
@@ -233,7 +234,7 @@ fn json_text(bytes: &Bytes) -> Result<&str, ApiError> {
     Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
 }
 
-fn live(s: &Shared) -> Result<Arc<Policies>, ApiError> {
+pub(super) fn live(s: &Shared) -> Result<Arc<Policies>, ApiError> {
     let live = s.live.load_full();
     if live.ready() {
         Ok(live)
@@ -494,7 +495,7 @@ fn policy_json(p: &StoredPolicy, with_source: bool) -> Value {
 }
 
 /// The present in the stream's time: its clock, or the service's before any event.
-fn present(s: &Shared) -> Result<i64, ApiError> {
+pub(super) fn present(s: &Shared) -> Result<i64, ApiError> {
     Ok(s.store
         .stream_clock()?
         .unwrap_or_else(|| chrono::Utc::now().timestamp_micros()))

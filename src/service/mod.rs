@@ -15,6 +15,7 @@ mod ingest;
 mod live;
 mod metrics;
 mod store;
+mod studio;
 mod writer;
 
 use std::path::PathBuf;

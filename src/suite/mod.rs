@@ -8,8 +8,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 mod coverage;
+mod text;
 
 pub use coverage::{Coverage, render_coverage};
+pub use text::run_suite_text;
 
 use crate::data::InputError;
 use crate::eval::{Rows, Verdict};
@@ -386,9 +388,14 @@ fn load(path: &Path) -> Result<SuiteFile, SuiteError> {
         path: path.to_path_buf(),
         reason: e.to_string(),
     })?;
-    let file: SuiteFile = toml::from_str(&text).map_err(|e| SuiteError::Toml {
+    parse(path, &text)
+}
+
+/// A suite's text, read and its cases checked; `path` names it in errors.
+fn parse(path: &Path, text: &str) -> Result<SuiteFile, SuiteError> {
+    let file: SuiteFile = toml::from_str(text).map_err(|e| SuiteError::Toml {
         path: path.to_path_buf(),
-        at: e.span().map(|s| crate::diag::line_col(&text, s.start)),
+        at: e.span().map(|s| crate::diag::line_col(text, s.start)),
         message: e.message().to_string(),
     })?;
     let mut names = BTreeSet::new();

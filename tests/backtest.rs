@@ -462,7 +462,10 @@ fn a_read_error_waits_for_the_lines_before_it() {
         let (result, _) = run(&worse, threads);
         assert_eq!(
             result,
-            Err("line 26: event: missing (customer, order, order_update or return)".to_string())
+            Err(
+                "line 26: event: missing (customer, order, order_update, return, review_decision or inspection)"
+                    .to_string()
+            )
         );
     }
 }

@@ -231,7 +231,10 @@ fn handle(store: &Store, job: Job, swaps: &mut Vec<Arc<Loaded>>, metrics: &Metri
             answer(reply, result)
         }
         // Logged together in the group's last commit (see `last_commit`).
-        Job::Decision { reply, .. } => answer(reply, Err(ApiError::storage("a decision reached the wrong path".into()))),
+        Job::Decision { reply, .. } => answer(
+            reply,
+            Err(ApiError::storage("a decision reached the wrong path".into())),
+        ),
         Job::Policy { source, program, reply } => {
             let result = in_tx(store, |tx| put_policy(tx, &source, &program));
             if let Ok(stored) = &result {

@@ -416,7 +416,10 @@ fn print_phase(s: &Value) {
     let f = |k: &str| s[k].as_f64().unwrap_or(0.0);
     let l = |k: &str| s["latency_ms"][k].as_f64().unwrap_or(0.0);
     let name = s["phase"].as_str().unwrap_or_default();
-    let batch = s["batch"].as_u64().map(|b| format!(", batches of {b}")).unwrap_or_default();
+    let batch = s["batch"]
+        .as_u64()
+        .map(|b| format!(", batches of {b}"))
+        .unwrap_or_default();
     println!(
         "{name:<8} {} connections{batch}, {:.1} s: {} ok ({:.0} req/s{}), {} errors{}",
         s["connections"],
@@ -489,11 +492,7 @@ fn run(args: &Args) -> Result<Value, String> {
     if text {
         println!(
             "rpl-load  {url} ({}), client {} thread(s); {cores} cores, load {load_before:?} before",
-            if started.is_some() {
-                "started here"
-            } else {
-                "given"
-            },
+            if started.is_some() { "started here" } else { "given" },
             args.client_threads
         );
     }

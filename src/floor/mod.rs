@@ -191,12 +191,21 @@ pub(crate) fn layer(floor: &Program, merchant: &Program, case: &Case, f: Verdict
         },
     );
     let floor_clock = floor.ir.header.refund.map(|l| life::clock(l, nothing_back));
+    let merchant_clock = merchant.ir.header.refund.map(|l| life::clock(l, nothing_back));
     let merchant_failed: Vec<bool> = m.lines.iter().map(|l| failed_on(&m, &l.sku)).collect();
     for ((line, fl), merchant_failed) in m.lines.iter_mut().zip(&f.lines).zip(merchant_failed) {
         let failed = failed_on(&f, &fl.sku) || merchant_failed;
         if !floor_decides(&f, fl) {
             add_floor_rules(line, fl);
-            floor_life(line, None, floor_review, floor_clock.as_ref(), failed, case);
+            floor_life(
+                line,
+                None,
+                floor_review,
+                floor_clock.as_ref(),
+                merchant_clock.as_ref(),
+                failed,
+                case,
+            );
             continue;
         }
         let from = line.decision.clone();
@@ -220,7 +229,15 @@ pub(crate) fn layer(floor: &Program, merchant: &Program, case: &Case, f: Verdict
             line.message = fl.message.clone();
         }
         add_floor_rules(line, fl);
-        floor_life(line, Some(fl), floor_review, floor_clock.as_ref(), failed, case);
+        floor_life(
+            line,
+            Some(fl),
+            floor_review,
+            floor_clock.as_ref(),
+            merchant_clock.as_ref(),
+            failed,
+            case,
+        );
         if line.decision != from || line.refund != refund_from {
             let refund_changed = line.refund != refund_from;
             line.overrides.push(Override {
@@ -290,27 +307,31 @@ pub(crate) fn layer(floor: &Program, merchant: &Program, case: &Case, f: Verdict
 }
 
 /// A layered line's review deadline and refund clock: the deciding layer's
-/// (`fl`, when the floor decided), and the floor's header's, which applies
-/// to every line; of two, the sooner review and the shorter refund limit win.
+/// (`fl`, when the floor decided), and the floor's header's, which bounds
+/// the merchant's: of two, the sooner review and the shorter refund limit win.
 fn floor_life(
     line: &mut LineVerdict,
     fl: Option<&LineVerdict>,
     floor_review: Option<(crate::data::Time, crate::syntax::ast::Decision)>,
     floor_clock: Option<&crate::eval::RefundClock>,
+    merchant_clock: Option<&crate::eval::RefundClock>,
     failed: bool,
     case: &Case,
 ) {
     let offset = case.ret.offset;
+    let own_clock = line.refund_limit.take();
     if let Some(fl) = fl {
         line.review_due = fl.review_due.clone();
         line.on_timeout = fl.on_timeout.clone();
-        line.refund_due = fl.refund_due.clone();
-        line.refund_limit = fl.refund_limit.clone();
     }
     if line.decision != "review" {
         line.review_due = None;
         line.on_timeout = None;
-    } else if let Some((due, then)) = floor_review {
+    } else if fl.is_none()
+        && let Some((due, then)) = floor_review
+    {
+        // The floor's header bounds the merchant's reviews; a review the
+        // floor itself decided keeps its own rule's deadline.
         let own = line.review_due.as_deref().and_then(life::read_time).map(|t| t.to_utc());
         if own.is_none_or(|own| due < own) {
             line.review_due = Some(life::stamp(due, offset));
@@ -325,16 +346,21 @@ fn floor_life(
         line.refund_limit = None;
         return;
     }
-    if let Some(clock) = floor_clock
-        && line.refund_limit.as_ref().is_none_or(|own| clock.seconds < own.seconds)
-    {
-        line.refund_limit = Some(clock.clone());
-        line.refund_due = (line.decision == "approve" && clock.of == "approval")
-            .then(|| life::stamp(life::after(case.ret.requested_at, clock.seconds), offset));
-    }
-    if line.decision != "approve" {
-        line.refund_due = None;
-    }
+    // The shortest of the limits that apply: the merchant's line's (or its
+    // header's, when the floor decided a line the merchant denied), the
+    // floor's line's, the floor's header's.
+    let candidates = [
+        own_clock,
+        fl.and_then(|f| f.refund_limit.clone()),
+        floor_clock.cloned(),
+        merchant_clock.cloned(),
+    ];
+    let clock = candidates.into_iter().flatten().min_by_key(|c| c.seconds);
+    line.refund_due = clock.as_ref().and_then(|c| {
+        (line.decision == "approve" && c.of == "approval")
+            .then(|| life::stamp(life::after(case.ret.requested_at, c.seconds), offset))
+    });
+    line.refund_limit = clock;
 }
 
 fn add_floor_rules(line: &mut LineVerdict, fl: &LineVerdict) {

@@ -50,23 +50,25 @@ mod suite;
 mod service;
 
 pub use backtest::{
-    Applied, BacktestError, Change, Comparison, Count, Invalid, Judged, Label, Labels, Move,
+    Applied, BacktestError, Change, Comparison, Count, Invalid, Judged, Label, Labels, LifeSummary, Move,
     Options as BacktestOptions, PolicySummary, Progress as BacktestProgress, Replay, Score, Stopped, StreamEvent,
     Summary as BacktestSummary, case as backtest_case, run as backtest,
 };
 pub use data::{
-    Attrs, Case, Customer, History, InputError, Order, OrderItem, PastOrder, PastReturn, Return, ReturnLine, Scalar,
-    Time, parse_case, parse_case_value, parse_json,
+    Attrs, Case, Customer, History, InputError, Inspection, Order, OrderItem, PastOrder, PastReturn, Restriction,
+    Return, ReturnLine, ReviewDecision, ReviewOutcome, Scalar, Time, parse_case, parse_case_value, parse_json,
 };
 pub use diag::{
     Diagnostic, Severity, Span, line_col, render as render_diagnostics, render_json as render_diagnostics_json,
 };
 pub use eval::{
-    Decided, Deduction, ErrorEntry, Explanation, FiredExplain, FlagHit, FloorPart, LineExplain, LineVerdict, Override,
-    PolicyId, Program, RequestDecision, RuleHit, Scratch, Verdict, render_explanation,
+    Decided, Deduction, ErrorEntry, Explanation, FiredExplain, FlagHit, FloorPart, InspectError, LineExplain,
+    LineVerdict, Override, PolicyId, Program, RefundClock, RefundDue, RequestDecision, RequestPart, RestrictionHit,
+    ReviewDue, ReviewRecord, RuleHit, Scratch, SettleError, Verdict, refunds_due, render_explanation, restrictions_set,
+    review_due, settle_review, time_out_reviews,
 };
 pub use floor::{
-    FloorOverride, check_pair as check_floor_pair, floor_overrides, floor_warnings, judge_layered,
+    FloorOverride, check_pair as check_floor_pair, floor_overrides, floor_warnings, inspect, judge_layered,
     judge_layered_explained,
 };
 pub use generator::{GenOptions, GenStats, generate};
@@ -88,6 +90,7 @@ pub mod internals {
     pub use crate::backtest::parse_only;
     pub use crate::data::parse_order;
     pub use crate::eval::steps;
+    pub use crate::floor::judge_layered_reference;
     pub use crate::syntax::ast;
     pub use crate::syntax::format::format as format_tree;
     pub use crate::syntax::{parse, parse_both};

@@ -253,6 +253,8 @@ fn reference_verdicts(program: &rpl::Program, events: &[Value]) -> (Vec<String>,
     let mut orders: HashMap<String, Known> = HashMap::new();
     let mut past_orders: HashMap<String, Vec<Value>> = HashMap::new();
     let mut past_returns: HashMap<String, Vec<Value>> = HashMap::new();
+    // The restrictions earlier verdicts set on each customer.
+    let mut restrictions: HashMap<String, Vec<Value>> = HashMap::new();
     let mut out = Vec::new();
     let mut cancelled = 0;
     for e in events {
@@ -306,8 +308,27 @@ fn reference_verdicts(program: &rpl::Program, events: &[Value]) -> (Vec<String>,
                 if let Some(p) = profiles.get(&customer_id) {
                     case["customer"] = p.clone();
                 }
+                // Those set strictly before the request are known to it.
+                let known: Vec<Value> = restrictions
+                    .get(&customer_id)
+                    .into_iter()
+                    .flatten()
+                    .filter(|r| instant(&r["since"]) < now)
+                    .cloned()
+                    .collect();
+                if !known.is_empty() {
+                    if case.get("customer").is_none() {
+                        case["customer"] = json!({ "id": customer_id });
+                    }
+                    case["customer"]["restrictions"] = Value::Array(known);
+                }
                 let case = rpl::parse_case_value(&case).unwrap();
                 let verdict = program.judge(&case).unwrap();
+                for r in &verdict.restrictions {
+                    restrictions.entry(customer_id.clone()).or_default().push(json!({
+                        "kind": r.kind, "since": r.since, "until": r.until, "because": r.because
+                    }));
+                }
                 let status = e["status"].as_str().map(str::to_string).unwrap_or_else(|| {
                     match verdict.decision.as_ref() {
                         "approve" => "refunded",
@@ -462,7 +483,10 @@ fn a_read_error_waits_for_the_lines_before_it() {
         let (result, _) = run(&worse, threads);
         assert_eq!(
             result,
-            Err("line 26: event: missing (customer, order, order_update or return)".to_string())
+            Err(
+                "line 26: event: missing (customer, order, order_update, return, review_decision or inspection)"
+                    .to_string()
+            )
         );
     }
 }

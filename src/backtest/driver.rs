@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::events::{Event, parse_event};
 use super::router::Router;
-use super::state::{Judged, Plan, Shard};
+use super::state::{Judged, LifeKind, Plan, Shard};
 use super::summary::{Invalid, Summary};
 use super::{BacktestError, Options, Progress, Stopped};
 use crate::Program;
@@ -27,6 +27,8 @@ pub(super) enum Outcome {
     /// A customer, order or order update, applied.
     Done(Kind),
     Judged(Box<Judged>),
+    /// An event of a return's life: its verdicts after it.
+    Life(Box<Judged>, LifeKind),
     /// A bad line; `target` when it is the return `--case` asks for.
     Invalid(InputError, bool),
 }
@@ -130,12 +132,16 @@ impl<R: BufRead> Reader<R> {
 /// whole run, so its customers' state and its allocator's heap stay with it.
 enum Job {
     Parse(Arc<Chunk>, Range<usize>),
-    Replay(Vec<(usize, Event)>),
+    /// Events by their index in the chunk, with their line numbers.
+    Replay(Vec<(usize, u64, Event)>),
+    /// The stream's end: reviews due by then time out.
+    Finish(crate::data::Time),
 }
 
 enum Reply {
     Parsed(Vec<Result<Event, InputError>>),
     Replayed(Vec<(usize, Outcome)>),
+    Finished(Vec<(u64, Judged)>),
 }
 
 /// Parses lines and replays shards: inline on one thread, or on workers.
@@ -145,7 +151,7 @@ enum Engine<'a> {
     Inline {
         shard: Box<Shard>,
         chunk: Option<Arc<Chunk>>,
-        work: Vec<(usize, Event)>,
+        work: Vec<(usize, u64, Event)>,
         plan: &'a Plan,
         programs: &'a [&'a Program],
     },
@@ -193,7 +199,7 @@ impl Engine<'_> {
     }
 
     /// `work[s]` goes to shard `s`.
-    fn replay(&mut self, work: Vec<Vec<(usize, Event)>>) -> Result<(), BacktestError> {
+    fn replay(&mut self, work: Vec<Vec<(usize, u64, Event)>>) -> Result<(), BacktestError> {
         match self {
             Engine::Inline { work: slot, .. } => *slot = work.into_iter().flatten().collect(),
             Engine::Workers(workers) => {
@@ -215,7 +221,7 @@ impl Engine<'_> {
                 ..
             } => Ok(std::mem::take(work)
                 .into_iter()
-                .map(|(i, e)| (i, handle(shard, e, plan, programs)))
+                .map(|(i, line, e)| (i, handle(shard, e, line, plan, programs)))
                 .collect()),
             Engine::Workers(workers) => {
                 let mut all = Vec::new();
@@ -229,6 +235,29 @@ impl Engine<'_> {
             }
         }
     }
+
+    /// The timeouts due by `through` on every shard, in the order of the
+    /// returns' requests.
+    fn finish(&mut self, through: crate::data::Time) -> Result<Vec<(u64, Judged)>, BacktestError> {
+        let mut all = match self {
+            Engine::Inline { shard, .. } => shard.finish(through),
+            Engine::Workers(workers) => {
+                for (jobs, _) in workers.iter() {
+                    jobs.send(Job::Finish(through)).map_err(|_| lost())?;
+                }
+                let mut all = Vec::new();
+                for (_, replies) in workers.iter() {
+                    match replies.recv() {
+                        Ok(Reply::Finished(part)) => all.extend(part),
+                        _ => return Err(lost()),
+                    }
+                }
+                all
+            }
+        };
+        all.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.return_id.cmp(&b.1.return_id)));
+        Ok(all)
+    }
 }
 
 /// One worker: parses and replays what it is sent, in order, until the
@@ -241,9 +270,10 @@ fn work(jobs: mpsc::Receiver<Job>, replies: mpsc::Sender<Reply>, retention: i64,
             Job::Replay(items) => Reply::Replayed(
                 items
                     .into_iter()
-                    .map(|(i, e)| (i, handle(&mut shard, e, plan, programs)))
+                    .map(|(i, line, e)| (i, handle(&mut shard, e, line, plan, programs)))
                     .collect(),
             ),
+            Job::Finish(through) => Reply::Finished(shard.finish(through)),
         };
         if replies.send(reply).is_err() {
             return;
@@ -324,7 +354,7 @@ fn drive(
         // Route in order.
         let parsed = engine.parsed()?;
         let mut outcomes: Vec<Option<Outcome>> = (0..chunk.lines.len()).map(|_| None).collect();
-        let mut work: Vec<Vec<(usize, Event)>> = (0..shards).map(|_| Vec::new()).collect();
+        let mut work: Vec<Vec<(usize, u64, Event)>> = (0..shards).map(|_| Vec::new()).collect();
         for (i, result) in parsed.into_iter().enumerate() {
             let routed = match result {
                 Ok(event) => match router.route(&event) {
@@ -336,7 +366,7 @@ fn drive(
             match routed {
                 Ok((shard, event)) => {
                     if let Some(w) = work.get_mut(shard) {
-                        w.push((i, event));
+                        w.push((i, chunk.lines[i].0, event));
                     }
                 }
                 Err((reason, target)) => {
@@ -379,6 +409,14 @@ fn drive(
                     }
                     summary.cancelled_order_returns += u64::from(judged.on_cancelled_order);
                     summary.add(*line, &judged.verdicts, judged.label);
+                    summary.add_restrictions(judged.delta.restrictions);
+                }
+                Some(Outcome::Life(judged, kind)) => {
+                    if let Some(w) = out.as_deref_mut() {
+                        let record = judged.record(*line);
+                        writeln!(w, "{record}").map_err(BacktestError::Write)?;
+                    }
+                    summary.add_life(kind, &judged.delta);
                 }
                 Some(Outcome::Invalid(error, target)) => {
                     if !opts.skip_invalid || target {
@@ -406,6 +444,16 @@ fn drive(
         chunk = next.map_err(BacktestError::Read)?;
     }
     summary.lines = reader.line_no;
+    // Reviews nobody decided, due by the stream's last moment, time out.
+    if let Some(through) = router.last_time() {
+        for (line, judged) in engine.finish(through)? {
+            if let Some(w) = out.as_deref_mut() {
+                let record = judged.record(line);
+                writeln!(w, "{record}").map_err(BacktestError::Write)?;
+            }
+            summary.add_life(LifeKind::Timeout, &judged.delta);
+        }
+    }
     summary.finish();
     Ok(Finished { summary, case: None })
 }
@@ -429,7 +477,7 @@ pub fn parse_only(input: impl BufRead, threads: usize, chunk_lines: usize) -> Re
 }
 
 /// What an event does to a shard.
-pub(super) fn handle(shard: &mut Shard, event: Event, plan: &Plan, programs: &[&Program]) -> Outcome {
+pub(super) fn handle(shard: &mut Shard, event: Event, line: u64, plan: &Plan, programs: &[&Program]) -> Outcome {
     let result = match event {
         Event::Customer(c, line) => {
             shard.customer(*c, line, plan);
@@ -437,10 +485,16 @@ pub(super) fn handle(shard: &mut Shard, event: Event, plan: &Plan, programs: &[&
         }
         Event::Order(o) => shard.order(*o, plan, programs).map(|()| Outcome::Done(Kind::Order)),
         Event::OrderUpdate(u) => shard.update(&u).map(|()| Outcome::Done(Kind::OrderUpdate)),
-        Event::Return(r) => match shard.ret(&r, plan, programs) {
+        Event::Return(r) => match shard.ret(&r, line, plan, programs) {
             Ok(judged) => Ok(Outcome::Judged(Box::new(judged))),
             Err(e) => return Outcome::Invalid(e, plan.capture() == Some(r.id())),
         },
+        Event::ReviewDecision(d) => shard
+            .review(&d, plan, programs)
+            .map(|j| Outcome::Life(Box::new(j), LifeKind::ReviewDecision)),
+        Event::Inspection(i) => shard
+            .inspection(&i, plan, programs)
+            .map(|j| Outcome::Life(Box::new(j), LifeKind::Inspection)),
     };
     result.unwrap_or_else(|e| Outcome::Invalid(e, false))
 }

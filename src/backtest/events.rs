@@ -15,7 +15,10 @@ use serde_json::{Map, Value};
 
 use super::typed_line::{self, RawReturn};
 use crate::data::json::{err, quote, show, string, time};
-use crate::data::{Customer, InputError, Order, Return, parse_customer_with, parse_order_with, parse_return_with};
+use crate::data::{
+    Customer, InputError, Inspection, Order, Return, ReviewDecision, parse_customer_with, parse_inspection,
+    parse_order_with, parse_return_with, parse_review_with,
+};
 use crate::ir::schema::RETURN_STATUSES;
 
 /// A time as the input gave it: the instant, and the offset it was written
@@ -28,7 +31,14 @@ pub fn shown(t: Stamp) -> String {
 }
 
 /// The kinds of event, as the `event` key names them.
-pub const KINDS: [&str; 4] = ["customer", "order", "order_update", "return"];
+pub const KINDS: [&str; 6] = [
+    "customer",
+    "order",
+    "order_update",
+    "return",
+    "review_decision",
+    "inspection",
+];
 
 /// The times an `order_update` may set, in this order everywhere
 /// ([`OrderUpdate::times`], the shard's known times).
@@ -132,6 +142,30 @@ impl ReturnEvent {
     }
 }
 
+/// A person's decision on a return in review (docs/language.md §11.14).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewEvent {
+    /// The return's id.
+    pub return_id: String,
+    /// `at` as written: the event's place in time.
+    pub at: Stamp,
+    /// The decision, who made it and why.
+    pub decision: ReviewDecision,
+}
+
+/// What the warehouse found on one returned line (docs/language.md §11.14).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InspectionEvent {
+    /// The return's id.
+    pub return_id: String,
+    /// The line's sku.
+    pub sku: String,
+    /// `at` as written: the event's place in time.
+    pub at: Stamp,
+    /// The findings.
+    pub found: Inspection,
+}
+
 #[derive(Debug)]
 pub enum Event {
     /// The profile, and its line (what `--case` prints of the customer).
@@ -139,11 +173,13 @@ pub enum Event {
     Order(Box<OrderEvent>),
     OrderUpdate(Box<OrderUpdate>),
     Return(Box<ReturnEvent>),
+    ReviewDecision(Box<ReviewEvent>),
+    Inspection(Box<InspectionEvent>),
 }
 
 impl Event {
     /// When the event happens in the stream: an order at `placed_at`, an
-    /// update at `at`, a return at `requested_at`. A customer profile has no
+    /// update, a review decision and an inspection at `at`, a return at `requested_at`. A customer profile has no
     /// place in time.
     pub fn at(&self) -> Option<Stamp> {
         match self {
@@ -151,6 +187,8 @@ impl Event {
             Event::Order(o) => Some(o.placed),
             Event::OrderUpdate(u) => Some(u.at),
             Event::Return(r) => Some(r.at),
+            Event::ReviewDecision(d) => Some(d.at),
+            Event::Inspection(i) => Some(i.at),
         }
     }
 }
@@ -185,6 +223,12 @@ pub fn parse_event(line: &str) -> Result<Event, InputError> {
 const ORDER_OWN: [&str; 2] = ["event", "cancelled_at"];
 const RETURN_OWN: [&str; 4] = ["event", "order_id", "status", "label"];
 const CUSTOMER_OWN: [&str; 1] = ["event"];
+const LIFE_OWN: [&str; 2] = ["event", "return_id"];
+const INSPECTION_OWN: [&str; 3] = ["event", "return_id", "sku"];
+
+/// Before any time an event may carry: a life event's times are held to its
+/// return's request by the shard, which knows the return.
+const EARLIEST: crate::data::Time = chrono::DateTime::<chrono::Utc>::MIN_UTC;
 
 /// `value` (an object) without the keys in `own`.
 fn without(value: &Value, own: &[&str]) -> Value {
@@ -274,9 +318,12 @@ pub fn parse_event_reference(line: &str) -> Result<Event, InputError> {
     let Some(obj) = value.as_object() else {
         return Err(err("", "an event is a JSON object"));
     };
-    let kind = obj
-        .get("event")
-        .ok_or_else(|| err("event", "missing (customer, order, order_update or return)"))?;
+    let kind = obj.get("event").ok_or_else(|| {
+        err(
+            "event",
+            "missing (customer, order, order_update, return, review_decision or inspection)",
+        )
+    })?;
     match kind.as_str() {
         Some("customer") => Ok(Event::Customer(
             Box::new(parse_customer_with(&value, "", None, &CUSTOMER_OWN)?),
@@ -320,9 +367,38 @@ pub fn parse_event_reference(line: &str) -> Result<Event, InputError> {
                 body: ReturnBody::Value(value),
             })))
         }
+        Some("review_decision") => {
+            let return_id = string(
+                obj.get("return_id").ok_or_else(|| err("return_id", "missing"))?,
+                "return_id",
+            )?;
+            let at = stamp(obj.get("at").ok_or_else(|| err("at", "missing"))?, "at")?;
+            // Whether it comes after the request is the shard's to say: it knows the return.
+            let decision = parse_review_with(&value, "", EARLIEST, &LIFE_OWN)?;
+            Ok(Event::ReviewDecision(Box::new(ReviewEvent {
+                return_id,
+                at,
+                decision,
+            })))
+        }
+        Some("inspection") => {
+            let return_id = string(
+                obj.get("return_id").ok_or_else(|| err("return_id", "missing"))?,
+                "return_id",
+            )?;
+            let sku = string(obj.get("sku").ok_or_else(|| err("sku", "missing"))?, "sku")?;
+            let at = stamp(obj.get("at").ok_or_else(|| err("at", "missing"))?, "at")?;
+            let found = parse_inspection(&value, "", EARLIEST, &INSPECTION_OWN)?;
+            Ok(Event::Inspection(Box::new(InspectionEvent {
+                return_id,
+                sku,
+                at,
+                found,
+            })))
+        }
         _ => {
             let mut message = format!(
-                "expected \"customer\", \"order\", \"order_update\" or \"return\", found {}",
+                "expected \"customer\", \"order\", \"order_update\", \"return\", \"review_decision\" or \"inspection\", found {}",
                 show(kind)
             );
             if let Some(near) = kind.as_str().and_then(|k| crate::diag::did_you_mean(k, KINDS)) {

@@ -28,7 +28,7 @@ pub use events::Label;
 pub(crate) use events::{Event, UPDATE_TIMES, parse_event, shown};
 pub use replay::{Applied, Replay, StreamEvent};
 pub use state::Judged;
-pub use summary::{Change, Comparison, Count, Invalid, Labels, Move, PolicySummary, Score, Summary};
+pub use summary::{Change, Comparison, Count, Invalid, Labels, LifeSummary, Move, PolicySummary, Score, Summary};
 
 use crate::Program;
 use crate::data::InputError;

@@ -32,6 +32,8 @@ impl StreamEvent {
             Event::Order(..) => "order",
             Event::OrderUpdate(..) => "order_update",
             Event::Return(..) => "return",
+            Event::ReviewDecision(..) => "review_decision",
+            Event::Inspection(..) => "inspection",
         }
     }
 
@@ -55,6 +57,8 @@ pub enum Applied {
     OrderUpdate,
     /// A return was judged, and joined its customer's history.
     Return(Box<Judged>),
+    /// A review decision or an inspection: the return's verdicts after it.
+    Life(Box<Judged>),
 }
 
 /// Every customer's state, applying events in stream order. An event that is
@@ -85,11 +89,12 @@ impl<'p> Replay<'p> {
     pub fn apply(&mut self, event: StreamEvent) -> Result<Applied, InputError> {
         let event = event.0;
         self.router.route(&event)?;
-        match handle(&mut self.shard, event, &self.plan, &self.programs) {
+        match handle(&mut self.shard, event, 0, &self.plan, &self.programs) {
             Outcome::Done(Kind::Customer) => Ok(Applied::Customer),
             Outcome::Done(Kind::Order) => Ok(Applied::Order),
             Outcome::Done(Kind::OrderUpdate) => Ok(Applied::OrderUpdate),
             Outcome::Judged(judged) => Ok(Applied::Return(judged)),
+            Outcome::Life(judged, _) => Ok(Applied::Life(judged)),
             Outcome::Invalid(e, _) => Err(e),
         }
     }

@@ -16,6 +16,9 @@ pub struct Router {
     /// Each retained order's shard.
     orders: HashMap<String, usize>,
     by_time: VecDeque<(Time, String)>,
+    /// Each retained return's shard, for the events of its life.
+    returns: HashMap<String, (usize, Time)>,
+    returns_by_time: VecDeque<(Time, String)>,
     retention: i64,
     shards: usize,
 }
@@ -26,9 +29,16 @@ impl Router {
             last: None,
             orders: HashMap::default(),
             by_time: VecDeque::new(),
+            returns: HashMap::default(),
+            returns_by_time: VecDeque::new(),
             retention: retention_seconds,
             shards: shards.max(1),
         }
+    }
+
+    /// The latest time the stream has reached.
+    pub fn last_time(&self) -> Option<Time> {
+        self.last.map(|t| t.to_utc())
     }
 
     fn shard_of(&self, customer: &str) -> usize {
@@ -69,8 +79,28 @@ impl Router {
                 Ok(shard)
             }
             Event::OrderUpdate(u) => self.owner(&u.id, "id"),
-            Event::Return(r) => self.owner(&r.order_id, "order_id"),
+            Event::Return(r) => {
+                let shard = self.owner(&r.order_id, "order_id")?;
+                // A later return of the same id takes its life events.
+                self.returns.insert(r.id().to_string(), (shard, r.at.to_utc()));
+                self.returns_by_time.push_back((r.at.to_utc(), r.id().to_string()));
+                Ok(shard)
+            }
+            Event::ReviewDecision(d) => self.return_owner(&d.return_id),
+            Event::Inspection(i) => self.return_owner(&i.return_id),
         }
+    }
+
+    fn return_owner(&self, id: &str) -> Result<usize, InputError> {
+        self.returns.get(id).map(|(shard, _)| *shard).ok_or_else(|| {
+            err(
+                "return_id",
+                format!(
+                    "return \"{id}\" is unknown (never seen earlier in the stream, or asked for more than {} days before)",
+                    self.retention / 86_400
+                ),
+            )
+        })
     }
 
     fn owner(&self, order: &str, key: &str) -> Result<usize, InputError> {
@@ -92,6 +122,14 @@ impl Router {
         while self.by_time.front().is_some_and(|(t, _)| *t < cutoff) {
             if let Some((_, id)) = self.by_time.pop_front() {
                 self.orders.remove(&id);
+            }
+        }
+        while self.returns_by_time.front().is_some_and(|(t, _)| *t < cutoff) {
+            if let Some((t, id)) = self.returns_by_time.pop_front()
+                // Unless a later return took the id.
+                && self.returns.get(&id).is_some_and(|(_, at)| *at == t)
+            {
+                self.returns.remove(&id);
             }
         }
     }

@@ -15,14 +15,15 @@ use rustc_hash::FxHashMap as HashMap;
 use serde_json::{Value, json};
 
 use super::events::{
-    CANCELLED, DELIVERED, Label, OrderEvent, OrderUpdate, PAID, ReturnEvent, SHIPPED, Stamp, UPDATE_TIMES,
-    customer_part, not_before_placed, order_from_line, order_part, order_times, shown,
+    CANCELLED, DELIVERED, InspectionEvent, Label, OrderEvent, OrderUpdate, PAID, ReturnEvent, ReviewEvent, SHIPPED,
+    Stamp, UPDATE_TIMES, customer_part, not_before_placed, order_from_line, order_part, order_times, shown,
 };
 use super::window::{Failure, Past, Read, Window};
 use crate::Program;
 use crate::data::json::err;
-use crate::data::{Case, Customer, History, InputError, PastOrder, PastReturn, Time};
+use crate::data::{Case, Customer, History, InputError, PastOrder, PastReturn, Restriction, Time};
 use crate::eval::Verdict;
+use crate::eval::life::{self, InspectError, Layer};
 use crate::history::{AggValue, Event};
 use crate::ir::AggDef;
 use crate::ir::schema::{EventField, Source};
@@ -91,6 +92,14 @@ impl Plan {
         }
     }
 
+    /// The reported verdicts as `(policy, floor)`: the layers, or each program alone.
+    pub fn reported_layers(&self, programs: usize) -> Vec<(usize, Option<usize>)> {
+        match self.layers.is_empty() {
+            true => (0..programs).map(|p| (p, None)).collect(),
+            false => self.layers.clone(),
+        }
+    }
+
     /// The return whose case is wanted, if any.
     pub fn capture(&self) -> Option<&str> {
         self.capture.as_deref()
@@ -151,6 +160,26 @@ struct CustomerState {
     returns: VecDeque<PastReturn>,
     /// Events added to the history so far.
     seq: u64,
+    /// Restrictions the first policy's verdicts set on the customer, still
+    /// running (docs/language.md §15.5).
+    restrictions: Vec<Restriction>,
+}
+
+/// A return whose life goes on after its request: what its review
+/// decisions and inspections need (docs/language.md §11.14).
+#[derive(Debug)]
+struct Open {
+    /// The stream line of its request.
+    line: u64,
+    order_id: String,
+    label: Option<Label>,
+    on_cancelled_order: bool,
+    /// The case as judged at the request; inspections join its lines.
+    case: Case,
+    /// Per program, the aggregates as they were at the request.
+    provided: Vec<Vec<Option<AggValue>>>,
+    /// Per reported policy, the verdict as it stands.
+    verdicts: Vec<Verdict>,
 }
 
 /// A judged return.
@@ -175,6 +204,63 @@ pub struct Judged {
     pub verdicts: Vec<Verdict>,
     /// The case, when `--case` asked for this return.
     pub(super) case: Option<Value>,
+    /// What the event did to the first policy's verdict, for the summary.
+    pub(super) delta: Delta,
+}
+
+/// What an event did to the first policy's verdict.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Delta {
+    /// Rules `at inspection` that fired on the return for the first time.
+    pub inspection_rules: Vec<String>,
+    /// Reviews it timed out.
+    pub timeouts: u64,
+    /// Whether an inspection changed its line's decision or refund.
+    pub changed: bool,
+    /// Restrictions it set.
+    pub restrictions: u64,
+}
+
+impl Delta {
+    fn between(before: Option<&Verdict>, after: Option<&Verdict>, sku: Option<&str>) -> Delta {
+        let timed = |v: Option<&Verdict>| v.map_or(0, |v| v.reviews.iter().filter(|r| r.timed_out).count() as u64);
+        let restricted = |v: Option<&Verdict>| v.map_or(0, |v| v.restrictions.len() as u64);
+        let line = |v: Option<&Verdict>| {
+            v.and_then(|v| v.lines.iter().find(|l| Some(l.sku.as_str()) == sku))
+                .map(|l| (l.decision.clone(), l.refund.clone()))
+        };
+        let inspection_rules = |v: Option<&Verdict>| -> Vec<String> {
+            let mut names: Vec<String> = v
+                .iter()
+                .flat_map(|v| &v.lines)
+                .flat_map(|l| &l.rules)
+                .filter(|r| r.stage.is_some() && r.layer.is_none())
+                .map(|r| r.rule.clone())
+                .collect();
+            names.dedup();
+            names
+        };
+        let earlier = inspection_rules(before);
+        let mut fired = inspection_rules(after);
+        fired.retain(|r| !earlier.contains(r));
+        fired.sort();
+        fired.dedup();
+        Delta {
+            inspection_rules: fired,
+            timeouts: timed(after).saturating_sub(timed(before)),
+            changed: sku.is_some() && line(before) != line(after),
+            restrictions: restricted(after).saturating_sub(restricted(before)),
+        }
+    }
+}
+
+/// What an event of a return's life did: the verdicts after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum LifeKind {
+    ReviewDecision,
+    Inspection,
+    /// Reviews due before the stream's end, timed out at its end.
+    Timeout,
 }
 
 /// The customers whose ids hash to one worker, and their orders.
@@ -183,6 +269,9 @@ pub struct Shard {
     orders: HashMap<String, OrderRecord>,
     /// Orders by placement, for dropping those past the retention.
     order_queue: VecDeque<(Time, String)>,
+    /// Returns whose life goes on, and by request time, for the retention.
+    open: HashMap<String, Open>,
+    open_queue: VecDeque<(Time, String)>,
     retention: i64,
 }
 
@@ -199,6 +288,8 @@ impl Shard {
             customers: HashMap::default(),
             orders: HashMap::default(),
             order_queue: VecDeque::new(),
+            open: HashMap::default(),
+            open_queue: VecDeque::new(),
             retention: retention_seconds,
         }
     }
@@ -336,7 +427,14 @@ impl Shard {
     }
 
     /// Judges a return by every policy, then adds it to the customer's history.
-    pub fn ret(&mut self, r: &ReturnEvent, plan: &Plan, programs: &[&Program]) -> Result<Judged, InputError> {
+    pub fn ret(
+        &mut self,
+        r: &ReturnEvent,
+        line: u64,
+        plan: &Plan,
+        programs: &[&Program],
+    ) -> Result<Judged, InputError> {
+        self.forget_open_before(r.at.to_utc());
         let record = self
             .orders
             .get(&r.order_id)
@@ -353,16 +451,20 @@ impl Shard {
         let ret = r.join(&order)?;
         let customer_id = order.customer_id.clone();
         let state = Self::state(&mut self.customers, &customer_id, plan);
-        let customer = match &state.profile {
+        let mut customer = match &state.profile {
             Some(profile) => profile.clone(),
-            None => Customer {
-                id: customer_id.clone(),
-                created_at: None,
-                vip: false,
-                tags: Vec::new(),
-                attrs: Vec::new(),
-            },
+            None => Customer::unknown(&customer_id),
         };
+        // What earlier verdicts set on the customer, as known strictly before the request.
+        state.restrictions.retain(|x| x.until > now);
+        customer.restrictions.extend(
+            state
+                .restrictions
+                .iter()
+                .filter(|x| x.since.is_none_or(|s| s < now))
+                .cloned(),
+        );
+        customer.restrict_at(now);
         // As a case's reader refuses it: the account must exist first.
         if let Some(created) = customer.created_at
             && created > now
@@ -424,7 +526,13 @@ impl Shard {
                 .layers
                 .iter()
                 .map(|&(p, floor)| match floor {
-                    Some(f) => crate::floor::layer(programs[f], programs[p], verdicts[f].clone(), verdicts[p].clone()),
+                    Some(f) => crate::floor::layer(
+                        programs[f],
+                        programs[p],
+                        &case,
+                        verdicts[f].clone(),
+                        verdicts[p].clone(),
+                    ),
                     None => verdicts[p].clone(),
                 })
                 .collect();
@@ -434,9 +542,12 @@ impl Shard {
             .clone()
             .unwrap_or_else(|| implied_status(verdicts.first().map_or("review", |v| v.decision.as_ref())).to_string());
         let captured = match capture {
-            true => Some(case_json(r, record, &known, state, &case.history)?),
+            true => Some(case_json(r, record, &known, state, &case.history, &case.customer)?),
             false => None,
         };
+        if let Some(first) = verdicts.first() {
+            state.restrictions.extend(life::restrictions_set(first));
+        }
         let past = PastReturn {
             id: case.ret.id.clone(),
             order_id: r.order_id.clone(),
@@ -450,6 +561,23 @@ impl Shard {
         if plan.raw.is_some() {
             state.returns.push_back(past);
         }
+        let inspects = programs.iter().any(|p| p.inspects());
+        if inspects || verdicts.iter().any(|v| v.lines.iter().any(|l| l.decision == "review")) {
+            let id = case.ret.id.clone();
+            self.open_queue.push_back((now, id.clone()));
+            self.open.insert(
+                id,
+                Open {
+                    line,
+                    order_id: r.order_id.clone(),
+                    label: r.label,
+                    on_cancelled_order,
+                    case: case.clone(),
+                    provided,
+                    verdicts: verdicts.clone(),
+                },
+            );
+        }
         Ok(Judged {
             return_id: case.ret.id,
             order_id: r.order_id.clone(),
@@ -457,9 +585,182 @@ impl Shard {
             label: r.label,
             status,
             on_cancelled_order,
+            delta: Delta {
+                restrictions: verdicts.first().map_or(0, |v| v.restrictions.len() as u64),
+                ..Delta::default()
+            },
             verdicts,
             case: captured,
         })
+    }
+}
+
+impl Shard {
+    fn forget_open_before(&mut self, now: Time) {
+        let Some(cutoff) = chrono::Duration::try_seconds(self.retention).and_then(|r| now.checked_sub_signed(r)) else {
+            return;
+        };
+        while self.open_queue.front().is_some_and(|(t, _)| *t < cutoff) {
+            if let Some((t, id)) = self.open_queue.pop_front()
+                && self.open.get(&id).is_some_and(|o| o.case.ret.requested_at == t)
+            {
+                self.open.remove(&id);
+            }
+        }
+    }
+
+    fn open_return(&mut self, id: &str) -> Result<&mut Open, InputError> {
+        self.open.get_mut(id).ok_or_else(|| {
+            err(
+                "return_id",
+                format!("return \"{id}\" is unknown (never judged in the stream, or past the retention)"),
+            )
+        })
+    }
+
+    /// A person's decision on a return in review: every reported verdict
+    /// with lines in review is settled by it, after the reviews due
+    /// strictly before it timed out. A verdict with nothing in review (or
+    /// whose review timed out first) stays as it was.
+    pub fn review(&mut self, d: &ReviewEvent, plan: &Plan, programs: &[&Program]) -> Result<Judged, InputError> {
+        let now = d.at.to_utc();
+        self.forget_open_before(now);
+        let open = self.open_return(&d.return_id)?;
+        if now < open.case.ret.requested_at {
+            return Err(before_request(d.at, open));
+        }
+        let before = open.verdicts.first().cloned();
+        for v in &mut open.verdicts {
+            let timed = life::time_out_before(v.clone(), now);
+            *v = life::settle_review(&timed, &d.decision).unwrap_or(timed);
+        }
+        let mut judged = life_record(open);
+        judged.delta = Delta::between(before.as_ref(), open.verdicts.first(), None);
+        self.after_life(&d.return_id, plan, programs);
+        Ok(judged)
+    }
+
+    /// One line's inspection: the reported verdicts, each through its
+    /// policies' rules `at inspection`, as `rpl judge` folds it.
+    pub fn inspection(
+        &mut self,
+        i: &InspectionEvent,
+        plan: &Plan,
+        programs: &[&Program],
+    ) -> Result<Judged, InputError> {
+        let now = i.at.to_utc();
+        self.forget_open_before(now);
+        let open = self.open_return(&i.return_id)?;
+        if now < open.case.ret.requested_at {
+            return Err(before_request(i.at, open));
+        }
+        let first = open.verdicts.first().cloned();
+        let before = first.as_ref().map_or(0, |v| v.restrictions.len());
+        let reported = plan.reported_layers(programs.len());
+        let mut next = Vec::with_capacity(open.verdicts.len());
+        for (k, &(p, floor)) in reported.iter().enumerate() {
+            let Some(v) = open.verdicts.get(k) else { continue };
+            let (Some(program), Some(provided)) = (programs.get(p), open.provided.get(p)) else {
+                continue;
+            };
+            let layers: Vec<Layer<'_>> = match floor.and_then(|f| Some((programs.get(f)?, open.provided.get(f)?))) {
+                Some((f, fp)) => crate::floor::layers(f, program, fp, provided).to_vec(),
+                None => vec![Layer {
+                    program,
+                    provided,
+                    floor: false,
+                }],
+            };
+            let v = life::inspect_in(&mut open.case, v.clone(), &i.sku, i.found.clone(), &layers, true)
+                .map_err(inspect_error)?;
+            next.push(v);
+        }
+        open.verdicts = next;
+        let mut judged = life_record(open);
+        judged.delta = Delta::between(first.as_ref(), open.verdicts.first(), Some(&i.sku));
+        if let Some(first) = judged.verdicts.first() {
+            let set = life::restrictions_set(first);
+            let customer = judged.customer_id.clone();
+            let state = Self::state(&mut self.customers, &customer, plan);
+            state.restrictions.extend(set.into_iter().skip(before));
+        }
+        self.after_life(&i.return_id, plan, programs);
+        Ok(judged)
+    }
+
+    /// At the stream's end, `through` its last moment: each open return
+    /// with reviews due by then, timed out; in the order of their requests.
+    pub fn finish(&mut self, through: Time) -> Vec<(u64, Judged)> {
+        let mut out = Vec::new();
+        for open in self.open.values_mut() {
+            let mut changed = false;
+            let first = open.verdicts.first().cloned();
+            for v in &mut open.verdicts {
+                if let Some(next) = life::time_out_reviews(v, through) {
+                    *v = next;
+                    changed = true;
+                }
+            }
+            if changed {
+                let mut judged = life_record(open);
+                judged.delta = Delta::between(first.as_ref(), open.verdicts.first(), None);
+                out.push((open.line, judged));
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.return_id.cmp(&b.1.return_id)));
+        out
+    }
+
+    /// Forgets a return whose life is over: nothing in review, and nothing
+    /// left to inspect (every line inspected or denied, or nothing sent back).
+    fn after_life(&mut self, id: &str, _plan: &Plan, programs: &[&Program]) {
+        let inspects = programs.iter().any(|p| p.inspects());
+        let Some(open) = self.open.get(id) else { return };
+        let over = open.verdicts.iter().all(|v| {
+            let waiting_review = v.lines.iter().any(|l| l.decision == "review");
+            let nothing_back = life::nothing_back(&open.case, &v.shipping);
+            let waiting_goods =
+                inspects && !nothing_back && v.lines.iter().any(|l| l.decision != "deny" && l.inspected_at.is_none());
+            !waiting_review && !waiting_goods
+        });
+        if over {
+            self.open.remove(id);
+        }
+    }
+}
+
+fn before_request(at: Stamp, open: &Open) -> InputError {
+    err(
+        "at",
+        format!(
+            "{} is before the return was requested ({})",
+            shown(at),
+            shown(open.case.ret.requested_at.with_timezone(at.offset()))
+        ),
+    )
+}
+
+fn inspect_error(e: InspectError) -> InputError {
+    match e {
+        InspectError::NoSuchLine(_) | InspectError::Again { .. } => err("sku", e.to_string()),
+        InspectError::BeforeRequest => err("at", e.to_string()),
+        InspectError::Input(e) => e,
+    }
+}
+
+/// The record of an open return's verdicts as they stand.
+fn life_record(open: &Open) -> Judged {
+    let status = implied_status(open.verdicts.first().map_or("review", |v| v.decision.as_ref())).to_string();
+    Judged {
+        return_id: open.case.ret.id.clone(),
+        order_id: open.order_id.clone(),
+        customer_id: open.case.order.customer_id.clone(),
+        label: open.label,
+        status,
+        on_cancelled_order: open.on_cancelled_order,
+        verdicts: open.verdicts.clone(),
+        case: None,
+        delta: Delta::default(),
     }
 }
 
@@ -506,6 +807,7 @@ fn case_json(
     known: &[Option<Stamp>; 4],
     state: &CustomerState,
     history: &History,
+    customer: &Customer,
 ) -> Result<Value, InputError> {
     let mut order = order_part(&record.line)?;
     if let Value::Object(map) = &mut order {
@@ -541,6 +843,34 @@ fn case_json(
     });
     if let Some(line) = &state.profile_line {
         case["customer"] = customer_part(line)?;
+    }
+    // The restrictions earlier verdicts set, after the profile's own.
+    let given = state.profile.as_ref().map_or(0, |p| p.restrictions.len());
+    let set: Vec<Value> = customer
+        .restrictions
+        .iter()
+        .skip(given)
+        .map(|x| {
+            let mut o = json!({"kind": x.kind, "until": time(x.until)});
+            if let Some(since) = x.since {
+                o["since"] = time(since);
+            }
+            if let Some(because) = &x.because {
+                o["because"] = json!(because);
+            }
+            o
+        })
+        .collect();
+    if !set.is_empty() {
+        if case.get("customer").is_none() {
+            case["customer"] = json!({"id": customer.id});
+        }
+        let list = case["customer"]
+            .as_object_mut()
+            .map(|c| c.entry("restrictions").or_insert_with(|| json!([])));
+        if let Some(Value::Array(list)) = list {
+            list.extend(set);
+        }
     }
     Ok(case)
 }

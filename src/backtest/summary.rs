@@ -45,6 +45,27 @@ pub struct Summary {
     /// What the other policy (`--compare`) decided differently.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compare: Option<Comparison>,
+    /// What happened after the requests, by the first policy's verdicts:
+    /// present when the stream has review decisions or inspections, or a
+    /// review timed out (docs/language.md §11.14).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub life: Option<LifeSummary>,
+}
+
+/// The returns' lives after their requests, by the first policy's verdicts.
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+#[non_exhaustive]
+pub struct LifeSummary {
+    /// `review_decision` events applied.
+    pub review_decisions: u64,
+    /// `inspection` events applied.
+    pub inspections: u64,
+    /// Inspections that changed their line's decision or refund.
+    pub inspections_changed: u64,
+    /// Reviews settled by their timeout (before a later event, or by the stream's end).
+    pub timeouts: u64,
+    /// Restrictions the verdicts set on customers (at requests and inspections).
+    pub restrictions: u64,
 }
 
 /// A line that was skipped.
@@ -401,6 +422,33 @@ impl Summary {
         }
     }
 
+    /// A review decision, an inspection or the stream's end timing reviews
+    /// out: what it did to the first policy's verdict.
+    pub(super) fn add_life(&mut self, kind: super::state::LifeKind, delta: &super::state::Delta) {
+        use super::state::LifeKind;
+        let life = self.life.get_or_insert_with(LifeSummary::default);
+        match kind {
+            LifeKind::ReviewDecision => life.review_decisions += 1,
+            LifeKind::Inspection => life.inspections += 1,
+            LifeKind::Timeout => {}
+        }
+        for rule in &mut self.policy.rules {
+            if delta.inspection_rules.contains(&rule.name) {
+                rule.fired += 1;
+            }
+        }
+        life.timeouts += delta.timeouts;
+        life.inspections_changed += u64::from(delta.changed);
+        life.restrictions += delta.restrictions;
+    }
+
+    /// Restrictions a request's verdict set.
+    pub(super) fn add_restrictions(&mut self, n: u64) {
+        if n > 0 {
+            self.life.get_or_insert_with(LifeSummary::default).restrictions += n;
+        }
+    }
+
     pub(super) fn finish(&mut self) {
         self.policy.finish();
         if let Some(c) = &mut self.compare {
@@ -462,6 +510,13 @@ impl Summary {
                 out,
                 "errors    {} returns could not be fully evaluated and went to review",
                 p.with_errors
+            );
+        }
+        if let Some(l) = &self.life {
+            let _ = writeln!(
+                out,
+                "life      {} review decisions, {} reviews timed out, {} inspections ({} changed the refund or decision), {} restrictions set",
+                l.review_decisions, l.timeouts, l.inspections, l.inspections_changed, l.restrictions
             );
         }
         table(&mut out, "rules", &p.rules);

@@ -320,6 +320,8 @@ fn customer(l: Line) -> Option<Customer> {
         vip: l.vip.get().unwrap_or_default(),
         tags: l.tags.get().unwrap_or_default(),
         attrs: l.attrs.get().map(|a| a.0).unwrap_or_default(),
+        restrictions: Vec::new(),
+        restricted: Vec::new(),
     })
 }
 
@@ -497,6 +499,7 @@ pub fn join(r: &RawReturn, order: &Order) -> Option<Return> {
             condition: raw.condition.clone().unwrap_or_else(|| "unknown".into()),
             tags,
             attrs,
+            inspection: None,
         });
     }
     Some(Return {
@@ -508,6 +511,8 @@ pub fn join(r: &RawReturn, order: &Order) -> Option<Return> {
         attrs: r.attrs.clone(),
         items,
         amount,
+        offset: *r.requested_at.offset(),
+        reviews: Vec::new(),
     })
 }
 

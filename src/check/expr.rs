@@ -159,6 +159,7 @@ impl Checker<'_> {
                     item: t.props.item.map(|_| span),
                     risk: t.props.risk.map(|_| span),
                     flag: t.props.flag.map(|_| span),
+                    inspection: t.props.inspection.map(|_| span),
                     depth: t.props.depth + 1,
                 };
                 return self.typed(Node::Let(index), span, t.ty, props);
@@ -219,7 +220,21 @@ impl Checker<'_> {
         }
         let item = (root.name == "item").then_some(span);
         let props = Props { item, ..leaf };
+        if let [_, inspection, finding] = parts
+            && root.name == "item"
+            && inspection.name == "inspection"
+        {
+            return self.inspection_field(finding, span, presence_test, props);
+        }
         match parts {
+            [_, field] if root.name == "item" && field.name == "inspection" => self.fail(
+                Diagnostic::error(
+                    "unknown-field",
+                    span,
+                    "`item.inspection` is a record; name one of its findings",
+                )
+                .with_hint("e.g. `item.inspection.condition`, `item.inspection.tags_attached`"),
+            ),
             [_, field] => {
                 let Some(info) = FIELDS.iter().find(|f| f.root == root.name && f.name == field.name) else {
                     let names = FIELDS
@@ -294,10 +309,41 @@ impl Checker<'_> {
                             parts[parts.len() - 1].name
                         ),
                     )
-                    .with_hint("fields are one level deep, except `attrs.NAME`"),
+                    .with_hint("fields are one level deep, except `attrs.NAME` and `item.inspection.NAME`"),
                 )
             }
         }
+    }
+
+    /// `item.inspection.NAME`: one of an inspection's findings.
+    fn inspection_field(&mut self, finding: &Ident, span: Span, presence_test: bool, props: Props) -> Typed {
+        let Some(info) = crate::ir::schema::find_field(&["item", "inspection", &finding.name]) else {
+            let names = FIELDS
+                .iter()
+                .filter_map(|f| f.name.strip_prefix("inspection."))
+                .collect::<Vec<_>>();
+            let hint = match did_you_mean(&finding.name, names.iter().copied()) {
+                Some(s) => format!("did you mean `item.inspection.{s}`?"),
+                None => format!("an inspection finds {}", names.join(", ")),
+            };
+            return self.fail(
+                Diagnostic::error(
+                    "unknown-field",
+                    finding.span,
+                    format!("an inspection has no finding `{}`", finding.name),
+                )
+                .with_hint(hint),
+            );
+        };
+        if info.optional && !presence_test {
+            let text = format!("item.{}", info.name);
+            self.warn_unguarded(Key::Field(info.field), span, &text);
+        }
+        let props = Props {
+            inspection: Some(span),
+            ..props
+        };
+        self.typed(Node::Field(info.field), span, info.ty, props)
     }
 
     fn is_set(&self, i: usize) -> bool {

@@ -32,6 +32,9 @@ pub(crate) fn key_of(e: &Expr) -> Option<Key> {
                 .iter()
                 .find(|f| f.root == root.name && f.name == field.name)
                 .map(|f| Key::Field(f.field)),
+            [root, inspection, finding] if inspection.name == "inspection" => {
+                crate::ir::schema::find_field(&[&root.name, "inspection", &finding.name]).map(|f| Key::Field(f.field))
+            }
             [root, attrs, name] if attrs.name == "attrs" => {
                 Some(Key::Attr(attr_object(&root.name)?, name.name.clone()))
             }

@@ -4,7 +4,8 @@ use chrono_tz::Tz;
 
 use crate::currency;
 use crate::diag::{Diagnostic, Span, did_you_mean};
-use crate::ir::{HeaderInfo, PolicyTz};
+use crate::ir::life::ANCHORS;
+use crate::ir::{Anchor, HeaderInfo, PolicyTz, RefundLimit, ReviewDeadline};
 use crate::syntax::ast::{self, Decision, HeaderField, Item};
 
 pub(super) fn check_header(policy: &ast::Policy, diags: &mut Vec<Diagnostic>) -> Option<HeaderInfo> {
@@ -38,6 +39,8 @@ pub(super) fn check_header(policy: &ast::Policy, diags: &mut Vec<Diagnostic>) ->
     let mut timezone = None;
     let mut version = None;
     let mut default = None;
+    let mut review = None;
+    let mut refund = None;
     let mut seen: Vec<&str> = Vec::new();
     for field in &h.fields {
         let (name, span) = match field {
@@ -45,6 +48,8 @@ pub(super) fn check_header(policy: &ast::Policy, diags: &mut Vec<Diagnostic>) ->
             HeaderField::Timezone(t) => ("timezone", t.span),
             HeaderField::Version(t) => ("version", t.span),
             HeaderField::Default(_, m) => ("default", m.as_ref().map_or(h.title.span, |m| m.span)),
+            HeaderField::Review(d) => ("review", d.span),
+            HeaderField::Refund(r) => ("refund", r.span),
         };
         if seen.contains(&name) {
             diags.push(
@@ -58,6 +63,8 @@ pub(super) fn check_header(policy: &ast::Policy, diags: &mut Vec<Diagnostic>) ->
             HeaderField::Timezone(t) => timezone = check_timezone(t, diags),
             HeaderField::Version(t) => version = Some(t.value.clone()),
             HeaderField::Default(d, m) => default = Some((*d, m.as_ref().map(|m| m.value.clone()))),
+            HeaderField::Review(d) => review = check_deadline(d, diags),
+            HeaderField::Refund(r) => refund = check_refund_limit(r, diags),
         }
     }
     if !seen.contains(&"currency") {
@@ -80,6 +87,63 @@ pub(super) fn check_header(policy: &ast::Policy, diags: &mut Vec<Diagnostic>) ->
         timezone,
         default,
         default_message,
+        review,
+        refund,
+    })
+}
+
+/// `within 48 hours, then approve`: a deadline of some time, whose timeout decides.
+pub(super) fn check_deadline(d: &ast::Deadline, diags: &mut Vec<Diagnostic>) -> Option<ReviewDeadline> {
+    let seconds = d.amount.saturating_mul(d.unit.seconds());
+    let mut ok = true;
+    if seconds <= 0 {
+        diags.push(
+            Diagnostic::error("bad-deadline", d.span, "a review deadline of no time at all")
+                .with_hint("give the reviewer some time, e.g. `within 24 hours, then approve`"),
+        );
+        ok = false;
+    }
+    if d.then == Decision::Review {
+        diags.push(
+            Diagnostic::error(
+                "bad-deadline",
+                d.span,
+                "a review that times out must be decided: `then approve` or `then deny`",
+            )
+            .with_hint("on Taobao- and Douyin-style platforms a merchant who does not answer in time has agreed: `then approve`"),
+        );
+        ok = false;
+    }
+    ok.then_some(ReviewDeadline { seconds, then: d.then })
+}
+
+/// `within 3 days of inspection` or `at once`.
+pub(super) fn check_refund_limit(r: &ast::RefundLimit, diags: &mut Vec<Diagnostic>) -> Option<RefundLimit> {
+    let Some((amount, unit)) = r.within else {
+        return Some(RefundLimit {
+            seconds: 0,
+            of: Anchor::Approval,
+        });
+    };
+    let word = r.of.as_ref()?;
+    let Some((_, of)) = ANCHORS.iter().find(|(w, _)| *w == word.name) else {
+        let hint = match did_you_mean(&word.name, ANCHORS.iter().map(|(w, _)| *w)) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => "a refund's clock starts at the line's `approval` or the goods' `inspection`".into(),
+        };
+        diags.push(
+            Diagnostic::error(
+                "unknown-anchor",
+                word.span,
+                format!("a refund cannot be due within a time of `{}`", word.name),
+            )
+            .with_hint(hint),
+        );
+        return None;
+    };
+    Some(RefundLimit {
+        seconds: amount.saturating_mul(unit.seconds()),
+        of: *of,
     })
 }
 

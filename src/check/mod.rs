@@ -12,7 +12,10 @@ mod values;
 
 use std::collections::HashMap;
 
-use crate::ir::{Checked, FlagDef, HeaderInfo, LetDef, Node, NodeId, Payer, PolicyTz, Row, RuleDef, Ty};
+use crate::ir::life::RESTRICTION_KINDS;
+use crate::ir::{
+    Checked, FlagDef, HeaderInfo, LetDef, Node, NodeId, Payer, PolicyTz, RestrictDef, Row, RuleDef, Stage, Ty,
+};
 
 use crate::diag::{Diagnostic, Span, did_you_mean};
 use crate::syntax::ast::{self, Effect, Item};
@@ -66,6 +69,8 @@ fn stand_in_header() -> HeaderInfo {
         timezone: PolicyTz::Fixed(chrono::Utc.fix()),
         default: ast::Decision::Review,
         default_message: None,
+        review: None,
+        refund: None,
     }
 }
 
@@ -86,6 +91,8 @@ pub(crate) struct Props {
     pub risk: Option<Span>,
     /// The first place it reads whether a flag fired.
     pub flag: Option<Span>,
+    /// The first place it reads an inspection's findings (`item.inspection.*`).
+    pub inspection: Option<Span>,
     /// Depth of evaluation, through lets.
     pub depth: usize,
 }
@@ -96,6 +103,7 @@ impl Props {
             item: self.item.or(other.item),
             risk: self.risk.or(other.risk),
             flag: self.flag.or(other.flag),
+            inspection: self.inspection.or(other.inspection),
             depth: self.depth.max(other.depth),
         }
     }
@@ -422,12 +430,14 @@ impl<'a> Checker<'a> {
             return;
         };
         self.warn_never(w, &f.name, "flag", errors_before);
+        let restricts = f.restricts.iter().filter_map(|r| self.restriction(r)).collect();
         self.ir.flags.push(FlagDef {
             name: f.name.name.clone(),
             when: w.map(|t| t.node),
             unless: u.map(|t| t.node),
             score,
             note: f.note.as_ref().map(|n| n.value.clone()),
+            restricts,
         });
     }
 
@@ -487,18 +497,133 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// `restrict KIND for DURATION`: a kind rpl knows, for some time.
+    fn restriction(&mut self, r: &ast::Restriction) -> Option<RestrictDef> {
+        let Some(kind) = RESTRICTION_KINDS.iter().find(|k| **k == r.kind.name) else {
+            let hint = match did_you_mean(&r.kind.name, RESTRICTION_KINDS.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("the kinds of restriction are {}", RESTRICTION_KINDS.join(", ")),
+            };
+            self.error(
+                Diagnostic::error(
+                    "unknown-restriction",
+                    r.kind.span,
+                    format!("`{}` is not a kind of restriction", r.kind.name),
+                )
+                .with_hint(hint),
+            );
+            return None;
+        };
+        let seconds = r.amount.saturating_mul(r.unit.seconds());
+        if seconds <= 0 {
+            self.error(
+                Diagnostic::error("bad-restriction", r.span, "a restriction for no time at all")
+                    .with_hint("say how long it lasts, e.g. `restrict refund_only for 90 days`"),
+            );
+            return None;
+        }
+        Some(RestrictDef {
+            kind,
+            seconds,
+            because: r.because.as_ref().map(|b| b.value.clone()),
+        })
+    }
+
+    /// The stage a rule runs at: the request, or `at inspection`.
+    fn stage(&mut self, r: &ast::Rule) -> Stage {
+        let Some(word) = &r.stage else {
+            return Stage::Request;
+        };
+        match word.name.as_str() {
+            "inspection" => Stage::Inspection,
+            "request" => Stage::Request,
+            other => {
+                let hint = match did_you_mean(other, ["inspection", "request"]) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => {
+                        "a rule runs at the `request` (the default) or `at inspection`, when the goods are inspected"
+                            .into()
+                    }
+                };
+                self.error(
+                    Diagnostic::error("unknown-stage", word.span, format!("a rule cannot run at `{other}`"))
+                        .with_hint(hint),
+                );
+                Stage::Request
+            }
+        }
+    }
+
+    /// A rule at the request cannot read what an inspection finds.
+    fn refuse_inspection(&mut self, props: Props, place: &str) {
+        if let Some(span) = props.inspection {
+            self.error(
+                Diagnostic::error(
+                    "inspection-at-request",
+                    span,
+                    format!("{place} runs at the request, before anything is inspected"),
+                )
+                .with_hint("read an inspection's findings in a rule that runs when the goods are inspected: `rule NAME at inspection { … }`"),
+            );
+        }
+    }
+
     fn rule(&mut self, r: &'a ast::Rule) {
         let errors_before = self.error_count();
+        let stage = self.stage(r);
         let (w, u, mark) = self.conditions(r.when.as_ref(), r.unless.as_ref());
+        if stage == Stage::Request {
+            for t in [w, u].into_iter().flatten() {
+                self.refuse_inspection(t.props, &format!("rule `{}`", r.name.name));
+            }
+        }
         let mut decision: Option<(ast::Decision, Option<String>, Span)> = None;
         let mut deducts = Vec::new();
+        let mut deadline = None;
+        let mut refund: Option<(crate::ir::RefundLimit, Span)> = None;
+        let mut restricts = Vec::new();
         for effect in &r.effects {
             match effect {
+                Effect::Refund(limit) => {
+                    if let Some((_, first)) = refund {
+                        let (line, col) = crate::diag::line_col(self.src, first.start as usize);
+                        self.error(
+                            Diagnostic::error(
+                                "two-refund-limits",
+                                limit.span,
+                                format!("rule `{}` gives two refund limits", r.name.name),
+                            )
+                            .with_hint(format!("the first is at {line}:{col}; keep one")),
+                        );
+                        continue;
+                    }
+                    if let Some(l) = header::check_refund_limit(limit, &mut self.diags) {
+                        refund = Some((l, limit.span));
+                    }
+                }
+                Effect::Restrict(res) => restricts.extend(self.restriction(res)),
                 Effect::Decide {
                     decision: d,
                     message,
+                    deadline: limit,
                     span,
                 } => {
+                    if let Some(limit) = limit {
+                        if *d == ast::Decision::Review {
+                            deadline = header::check_deadline(limit, &mut self.diags);
+                        } else {
+                            self.error(
+                                Diagnostic::error("bad-deadline", limit.span, format!("only a review has a deadline, not `{}`", d.as_str()))
+                                    .with_hint("a deadline says how long a person may take: `review \"…\" within 24 hours, then deny`"),
+                            );
+                        }
+                    }
+                    if stage == Stage::Inspection && *d == ast::Decision::Approve {
+                        self.error(
+                            Diagnostic::error("approve-at-inspection", *span, format!("rule `{}` approves at inspection", r.name.name))
+                                .with_hint("at inspection a line's decision stands unless a rule finds a reason to deny it, review it or deduct; approve at the request"),
+                        );
+                    }
                     if let Some((_, _, first)) = decision {
                         let (line, col) = crate::diag::line_col(self.src, first.start as usize);
                         self.error(Diagnostic::error("two-decisions", *span, format!("rule `{}` decides twice", r.name.name))
@@ -518,6 +643,9 @@ impl<'a> Checker<'a> {
                 }
                 Effect::Deduct { amount, label, .. } => {
                     let t = self.expr(amount);
+                    if stage == Stage::Request {
+                        self.refuse_inspection(t.props, &format!("rule `{}`", r.name.name));
+                    }
                     if !t.ty.fits(Ty::Dec) {
                         self.error(
                             Diagnostic::error(
@@ -543,13 +671,31 @@ impl<'a> Checker<'a> {
                 .with_hint("add `approve`, `deny \"…\"`, `review \"…\"` or `deduct … as \"…\"`"),
             );
         }
+        if let Some((_, at)) = refund {
+            let problem = match (stage, &decision) {
+                (Stage::Inspection, _) => Some("a rule at inspection does not approve, so it has no refund to time"),
+                (_, None) => Some("a rule that only deducts does not decide when a refund is due"),
+                (_, Some((ast::Decision::Deny, _, _))) => Some("a denied line has no refund to time"),
+                _ => None,
+            };
+            if let Some(problem) = problem {
+                self.error(
+                    Diagnostic::error("bad-refund-limit", at, format!("rule `{}`: {problem}", r.name.name))
+                        .with_hint("put a refund limit on a rule that approves (or reviews), or in the header"),
+                );
+            }
+        }
         self.warn_never(w, &r.name, "rule", errors_before);
         self.ir.rules.push(RuleDef {
             name: r.name.name.clone(),
+            stage,
             when: w.map(|t| t.node),
             unless: u.map(|t| t.node),
             decision: decision.map(|(d, m, _)| (d, m)),
             deducts,
+            deadline,
+            refund: refund.map(|(l, _)| l),
+            restricts,
         });
     }
 
@@ -616,6 +762,9 @@ impl<'a> Checker<'a> {
     }
 
     fn check_table_props(&mut self, props: Props, what: &str) {
+        if what == "refund" {
+            self.refuse_inspection(props, "the refund table");
+        }
         if what == "shipping" {
             self.refuse(
                 props,

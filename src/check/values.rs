@@ -166,9 +166,10 @@ impl<'a> Checker<'a> {
     fn words_of(&self, node: NodeId) -> Option<Words> {
         let vocab = &self.ir.vocabularies;
         match self.ir.nodes.get(node as usize)? {
-            Node::Field(f) => closed_values(*f)
-                .map(Words::Closed)
-                .or_else(|| vocab.get(*f).map(|_| Words::Declared(*f))),
+            Node::Field(f) => closed_values(*f).map(Words::Closed).or_else(|| {
+                let f = crate::ir::schema::vocabulary_field(*f);
+                vocab.get(f).map(|_| Words::Declared(f))
+            }),
             Node::Event(e) => closed_event_values(*e).map(Words::Closed).or_else(|| {
                 event_vocabulary_field(*e)
                     .filter(|f| vocab.get(*f).is_some())

@@ -32,12 +32,18 @@ pub struct Args {
     /// A platform floor the policy stands on: both judge, the floor's word stands where it speaks.
     #[arg(long, value_name = "FLOOR.rpl")]
     floor: Option<String>,
+    /// Judge as of this moment (RFC 3339): reviews due by then that nobody
+    /// decided are settled by their policy's timeout, at their due time.
+    #[arg(long, value_name = "TIME")]
+    now: Option<String>,
 }
 
 /// The policy to judge by, on its floor if it has one.
 struct Policies {
     program: Program,
     floor: Option<Program>,
+    /// `--now`: the reviews due by then time out.
+    now: Option<rpl::Time>,
 }
 
 impl Policies {
@@ -46,12 +52,21 @@ impl Policies {
             Some(floor) => rpl::judge_layered(floor, &self.program, case),
             None => self.program.judge(case),
         }
+        .map(|v| self.as_of_now(v))
     }
 
     fn judge_explained(&self, case: &rpl::Case) -> Result<(rpl::Verdict, rpl::Explanation), InputError> {
         match &self.floor {
             Some(floor) => rpl::judge_layered_explained(floor, &self.program, case),
             None => self.program.judge_explained(case),
+        }
+        .map(|(v, e)| (self.as_of_now(v), e))
+    }
+
+    fn as_of_now(&self, v: rpl::Verdict) -> rpl::Verdict {
+        match self.now {
+            Some(now) => rpl::time_out_reviews(&v, now).unwrap_or(v),
+            None => v,
         }
     }
 }
@@ -82,9 +97,22 @@ pub fn run(args: &Args) -> u8 {
         eprintln!("error: {e}");
         return super::EXIT_POLICY;
     }
+    let now = match args
+        .now
+        .as_deref()
+        .map(chrono::DateTime::parse_from_rfc3339)
+        .transpose()
+    {
+        Ok(t) => t.map(|t| t.to_utc()),
+        Err(e) => {
+            eprintln!("error: --now: not an RFC 3339 time with an offset ({e}), e.g. 2026-11-12T09:00:00+08:00");
+            return EXIT_INPUT;
+        }
+    };
     let policies = Policies {
         program: compiled.program,
         floor,
+        now,
     };
     let input: Box<dyn Read> = if args.case == "-" {
         Box::new(std::io::stdin().lock())

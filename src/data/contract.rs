@@ -31,9 +31,33 @@ pub(crate) const ORDER_KEYS: &[&str] = &[
     "items",
 ];
 pub(crate) const ORDER_ITEM_KEYS: &[&str] = &["sku", "category", "unit_price", "quantity", "tags", "attrs"];
-pub(crate) const RETURN_KEYS: &[&str] = &["id", "requested_at", "type", "reason", "evidence", "attrs", "items"];
-pub(crate) const RETURN_LINE_KEYS: &[&str] = &["sku", "quantity", "condition", "tags", "attrs"];
-pub(crate) const CUSTOMER_KEYS: &[&str] = &["id", "created_at", "vip", "tags", "attrs"];
+pub(crate) const RETURN_KEYS: &[&str] = &[
+    "id",
+    "requested_at",
+    "type",
+    "reason",
+    "evidence",
+    "attrs",
+    "items",
+    "reviews",
+];
+pub(crate) const RETURN_LINE_KEYS: &[&str] = &["sku", "quantity", "condition", "tags", "attrs", "inspection"];
+pub(crate) const CUSTOMER_KEYS: &[&str] = &["id", "created_at", "vip", "tags", "attrs", "restrictions"];
+/// What an inspection finds (`return.items[i].inspection`, and an `inspection` event's own keys).
+pub(crate) const INSPECTION_KEYS: &[&str] = &[
+    "at",
+    "condition",
+    "quantity_received",
+    "tags_attached",
+    "packaging_intact",
+    "serial",
+    "sku_match",
+    "photos",
+    "by",
+    "note",
+];
+pub(crate) const REVIEW_KEYS: &[&str] = &["at", "decision", "by", "reason"];
+pub(crate) const RESTRICTION_KEYS: &[&str] = &["kind", "since", "until", "because"];
 pub(crate) const HISTORY_KEYS: &[&str] = &["orders", "returns"];
 pub(crate) const PAST_ORDER_KEYS: &[&str] = &["id", "placed_at", "total", "tags"];
 pub(crate) const PAST_RETURN_KEYS: &[&str] = &["id", "order_id", "requested_at", "type", "reason", "amount", "status"];

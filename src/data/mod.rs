@@ -2,6 +2,7 @@
 
 mod contract;
 pub(crate) use contract::{order_holds, requested_in_time};
+pub(crate) use parse::{parse_inspection, parse_review_with};
 pub(crate) mod json;
 mod model;
 mod parse;

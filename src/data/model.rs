@@ -2,7 +2,7 @@
 //! every cross-reference checked, so evaluation can read fields without looking
 //! anything up by name.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use rust_decimal::Decimal;
 
 /// A free-form scalar from an `attrs` object, typed at run time.
@@ -114,6 +114,84 @@ pub struct Return {
     pub items: Vec<ReturnLine>,
     /// Sum of the lines' amounts.
     pub amount: Decimal,
+    /// The offset `requested_at` was written in: the times a verdict computes
+    /// (a review's due time, a refund's) are written in it.
+    pub offset: FixedOffset,
+    /// The decisions people made on the return's reviews so far, in time order.
+    pub reviews: Vec<ReviewDecision>,
+}
+
+/// A person's decision on a return's review (`return.reviews[i]`).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ReviewDecision {
+    /// Approve or deny every line in review.
+    pub decision: ReviewOutcome,
+    /// When it was made.
+    pub at: Time,
+    /// Who made it: a merchant's agent, an admin.
+    pub by: Option<String>,
+    /// Why, in words the customer may be shown.
+    pub reason: Option<String>,
+}
+
+impl ReviewDecision {
+    /// A decision made at `at`.
+    pub fn new(decision: ReviewOutcome, at: Time, by: Option<String>, reason: Option<String>) -> ReviewDecision {
+        ReviewDecision {
+            decision,
+            at,
+            by,
+            reason,
+        }
+    }
+}
+
+/// What a review ends in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReviewOutcome {
+    /// The lines in review are approved.
+    Approve,
+    /// The lines in review are denied.
+    Deny,
+}
+
+impl ReviewOutcome {
+    /// The word a verdict and a case use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewOutcome::Approve => "approve",
+            ReviewOutcome::Deny => "deny",
+        }
+    }
+}
+
+/// What the warehouse found when a returned line came back
+/// (`return.items[i].inspection`; `item.inspection.*` in a policy).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Inspection {
+    /// When the line was inspected.
+    pub at: Time,
+    /// The condition found (`"unknown"` when not given).
+    pub condition: String,
+    /// How many pieces came back.
+    pub quantity_received: i64,
+    /// Whether the tags were still attached, if checked.
+    pub tags_attached: Option<bool>,
+    /// Whether the packaging was intact, if checked.
+    pub packaging_intact: Option<bool>,
+    /// The serial number found, if read.
+    pub serial: Option<String>,
+    /// Whether the item is the one shipped (sku, model, brand), if checked.
+    pub sku_match: Option<bool>,
+    /// Photos taken as evidence (their addresses).
+    pub photos: Vec<String>,
+    /// Who inspected it.
+    pub by: Option<String>,
+    /// What the inspector wrote.
+    pub note: Option<String>,
 }
 
 /// A returned line joined with its order line (`item` in a policy).
@@ -138,6 +216,8 @@ pub struct ReturnLine {
     pub tags: Vec<String>,
     /// The return line's attrs, then the order line's; the first of a name wins.
     pub attrs: Attrs,
+    /// What the warehouse found, once the line came back and was inspected.
+    pub inspection: Option<Inspection>,
 }
 
 /// The customer who asks (`customer` in a policy).
@@ -154,6 +234,70 @@ pub struct Customer {
     pub tags: Vec<String>,
     /// Free-form values, read as `customer.attrs.NAME`.
     pub attrs: Attrs,
+    /// Restrictions set on the customer (by policies, or by the platform).
+    pub restrictions: Vec<Restriction>,
+    /// The kinds of restriction in force when the return was asked for, in
+    /// the order first given (`customer.restrictions` in a policy).
+    pub restricted: Vec<String>,
+}
+
+impl Customer {
+    /// A customer known only by id: no profile, no restrictions.
+    pub fn unknown(id: &str) -> Customer {
+        Customer {
+            id: id.to_string(),
+            created_at: None,
+            vip: false,
+            tags: Vec::new(),
+            attrs: Vec::new(),
+            restrictions: Vec::new(),
+            restricted: Vec::new(),
+        }
+    }
+
+    /// Sets `restricted` to the kinds of the restrictions in force at `now`:
+    /// set strictly before it, and not yet over.
+    pub fn restrict_at(&mut self, now: Time) {
+        let mut kinds: Vec<String> = Vec::new();
+        for r in &self.restrictions {
+            if r.in_force(now) && !kinds.contains(&r.kind) {
+                kinds.push(r.kind.clone());
+            }
+        }
+        self.restricted = kinds;
+    }
+}
+
+/// A restriction on a customer (`customer.restrictions[i]`): refund-only
+/// turned off, orders limited, … until a time.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Restriction {
+    /// One of the kinds rpl knows (`refund_only`, `no_reason_returns`, `orders`, `manual_review`).
+    pub kind: String,
+    /// When it was set, if known.
+    pub since: Option<Time>,
+    /// When it ends.
+    pub until: Time,
+    /// Why, for support to tell the customer.
+    pub because: Option<String>,
+}
+
+impl Restriction {
+    /// A restriction of `kind` from `since` (if known) until `until`.
+    pub fn new(kind: &str, since: Option<Time>, until: Time, because: Option<String>) -> Restriction {
+        Restriction {
+            kind: kind.to_string(),
+            since,
+            until,
+            because,
+        }
+    }
+
+    /// Whether it is in force at `now`: set before it, not yet over.
+    pub fn in_force(&self, now: Time) -> bool {
+        self.since.is_none_or(|s| s < now) && now < self.until
+    }
 }
 
 /// The customer's earlier orders and returns, strictly before the request.

@@ -12,8 +12,8 @@ use super::json::{
     Obj, attrs, boolean, err, field_path, index_path, list, money, quantity, quote, string, strings, time,
 };
 use super::model::{
-    Case, Customer, History, Order, OrderItem, PastOrder, PastReturn, Return, ReturnLine, is_currency_code,
-    order_total, repeated_sku,
+    Case, Customer, History, Inspection, Order, OrderItem, PastOrder, PastReturn, Restriction, Return, ReturnLine,
+    ReviewDecision, ReviewOutcome, is_currency_code, order_total, repeated_sku,
 };
 #[cfg(doc)]
 use crate::limits::MAX_JSON_DEPTH;
@@ -76,10 +76,27 @@ pub fn parse_case_value(v: &Value) -> Result<Case, InputError> {
     let order = root.req("order", parse_order)?;
     let ret = root.req("return", |v, p| parse_return(v, p, &order))?;
     let id = Some(order.customer_id.as_str());
-    let customer = match root.opt("customer", |v, p| parse_customer(v, p, id))? {
+    let mut customer = match root.opt("customer", |v, p| parse_customer(v, p, id))? {
         Some(customer) => customer,
         None => parse_customer(&Value::Object(Map::new()), "customer", id)?,
     };
+    // A restriction the case holds was set before the request (a case holds
+    // what was known then); those still running are the ones in force.
+    for (i, r) in customer.restrictions.iter().enumerate() {
+        if let Some(since) = r.since
+            && since >= ret.requested_at
+        {
+            let path = format!("customer.restrictions[{i}].since");
+            let text = v["customer"]["restrictions"][i]["since"].as_str().unwrap_or("");
+            let msg = format!(
+                "{} is not before the return was requested ({}): a case holds what was known when the return was asked for",
+                quote(text),
+                contract::in_offset_of(ret.requested_at, text)
+            );
+            return Err(err(&path, msg));
+        }
+    }
+    customer.restrict_at(ret.requested_at);
     if customer.id != order.customer_id {
         let msg = format!(
             "{} is not the order's customer {}",
@@ -220,6 +237,9 @@ pub fn parse_return_with(v: &Value, path: &str, order: &Order, also: &[&str]) ->
         );
         return Err(err(&at, msg));
     }
+    let offset = *chrono::DateTime::parse_from_rfc3339(o.text("requested_at"))
+        .map_err(|_| err(&at, "is not an RFC 3339 time with an offset"))?
+        .offset();
     let kind = o.req("type", string)?;
     one_of(&kind, RETURN_TYPES, &o.at("type"), "a return type")?;
     let reason = o.req("reason", string)?;
@@ -229,7 +249,9 @@ pub fn parse_return_with(v: &Value, path: &str, order: &Order, also: &[&str]) ->
     let lines: HashMap<&str, &OrderItem> = order.items.iter().map(|i| (i.sku.as_str(), i)).collect();
     let items_path = o.at("items");
     let items = o.req("items", |v, p| {
-        bounded_list(v, p, MAX_LINES, "lines", |v, p| parse_return_line(v, p, order, &lines))
+        bounded_list(v, p, MAX_LINES, "lines", |v, p| {
+            parse_return_line(v, p, order, &lines, requested_at)
+        })
     })?;
     if items.is_empty() {
         return Err(err(&items_path, "a return has no items"));
@@ -241,6 +263,21 @@ pub fn parse_return_with(v: &Value, path: &str, order: &Order, also: &[&str]) ->
             .checked_add(line.amount)
             .ok_or_else(|| err(&index_path(&items_path, i), "the return amount overflows"))?;
     }
+    let reviews = o
+        .opt("reviews", |v, p| {
+            bounded_list(v, p, MAX_LINES, "reviews", |v, p| parse_review(v, p, requested_at))
+        })?
+        .unwrap_or_default();
+    let reviews_path = o.at("reviews");
+    for i in 1..reviews.len() {
+        if reviews[i].at < reviews[i - 1].at {
+            let path = field_path(&index_path(&reviews_path, i), "at");
+            return Err(err(
+                &path,
+                "is before the review decision listed before it: list them in time order",
+            ));
+        }
+    }
     Ok(Return {
         id,
         requested_at,
@@ -250,6 +287,127 @@ pub fn parse_return_with(v: &Value, path: &str, order: &Order, also: &[&str]) ->
         attrs,
         items,
         amount,
+        offset,
+        reviews,
+    })
+}
+
+/// A time of the return's life, which cannot come before the request.
+fn after_request(o: &Obj<'_>, key: &str, requested_at: crate::data::Time) -> Result<crate::data::Time, InputError> {
+    let t = o.req(key, time)?;
+    not_before(t, o.text(key), requested_at, &o.at(key), "the return's requested_at")?;
+    Ok(t)
+}
+
+/// A person's decision on the return's review: `{"at", "decision", "by", "reason"}`.
+pub(crate) fn parse_review(
+    v: &Value,
+    path: &str,
+    requested_at: crate::data::Time,
+) -> Result<ReviewDecision, InputError> {
+    parse_review_with(v, path, requested_at, &[])
+}
+
+/// [`parse_review`], allowing the keys `also` beside a decision's own (an
+/// event's `event` and `return_id`).
+pub(crate) fn parse_review_with(
+    v: &Value,
+    path: &str,
+    requested_at: crate::data::Time,
+    also: &[&str],
+) -> Result<ReviewDecision, InputError> {
+    let o = Obj::new(v, path)?;
+    o.known(contract::REVIEW_KEYS, also)?;
+    let at = after_request(&o, "at", requested_at)?;
+    let decision = review_outcome(&o)?;
+    Ok(ReviewDecision {
+        decision,
+        at,
+        by: o.opt("by", string)?,
+        reason: o.opt("reason", string)?,
+    })
+}
+
+/// `"decision": "approve" | "deny"`.
+pub(crate) fn review_outcome(o: &Obj<'_>) -> Result<ReviewOutcome, InputError> {
+    let word = o.req("decision", string)?;
+    match word.as_str() {
+        "approve" => Ok(ReviewOutcome::Approve),
+        "deny" => Ok(ReviewOutcome::Deny),
+        other => {
+            let near = crate::diag::did_you_mean(other, ["approve", "deny"]);
+            let msg = match near {
+                Some(n) => format!(
+                    "{} is not a review's decision; did you mean {}?",
+                    quote(other),
+                    quote(n)
+                ),
+                None => format!("{} is not a review's decision (approve or deny)", quote(other)),
+            };
+            Err(err(&o.at("decision"), msg))
+        }
+    }
+}
+
+/// What an inspection found on a returned line, no earlier than the request.
+pub(crate) fn parse_inspection(
+    v: &Value,
+    path: &str,
+    requested_at: crate::data::Time,
+    also: &[&str],
+) -> Result<Inspection, InputError> {
+    let o = Obj::new(v, path)?;
+    o.known(contract::INSPECTION_KEYS, also)?;
+    let at = after_request(&o, "at", requested_at)?;
+    let quantity_received = o.req("quantity_received", count)?;
+    Ok(Inspection {
+        at,
+        condition: o.opt("condition", string)?.unwrap_or_else(|| "unknown".into()),
+        quantity_received,
+        tags_attached: o.opt("tags_attached", boolean)?,
+        packaging_intact: o.opt("packaging_intact", boolean)?,
+        serial: o.opt("serial", string)?,
+        sku_match: o.opt("sku_match", boolean)?,
+        photos: o
+            .opt("photos", |v, p| bounded_list(v, p, MAX_LINES, "photos", string))?
+            .unwrap_or_default(),
+        by: o.opt("by", string)?,
+        note: o.opt("note", string)?,
+    })
+}
+
+/// A whole number of pieces, 0 or more.
+fn count(v: &Value, path: &str) -> Result<i64, InputError> {
+    match v {
+        Value::Number(n) if n.as_i64() == Some(0) => Ok(0),
+        _ => quantity(v, path).map_err(|e| InputError {
+            message: e.message.replace("a positive integer", "a whole number, 0 or more"),
+            ..e
+        }),
+    }
+}
+
+/// A restriction on the customer: `{"kind", "until", "since"?, "because"?}`.
+fn parse_restriction(v: &Value, path: &str) -> Result<Restriction, InputError> {
+    let o = Obj::new(v, path)?;
+    o.known(contract::RESTRICTION_KEYS, &[])?;
+    let kind = o.req("kind", string)?;
+    one_of(
+        &kind,
+        crate::ir::life::RESTRICTION_KINDS,
+        &o.at("kind"),
+        "a kind of restriction",
+    )?;
+    let since = o.opt("since", time)?;
+    let until = o.req("until", time)?;
+    if let Some(since) = since {
+        not_before(until, o.text("until"), since, &o.at("until"), "its since")?;
+    }
+    Ok(Restriction {
+        kind,
+        since,
+        until,
+        because: o.opt("because", string)?,
     })
 }
 
@@ -258,6 +416,7 @@ fn parse_return_line(
     path: &str,
     order: &Order,
     lines: &HashMap<&str, &OrderItem>,
+    requested_at: crate::data::Time,
 ) -> Result<ReturnLine, InputError> {
     let o = Obj::new(v, path)?;
     o.known(contract::RETURN_LINE_KEYS, &[])?;
@@ -281,6 +440,7 @@ fn parse_return_line(
     let mut attrs = o.opt("attrs", attrs)?.unwrap_or_default();
     let own: HashSet<String> = attrs.iter().map(|(name, _)| name.clone()).collect();
     attrs.extend(line.attrs.iter().filter(|(name, _)| !own.contains(name)).cloned());
+    let inspection = o.opt("inspection", |v, p| parse_inspection(v, p, requested_at, &[]))?;
     Ok(ReturnLine {
         sku,
         category: line.category.clone(),
@@ -291,6 +451,7 @@ fn parse_return_line(
         condition,
         tags,
         attrs,
+        inspection,
     })
 }
 
@@ -320,6 +481,12 @@ pub fn parse_customer_with(
         vip: o.opt("vip", boolean)?.unwrap_or_default(),
         tags: o.opt("tags", strings)?.unwrap_or_default(),
         attrs: o.opt("attrs", attrs)?.unwrap_or_default(),
+        restrictions: o
+            .opt("restrictions", |v, p| {
+                bounded_list(v, p, MAX_HISTORY, "restrictions", parse_restriction)
+            })?
+            .unwrap_or_default(),
+        restricted: Vec::new(),
     })
 }
 

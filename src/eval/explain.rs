@@ -34,6 +34,9 @@ pub struct LineExplain {
     pub rules: Vec<FiredExplain>,
     /// The refund row that gave the line's base refund.
     pub refund: Option<FiredExplain>,
+    /// The rules that fired when the line was inspected.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inspection: Vec<FiredExplain>,
 }
 
 /// One construct that applied, with the facts that made it apply.
@@ -420,6 +423,14 @@ pub fn render_explanation(v: &Verdict, e: &Explanation) -> String {
             f.policy.title, f.policy.hash, f.decision, f.risk
         );
     }
+    if let Some(r) = &v.request {
+        let stage = v.stage.as_deref().unwrap_or("request");
+        let _ = writeln!(
+            out,
+            "after the {stage}; at the request it was {}, refund {}",
+            r.decision, r.refund
+        );
+    }
     if v.shipping == "none" {
         let _ = writeln!(out, "shipping paid by none: nothing is sent back");
     } else {
@@ -484,9 +495,43 @@ pub fn render_explanation(v: &Verdict, e: &Explanation) -> String {
         if let Some(row) = &lx.refund {
             write_facts(&mut out, "  ", &format!("refund {}", row.name), &row.facts);
         }
+        if let Some(at) = &line.inspected_at {
+            let _ = writeln!(out, "  inspected at {at}");
+        }
+        let inspection_hits = line.rules.iter().filter(|r| r.stage.is_some());
+        for (rule, hit) in lx.inspection.iter().zip(inspection_hits) {
+            write_facts(
+                &mut out,
+                "  ",
+                &format!("rule {} -> {}", rule.name, hit.effect),
+                &rule.facts,
+            );
+        }
         for d in &line.deductions {
             let _ = writeln!(out, "  deducted {} ({})", d.amount, d.label);
         }
+        write_life(&mut out, line);
+    }
+    for r in &v.reviews {
+        let lines = r.lines.join(", ");
+        if r.timed_out {
+            let _ = writeln!(
+                out,
+                "\nreview of {lines} timed out at {}: {} (nobody decided in time)",
+                r.at, r.decision
+            );
+        } else {
+            let by = r.by.as_deref().map(|b| format!(" by {b}")).unwrap_or_default();
+            let why = r.reason.as_deref().map(|w| format!(": {w}")).unwrap_or_default();
+            let _ = writeln!(out, "\nreview of {lines}: {}{by} at {}{why}", r.decision, r.at);
+        }
+    }
+    for r in &v.restrictions {
+        let _ = writeln!(
+            out,
+            "\nrestricts {} from {} until {} ({}): {}",
+            r.kind, r.since, r.until, r.by, r.because
+        );
     }
     if !v.errors.is_empty() {
         let _ = writeln!(out, "\nerrors (these lines were sent to review):");
@@ -496,6 +541,43 @@ pub fn render_explanation(v: &Verdict, e: &Explanation) -> String {
         }
     }
     out
+}
+
+/// A line's deadlines: its review's, its refund's.
+fn write_life(out: &mut String, line: &super::verdict::LineVerdict) {
+    if line.decision == "review"
+        && let Some(due) = &line.review_due
+    {
+        match line.on_timeout.as_deref() {
+            Some(then) => {
+                let _ = writeln!(out, "  review due by {due}; if nobody decides by then: {then}");
+            }
+            None => {
+                let _ = writeln!(out, "  review due by {due}; it waits for a person after that");
+            }
+        }
+    }
+    match (&line.refund_due, &line.refund_limit) {
+        (Some(due), _) if line.decision == "approve" => {
+            let _ = writeln!(out, "  refund due by {due}");
+        }
+        (_, Some(clock)) if line.decision != "deny" => {
+            let _ = writeln!(out, "  refund due within {} of {}", span(clock.seconds), clock.of);
+        }
+        _ => {}
+    }
+}
+
+/// `3 days`, `48 hours`, `at once`: a length of time as a policy writes it.
+pub(crate) fn span(seconds: i64) -> String {
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    match seconds {
+        0 => "no time (at once)".into(),
+        s if s % 86_400 == 0 => plural(s / 86_400, "day"),
+        s if s % 3_600 == 0 => plural(s / 3_600, "hour"),
+        s if s % 60 == 0 => plural(s / 60, "minute"),
+        s => plural(s, "second"),
+    }
 }
 
 fn write_facts(out: &mut String, indent: &str, head: &str, facts: &[String]) {

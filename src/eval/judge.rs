@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use super::Program;
 use super::value::{ErrKind, EvalError};
 use super::walk::Frame;
-use crate::ir::Payer;
+use crate::ir::{Payer, Stage};
 use crate::syntax::ast::Decision;
 
 /// What failed, for the verdict's `errors`.
@@ -22,8 +22,8 @@ pub(super) enum Construct {
 /// Why a line got its decision, for the text the customer is shown.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Because<'a> {
-    /// The deciding rule, and its message if it has one.
-    Rule(Option<&'a str>),
+    /// The deciding rule (by index), and its message if it has one.
+    Rule(usize, Option<&'a str>),
     /// No rule decided: the header's default.
     Default,
     /// Something failed: the line went to review.
@@ -39,9 +39,24 @@ pub(super) trait Sink<'a> {
     fn rule(&mut self, _f: &mut Frame<'a>, _line: usize, _rule: usize) {}
     fn deduction(&mut self, _line: usize, _label: &'a str, _amount: Decimal) {}
     fn refund_row(&mut self, _f: &mut Frame<'a>, _line: usize, _row: usize, _value: Decimal) {}
-    fn line(&mut self, _line: usize, _decision: Decision, _refund: Decimal, _because: Because<'a>) {}
+    /// Who pays the return shipping, once decided (the buyer without a table).
+    fn payer(&mut self, _payer: Payer) {}
+    /// The line's decision; `failed` when something on it could not be evaluated.
+    fn line(&mut self, _line: usize, _decision: Decision, _refund: Decimal, _because: Because<'a>, _failed: bool) {}
+    /// At inspection: what the inspection rules decided on an inspected line
+    /// (none decided when `decided` is `None`), what they deducted, and
+    /// whether something failed.
+    fn inspected(&mut self, _line: usize, _decided: Option<(Decision, usize)>, _deducted: Decimal, _failed: bool) {}
     /// The approved lines' refunds overflowed when added up: they went to review.
     fn total_overflowed(&mut self) {}
+}
+
+/// What the rules of one stage came to on a line.
+struct LineRules<'a> {
+    failed: bool,
+    /// The most severe decision, its message, and the first rule that made it.
+    decided: Option<(Decision, Option<&'a str>, usize)>,
+    deducted: Decimal,
 }
 
 /// A sink that keeps nothing.
@@ -141,54 +156,22 @@ impl Program {
             }
         }
 
+        sink.payer(shipping);
+
         let lines = f.lines();
         let (mut approved, mut denied, mut reviewed) = (0usize, 0usize, 0usize);
         let mut total = Some(Decimal::ZERO);
         for (l, line) in lines.iter().enumerate() {
             f.begin_line(line);
-            let mut failed = request_failed;
-            let mut decided: Option<(Decision, Option<&'a str>)> = None;
-            let mut deducted = Decimal::ZERO;
-            for (r, rule) in self.ir.rules.iter().enumerate() {
-                f.begin_construct();
-                match f.holds(rule.when, rule.unless) {
-                    Ok(true) => {}
-                    Ok(false) => continue,
-                    Err(e) => {
-                        failed = true;
-                        sink.error(Construct::Rule(r), Some(l), Some(e));
-                        continue;
-                    }
-                }
-                sink.rule(f, l, r);
-                if let Some((d, msg)) = &rule.decision
-                    && decided.is_none_or(|(cur, _)| *d > cur)
-                {
-                    decided = Some((*d, msg.as_deref()));
-                }
-                for (amount, label) in &rule.deducts {
-                    let a = f.deduction(*amount).map(|a| self.round_minor(a)).and_then(|a| {
-                        deducted.checked_add(a).map(|sum| (a, sum)).ok_or(EvalError {
-                            node: *amount,
-                            kind: ErrKind::Overflow,
-                        })
-                    });
-                    match a {
-                        Ok((a, sum)) => {
-                            deducted = sum;
-                            sink.deduction(l, label, a);
-                        }
-                        Err(e) => {
-                            failed = true;
-                            sink.error(Construct::Rule(r), Some(l), Some(e));
-                        }
-                    }
-                }
-            }
+            let LineRules {
+                mut failed,
+                decided,
+                deducted,
+            } = self.line_rules(f, sink, l, Stage::Request, request_failed);
             let (base, base_failed) = self.base_refund(f, l, line.amount, sink);
             failed |= base_failed;
             let (mut decision, mut because) = match decided {
-                Some((d, m)) => (d, Because::Rule(m)),
+                Some((d, m, r)) => (d, Because::Rule(r, m)),
                 None => (self.ir.header.default, Because::Default),
             };
             // A failed construct might have decided the line, so the default
@@ -210,7 +193,7 @@ impl Program {
                 Decision::Deny => denied += 1,
                 Decision::Review => reviewed += 1,
             }
-            sink.line(l, decision, refund, because);
+            sink.line(l, decision, refund, because, failed);
         }
         // Refunds too large to add up are an overflow like any other: the
         // approved lines go to review and nothing is paid out.
@@ -240,6 +223,103 @@ impl Program {
             risk,
             flags,
         }
+    }
+
+    /// The flags, for a stage after the request: `risk` and which fired, as
+    /// the rules read them; whether one failed. Nothing is told to a sink:
+    /// the request's verdict already lists them.
+    fn flags_again(&self, f: &mut Frame<'_>) -> bool {
+        let mut failed = false;
+        let mut risk: i64 = 0;
+        for (i, flag) in self.ir.flags.iter().enumerate() {
+            f.begin_construct();
+            match f.holds(flag.when, flag.unless) {
+                Ok(true) => {
+                    f.set_fired(i);
+                    match risk.checked_add(flag.score) {
+                        Some(r) => risk = r,
+                        None => failed = true,
+                    }
+                }
+                Ok(false) => {}
+                Err(_) => failed = true,
+            }
+        }
+        f.set_risk(risk);
+        failed
+    }
+
+    /// The inspection stage: the rules `at inspection` on every inspected
+    /// line (or only line `only`), each told to `sink` as the request's
+    /// rules are, and then what they came to (`Sink::inspected`).
+    pub(super) fn inspect<'a>(&'a self, f: &mut Frame<'a>, sink: &mut impl Sink<'a>) {
+        let request_failed = self.flags_again(f);
+        for (l, line) in f.lines().iter().enumerate() {
+            if line.inspection.is_none() {
+                continue;
+            }
+            f.begin_line(line);
+            let r = self.line_rules(f, sink, l, Stage::Inspection, request_failed);
+            sink.inspected(l, r.decided.map(|(d, _, i)| (d, i)), r.deducted, r.failed);
+        }
+    }
+
+    /// Every rule of `stage` on line `l`: which fired (told to `sink`), the
+    /// most severe decision among them and the first rule that made it, the
+    /// deductions, and whether something failed (`failed` starts as given).
+    fn line_rules<'a>(
+        &'a self,
+        f: &mut Frame<'a>,
+        sink: &mut impl Sink<'a>,
+        l: usize,
+        stage: Stage,
+        failed: bool,
+    ) -> LineRules<'a> {
+        let mut out = LineRules {
+            failed,
+            decided: None,
+            deducted: Decimal::ZERO,
+        };
+        for (r, rule) in self.ir.rules.iter().enumerate() {
+            if rule.stage != stage {
+                continue;
+            }
+            f.begin_construct();
+            match f.holds(rule.when, rule.unless) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    out.failed = true;
+                    sink.error(Construct::Rule(r), Some(l), Some(e));
+                    continue;
+                }
+            }
+            sink.rule(f, l, r);
+            if let Some((d, msg)) = &rule.decision
+                && out.decided.is_none_or(|(cur, _, _)| *d > cur)
+            {
+                out.decided = Some((*d, msg.as_deref(), r));
+            }
+            for (amount, label) in &rule.deducts {
+                let a = f.deduction(*amount).map(|a| self.round_minor(a)).and_then(|a| {
+                    out.deducted.checked_add(a).map(|sum| (a, sum)).ok_or(EvalError {
+                        node: *amount,
+                        kind: ErrKind::Overflow,
+                    })
+                });
+                match a {
+                    Ok((a, sum)) => {
+                        out.deducted = sum;
+                        sink.deduction(l, label, a);
+                    }
+                    Err(e) => {
+                        out.failed = true;
+                        sink.error(Construct::Rule(r), Some(l), Some(e));
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// The line's refund before deductions: the first refund row that holds,

@@ -4,6 +4,7 @@
 pub(crate) mod compiled;
 mod explain;
 mod judge;
+pub(crate) mod life;
 mod value;
 mod verdict;
 mod walk;
@@ -11,8 +12,15 @@ mod words;
 
 pub use explain::{Explanation, FiredExplain, LineExplain, render_explanation};
 pub use judge::{Decided, RequestDecision};
+pub use life::{
+    InspectError, RefundDue, ReviewDue, SettleError, refunds_due, restrictions_set, review_due, settle_review,
+    time_out_reviews,
+};
 pub(crate) use value::{ErrKind, EvalError};
-pub use verdict::{Deduction, ErrorEntry, FlagHit, FloorPart, LineVerdict, Override, PolicyId, RuleHit, Verdict};
+pub use verdict::{
+    Deduction, ErrorEntry, FlagHit, FloorPart, LineVerdict, Override, PolicyId, RefundClock, RequestPart,
+    RestrictionHit, ReviewRecord, RuleHit, Verdict,
+};
 pub use walk::Scratch;
 #[cfg(feature = "internals")]
 pub use walk::steps;
@@ -23,7 +31,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::data::{Case, InputError};
 use crate::history::{AggValue, Event};
-use crate::ir::{AggDef, Checked, PolicyTz};
+use crate::ir::{AggDef, Checked, Payer, PolicyTz, Stage};
 use crate::syntax::ast::Decision;
 use judge::{Because, Construct, Nothing, Sink};
 use walk::Frame;
@@ -40,7 +48,13 @@ pub struct Program {
 }
 
 /// The message of a line decided review because something on it failed.
-const FAILED_LINE: &str = "The policy could not be evaluated on this line; a person will look at it";
+pub(crate) const FAILED_LINE: &str = "The policy could not be evaluated on this line; a person will look at it";
+
+thread_local! {
+    /// A frame's buffers, kept per thread between verdicts, as the
+    /// decision-only path keeps them in its caller's scratch.
+    static SCRATCH: std::cell::Cell<Scratch> = std::cell::Cell::new(Scratch::default());
+}
 
 impl Program {
     /// Compiles a checked program's expressions; the one place the two meet.
@@ -87,6 +101,11 @@ impl Program {
             .aggs
             .iter()
             .try_fold(0, |longest, a| a.window.map(|w| longest.max(w)))
+    }
+
+    /// Whether some rule runs when the goods are inspected (`at inspection`).
+    pub fn inspects(&self) -> bool {
+        self.ir.rules.iter().any(|r| r.stage == Stage::Inspection)
     }
 
     /// The aggregates the policy reads, in the order `judge_with` takes them.
@@ -165,7 +184,32 @@ impl Program {
         self.run_in(case, &[], false, true, true).map(|(v, _, rows)| (v, rows))
     }
 
+    /// The request's verdict and then the return's life the case records
+    /// (its inspections and review decisions, docs/language.md §15).
     fn run_in(
+        &self,
+        case: &Case,
+        provided: &[Option<AggValue>],
+        explain: bool,
+        compiled: bool,
+        rows: bool,
+    ) -> Result<(Verdict, Explanation, Rows), InputError> {
+        let (v, mut x, r) = self.request_in(case, provided, explain, compiled, rows)?;
+        let layer = life::Layer {
+            program: self,
+            provided,
+            floor: false,
+        };
+        let (v, inspected) = life::live(case, v, &[layer], compiled, explain)?;
+        for (line, rules) in x.lines.iter_mut().zip(inspected) {
+            line.inspection = rules;
+        }
+        Ok((v, x, r))
+    }
+
+    /// The request's verdict alone, before anything after it (for layering
+    /// on a floor, which layers the request first and folds the life after).
+    pub(crate) fn request_in(
         &self,
         case: &Case,
         provided: &[Option<AggValue>],
@@ -177,68 +221,25 @@ impl Program {
         self.check_words(case)?;
         // The frame's buffers are kept per thread between verdicts, as the
         // decision-only path keeps them in its caller's scratch.
-        thread_local! {
-            static SCRATCH: std::cell::Cell<Scratch> = std::cell::Cell::new(Scratch::default());
-        }
         let mut scratch = SCRATCH.take();
         let mut f = Frame::new(self, case, provided, explain, &mut scratch);
         if !compiled {
             f = f.without_code();
         }
-        let mut sink = VerdictSink {
-            p: self,
-            case,
-            flags: Vec::new(),
-            errors: Vec::new(),
-            lines: case
-                .ret
-                .items
-                .iter()
-                .map(|l| LineVerdict {
-                    sku: l.sku.clone(),
-                    decision: Default::default(),
-                    refund: String::new(),
-                    message: None,
-                    deductions: Vec::new(),
-                    rules: Vec::new(),
-                    overrides: Vec::new(),
-                })
-                .collect(),
-            explanation: Explanation {
-                // Built only when explaining: the plain verdict pays nothing for it.
-                lines: match explain {
-                    true => case
-                        .ret
-                        .items
-                        .iter()
-                        .map(|l| LineExplain {
-                            sku: l.sku.clone(),
-                            ..LineExplain::default()
-                        })
-                        .collect(),
-                    false => Vec::new(),
-                },
-                ..Explanation::default()
-            },
-            explain,
-            // Kept only when asked for: the plain verdict pays nothing for it.
-            rows: Rows {
-                shipping: None,
-                refund: if rows {
-                    vec![None; case.ret.items.len()]
-                } else {
-                    Vec::new()
-                },
-            },
-        };
+        let mut sink = VerdictSink::new(self, case, explain, rows);
         let decided = self.evaluate(&mut f, &mut sink);
         f.return_scratch(&mut scratch);
         drop(f);
         SCRATCH.set(scratch);
-        let verdict = Verdict {
+        let requested_at = sink
+            .has_times()
+            .then(|| life::stamp(case.ret.requested_at, case.ret.offset));
+        let mut verdict = Verdict {
             return_id: case.ret.id.clone(),
+            stage: None,
             policy: self.id.clone(),
             floor: None,
+            request: None,
             decision: decided.decision.as_str().into(),
             refund: self.money(decided.refund),
             currency: self.ir.header.currency.clone(),
@@ -247,8 +248,104 @@ impl Program {
             flags: sink.flags,
             lines: sink.lines,
             errors: sink.errors,
+            requested_at,
+            review_due: None,
+            reviews: Vec::new(),
+            restrictions: sink.restrictions,
         };
+        verdict.review_due = verdict
+            .lines
+            .iter()
+            .filter(|l| l.decision == "review")
+            .filter_map(|l| l.review_due.as_deref().and_then(|d| Some((life::read_time(d)?, d))))
+            .min_by_key(|(t, _)| *t)
+            .map(|(_, d)| d.to_string());
         Ok((verdict, sink.explanation, sink.rows))
+    }
+
+    /// What the rules `at inspection` come to on each inspected line of the
+    /// case (`None` for a line not inspected), with the aggregates
+    /// `provided`; `floor` marks the rules as a floor's.
+    pub(crate) fn inspection_effects(
+        &self,
+        case: &Case,
+        provided: &[Option<AggValue>],
+        explain: bool,
+        compiled: bool,
+        floor: bool,
+    ) -> Result<Vec<Option<life::LineEffects>>, InputError> {
+        self.check_currency(case)?;
+        self.check_words(case)?;
+        let mut scratch = SCRATCH.take();
+        let mut f = Frame::new(self, case, provided, explain, &mut scratch);
+        if !compiled {
+            f = f.without_code();
+        }
+        let mut sink = VerdictSink::new(self, case, explain, false);
+        sink.stage = Stage::Inspection;
+        self.inspect(&mut f, &mut sink);
+        f.return_scratch(&mut scratch);
+        drop(f);
+        SCRATCH.set(scratch);
+        let prefix = if floor { "floor " } else { "" };
+        let mut out: Vec<Option<life::LineEffects>> = (0..case.ret.items.len()).map(|_| None).collect();
+        let mut explained = std::mem::take(&mut sink.explanation.lines);
+        for (l, found) in sink.inspected.iter().enumerate() {
+            let Some((decided, deducted, failed)) = *found else {
+                continue;
+            };
+            let line = std::mem::replace(&mut sink.lines[l], LineVerdict::empty(""));
+            let decision = decided.map(|(d, r)| {
+                let rule = &self.ir.rules[r];
+                let message = rule.decision.as_ref().and_then(|(_, m)| m.clone());
+                let deadline = if d == Decision::Review {
+                    rule.deadline.or(self.ir.header.review)
+                } else {
+                    None
+                };
+                (d, message, deadline)
+            });
+            let errors = sink
+                .errors
+                .iter()
+                .filter(|e| e.sku.as_deref() == Some(line.sku.as_str()))
+                .cloned()
+                .map(|mut e| {
+                    e.construct = format!("{prefix}{}", e.construct);
+                    e
+                })
+                .collect();
+            let restricts = std::mem::take(&mut sink.inspection_restricts[l]);
+            let mut rules = line.rules;
+            for r in &mut rules {
+                r.stage = Some("inspection".into());
+                if floor {
+                    r.layer = Some("floor".into());
+                }
+            }
+            out[l] = Some(life::LineEffects {
+                decision,
+                failed,
+                deducted,
+                deductions: line.deductions,
+                rules,
+                errors,
+                restricts,
+                explained: explained
+                    .get_mut(l)
+                    .map(|x| {
+                        std::mem::take(&mut x.rules)
+                            .into_iter()
+                            .map(|mut r| {
+                                r.name = format!("{}at inspection: {}", if floor { "floor: " } else { "" }, r.name);
+                                r
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            });
+        }
+        Ok(out)
     }
 
     /// The decision-only path: the decision, refund, shipping payer, risk and
@@ -315,7 +412,7 @@ impl Program {
 /// decimals and no sign on zero: what `format!("{:.places$}", d)` writes, by
 /// hand, since a verdict writes several amounts and `Decimal`'s formatter
 /// costs more than the rest of judging a line.
-fn format_money(d: Decimal, places: u32) -> String {
+pub(crate) fn format_money(d: Decimal, places: u32) -> String {
     let d = if d.scale() > places {
         // Not reached: amounts are rounded to the currency's places first.
         d.round_dp_with_strategy(places, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
@@ -385,6 +482,105 @@ struct VerdictSink<'a> {
     explanation: Explanation,
     explain: bool,
     rows: Rows,
+    /// The stage being judged: the request, or an inspection's.
+    stage: Stage,
+    /// Whether nothing is sent back (refund only, or no parcel): a refund
+    /// then counts from its approval.
+    nothing_back: bool,
+    restrictions: Vec<RestrictionHit>,
+    /// Rules whose restrictions were set already (a rule firing on several lines sets them once).
+    restricted_by: Vec<bool>,
+    /// At inspection: each inspected line's decision, deductions and
+    /// failure, and the restrictions its rules set.
+    inspected: Vec<Option<Inspected>>,
+    inspection_restricts: Vec<Vec<(crate::ir::RestrictDef, String, String)>>,
+}
+
+/// What the rules `at inspection` came to on a line: the decision and the
+/// rule that made it, the deductions, whether something failed.
+type Inspected = (Option<(Decision, usize)>, Decimal, bool);
+
+impl LineVerdict {
+    /// A line of `sku`, not yet decided.
+    pub(crate) fn empty(sku: &str) -> LineVerdict {
+        LineVerdict {
+            sku: sku.to_string(),
+            decision: Default::default(),
+            refund: String::new(),
+            message: None,
+            review_due: None,
+            on_timeout: None,
+            refund_due: None,
+            refund_limit: None,
+            inspected_at: None,
+            deductions: Vec::new(),
+            rules: Vec::new(),
+            overrides: Vec::new(),
+        }
+    }
+}
+
+impl<'a> VerdictSink<'a> {
+    fn new(p: &'a Program, case: &'a Case, explain: bool, rows: bool) -> VerdictSink<'a> {
+        let n = case.ret.items.len();
+        VerdictSink {
+            p,
+            case,
+            flags: Vec::new(),
+            errors: Vec::new(),
+            lines: case.ret.items.iter().map(|l| LineVerdict::empty(&l.sku)).collect(),
+            explanation: Explanation {
+                // Built only when explaining: the plain verdict pays nothing for it.
+                lines: match explain {
+                    true => case
+                        .ret
+                        .items
+                        .iter()
+                        .map(|l| LineExplain {
+                            sku: l.sku.clone(),
+                            ..LineExplain::default()
+                        })
+                        .collect(),
+                    false => Vec::new(),
+                },
+                ..Explanation::default()
+            },
+            explain,
+            // Kept only when asked for: the plain verdict pays nothing for it.
+            rows: Rows {
+                shipping: None,
+                refund: if rows { vec![None; n] } else { Vec::new() },
+            },
+            stage: Stage::Request,
+            nothing_back: case.ret.kind == "refund_only",
+            restrictions: Vec::new(),
+            restricted_by: Vec::new(),
+            inspected: vec![None; n],
+            inspection_restricts: vec![Vec::new(); n],
+        }
+    }
+
+    /// Whether the verdict has times of its own, which count from the request.
+    fn has_times(&self) -> bool {
+        !self.restrictions.is_empty()
+            || self
+                .lines
+                .iter()
+                .any(|l| l.review_due.is_some() || l.refund_due.is_some() || l.refund_limit.is_some())
+    }
+
+    /// A restriction set at the request by `by`, whose text is `fallback` when it gives none.
+    fn restrict(&mut self, r: &crate::ir::RestrictDef, fallback: String, by: String) {
+        let now = self.case.ret.requested_at;
+        let offset = self.case.ret.offset;
+        self.restrictions.push(RestrictionHit {
+            kind: r.kind.into(),
+            since: life::stamp(now, offset),
+            until: life::stamp(life::after(now, r.seconds), offset),
+            because: r.because.clone().unwrap_or(fallback),
+            by,
+        });
+    }
 }
 
 impl<'a> Sink<'a> for VerdictSink<'a> {
@@ -400,6 +596,14 @@ impl<'a> Sink<'a> for VerdictSink<'a> {
             score: flag.score,
             note: flag.note.clone(),
         });
+        for r in &flag.restricts {
+            let fallback = flag.note.clone().unwrap_or_else(|| format!("flag {}", flag.name));
+            self.restrict(r, fallback, format!("flag {}", flag.name));
+        }
+    }
+
+    fn payer(&mut self, payer: Payer) {
+        self.nothing_back |= payer == Payer::Nothing;
     }
 
     fn shipping_row(&mut self, f: &mut Frame<'a>, i: usize) {
@@ -440,7 +644,35 @@ impl<'a> Sink<'a> for VerdictSink<'a> {
             effect: rule.decision.as_ref().map_or("deduct", |(d, _)| d.as_str()).into(),
             message: rule.decision.as_ref().and_then(|(_, m)| m.clone()),
             layer: None,
+            stage: None,
         });
+        if !rule.restricts.is_empty() {
+            let fallback = rule
+                .decision
+                .as_ref()
+                .and_then(|(_, m)| m.clone())
+                .unwrap_or_else(|| format!("rule {}", rule.name));
+            let by = format!("rule {}", rule.name);
+            if self.stage == Stage::Inspection {
+                for r in &rule.restricts {
+                    let because = r.because.clone().unwrap_or_else(|| fallback.clone());
+                    self.inspection_restricts[line].push((r.clone(), because, by.clone()));
+                }
+            } else {
+                self.restricted_by.resize(self.p.ir.rules.len(), false);
+                if !std::mem::replace(&mut self.restricted_by[i], true) {
+                    for r in &rule.restricts {
+                        self.restrict(r, fallback.clone(), by.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    fn inspected(&mut self, line: usize, decided: Option<(Decision, usize)>, deducted: Decimal, failed: bool) {
+        if let Some(slot) = self.inspected.get_mut(line) {
+            *slot = Some((decided, deducted, failed));
+        }
     }
 
     fn deduction(&mut self, line: usize, label: &'a str, amount: Decimal) {
@@ -460,15 +692,40 @@ impl<'a> Sink<'a> for VerdictSink<'a> {
         }
     }
 
-    fn line(&mut self, line: usize, decision: Decision, refund: Decimal, because: Because<'a>) {
+    fn line(&mut self, line: usize, decision: Decision, refund: Decimal, because: Because<'a>, failed: bool) {
+        let header = &self.p.ir.header;
+        let rule = match because {
+            Because::Rule(r, _) => self.p.ir.rules.get(r),
+            _ => None,
+        };
+        let now = self.case.ret.requested_at;
+        let offset = self.case.ret.offset;
         let l = &mut self.lines[line];
         l.decision = decision.as_str().into();
         l.refund = self.p.money(refund);
         l.message = match because {
-            Because::Rule(m) => m.map(str::to_string),
-            Because::Default => self.p.ir.header.default_message.clone(),
+            Because::Rule(_, m) => m.map(str::to_string),
+            Because::Default => header.default_message.clone(),
             Because::Failed => Some(FAILED_LINE.into()),
         };
+        // The line's life (docs/language.md §15): a review's due time and
+        // timeout, a refund's clock — the deciding rule's, else the header's.
+        if decision == Decision::Review
+            && let Some(d) = rule.and_then(|r| r.deadline).or(header.review)
+        {
+            l.review_due = Some(life::stamp(life::after(now, d.seconds), offset));
+            // Errors never approve: a line the policy could not evaluate waits for a person.
+            l.on_timeout = (!failed).then(|| d.then.as_str().into());
+        }
+        if decision != Decision::Deny
+            && let Some(limit) = rule.and_then(|r| r.refund).or(header.refund)
+        {
+            let clock = life::clock(limit, self.nothing_back);
+            if decision == Decision::Approve && clock.of == "approval" {
+                l.refund_due = Some(life::stamp(life::after(now, limit.seconds), offset));
+            }
+            l.refund_limit = Some(clock);
+        }
     }
 
     fn total_overflowed(&mut self) {
@@ -480,6 +737,7 @@ impl<'a> Sink<'a> for VerdictSink<'a> {
         for line in self.lines.iter_mut().filter(|l| l.decision == "approve") {
             line.decision = "review".into();
             line.message = Some(FAILED_LINE.into());
+            line.refund_due = None;
         }
     }
 }

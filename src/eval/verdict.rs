@@ -17,11 +17,19 @@ pub type Word = Cow<'static, str>;
 pub struct Verdict {
     /// The return it judges.
     pub return_id: String,
+    /// The stage of the return's life this verdict follows: absent for the
+    /// request, `review` after a review was settled (by a person or a
+    /// timeout), `inspection` after a line was inspected (docs/language.md §15).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<Word>,
     /// The policy that decided: its title, version and a hash of its text.
     pub policy: Arc<PolicyId>,
     /// When judged on a platform floor: what the floor said, by itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub floor: Option<FloorPart>,
+    /// After the request: what the request's own verdict decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<RequestPart>,
     /// `approve`, `deny`, `review` or `partial`.
     pub decision: Word,
     /// The sum of the approved lines' refunds, in the currency's minor unit.
@@ -38,6 +46,77 @@ pub struct Verdict {
     pub lines: Vec<LineVerdict>,
     /// Constructs that could not be evaluated (each line they touched went to review).
     pub errors: Vec<ErrorEntry>,
+    /// When the return was asked for, as the case wrote it: present when the
+    /// verdict has times of its own (due times, restrictions), which count from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_at: Option<String>,
+    /// The earliest time a line in review is due to be decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_due: Option<String>,
+    /// How the return's reviews ended so far, in order: who decided, when, why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reviews: Vec<ReviewRecord>,
+    /// Restrictions the verdict sets on the customer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restrictions: Vec<RestrictionHit>,
+}
+
+/// What the request's own verdict decided, on a verdict of a later stage.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[non_exhaustive]
+pub struct RequestPart {
+    /// The request's decision.
+    pub decision: Word,
+    /// The request's refund.
+    pub refund: String,
+}
+
+/// How a review ended: a person's decision, or the deadline passing.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[non_exhaustive]
+pub struct ReviewRecord {
+    /// When: the decision's time, or the due time of a review that timed out.
+    pub at: String,
+    /// `approve` or `deny`.
+    pub decision: Word,
+    /// Who decided; absent for a timeout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// Why, as the person wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// True when nobody decided in time and the policy's timeout decided.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub timed_out: bool,
+    /// The lines it settled.
+    pub lines: Vec<String>,
+}
+
+/// A restriction a verdict sets on the customer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[non_exhaustive]
+pub struct RestrictionHit {
+    /// `refund_only`, `no_reason_returns`, `orders` or `manual_review`.
+    pub kind: Word,
+    /// When it starts: the moment of the verdict that set it.
+    pub since: String,
+    /// When it ends.
+    pub until: String,
+    /// Why, for support to tell the customer.
+    pub because: String,
+    /// What set it: `flag NAME` or `rule NAME` (prefixed `floor` on a floor).
+    pub by: String,
+}
+
+/// When an approved line's refund is due, while the clock has not started:
+/// within `seconds` of its approval or its inspection.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RefundClock {
+    /// How long after the clock starts.
+    pub seconds: i64,
+    /// `approval` or `inspection`.
+    pub of: Word,
 }
 
 /// A flag that fired.
@@ -66,6 +145,22 @@ pub struct LineVerdict {
     /// What the customer is told: the deciding rule's message, or the default's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// A line in review: when it is due to be decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_due: Option<String>,
+    /// A line in review: what it becomes if nobody decides by then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_timeout: Option<Word>,
+    /// An approved line: when its refund is due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_due: Option<String>,
+    /// A line whose refund clock has not started yet (it waits for its
+    /// approval or its inspection): how long it will have.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_limit: Option<RefundClock>,
+    /// When the line was inspected, once it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inspected_at: Option<String>,
     /// The deductions of the rules that fired, each rounded to the minor unit.
     pub deductions: Vec<Deduction>,
     /// Every rule that fired on the line, in declaration order (on a floor:
@@ -134,6 +229,9 @@ pub struct RuleHit {
     /// `floor` for a rule of the platform floor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layer: Option<Word>,
+    /// `inspection` for a rule that fired when the line was inspected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<Word>,
 }
 
 /// A construct that could not be evaluated on this case (docs/language.md §6.5).

@@ -91,6 +91,14 @@ fn recycle<Static, U>(v: Vec<Static>) -> Vec<U> {
     v.into_iter().filter_map(|_| None).collect()
 }
 
+/// The line's inspection, missing before there is one.
+fn inspected(line: &ReturnLine, id: NodeId) -> Result<&crate::data::Inspection, EvalError> {
+    line.inspection.as_ref().ok_or(EvalError {
+        node: id,
+        kind: ErrKind::Missing,
+    })
+}
+
 fn find<'a>(attrs: &'a [(String, Scalar)], name: &str) -> Option<&'a Scalar> {
     attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v)
 }
@@ -514,6 +522,12 @@ impl<'a> Frame<'a> {
             Some(Node::Field(Field::OrderTags)) => Ok((&case()?.order.tags, none)),
             Some(Node::Field(Field::ReturnEvidence)) => Ok((&case()?.ret.evidence, none)),
             Some(Node::Field(Field::CustomerTags)) => Ok((&case()?.customer.tags, none)),
+            Some(Node::Field(Field::CustomerRestrictions)) => Ok((&case()?.customer.restricted, none)),
+            Some(Node::Field(Field::InspectedPhotos)) => {
+                let line = self.line.ok_or_else(|| Self::missing(node))?;
+                let found = line.inspection.as_ref().ok_or_else(|| Self::missing(node))?;
+                Ok((&found.photos, none))
+            }
             Some(Node::Field(Field::ItemTags)) => {
                 let line = self.line.ok_or_else(|| Self::missing(node))?;
                 Ok((&line.tags, none))
@@ -560,7 +574,29 @@ impl<'a> Frame<'a> {
             Field::CustomerId => Value::Str(&c.id),
             Field::CustomerCreatedAt => time(c.created_at)?,
             Field::CustomerVip => Value::Bool(c.vip),
-            Field::OrderTags | Field::ItemTags | Field::ReturnEvidence | Field::CustomerTags => Value::List(id),
+            Field::InspectedAt => Value::Time(inspected(line()?, id)?.at),
+            Field::InspectedCondition => Value::Str(&inspected(line()?, id)?.condition),
+            Field::InspectedQuantity => Value::Int(inspected(line()?, id)?.quantity_received),
+            Field::InspectedTagsAttached => {
+                Value::Bool(inspected(line()?, id)?.tags_attached.ok_or(Self::missing(id))?)
+            }
+            Field::InspectedPackagingIntact => {
+                Value::Bool(inspected(line()?, id)?.packaging_intact.ok_or(Self::missing(id))?)
+            }
+            Field::InspectedSerial => Value::Str(inspected(line()?, id)?.serial.as_deref().ok_or(Self::missing(id))?),
+            Field::InspectedSkuMatch => Value::Bool(inspected(line()?, id)?.sku_match.ok_or(Self::missing(id))?),
+            Field::OrderTags
+            | Field::ItemTags
+            | Field::ReturnEvidence
+            | Field::CustomerTags
+            | Field::InspectedPhotos
+            | Field::CustomerRestrictions => {
+                // A list the case may not have: an inspection's photos, before it.
+                if f == Field::InspectedPhotos {
+                    inspected(line()?, id)?;
+                }
+                Value::List(id)
+            }
         })
     }
 

@@ -31,6 +31,12 @@ impl Program {
         if let Some(v) = vocab.get(Field::ItemCondition) {
             for (i, line) in case.ret.items.iter().enumerate() {
                 word(v, &line.condition, || format!("return.items[{i}].condition"))?;
+                // The condition an inspection finds is one of the same words.
+                if let Some(found) = &line.inspection {
+                    word(v, &found.condition, || {
+                        format!("return.items[{i}].inspection.condition")
+                    })?;
+                }
             }
         }
         if let Some(v) = vocab.get(Field::ReturnEvidence) {

@@ -27,6 +27,7 @@ pub use witness::{FloorOverride, floor_overrides, floor_warnings};
 use rust_decimal::Decimal;
 
 use crate::data::{Case, InputError};
+use crate::eval::life::{self, Layer};
 use crate::eval::{Explanation, FloorPart, LineVerdict, Override, Program, RuleHit, Verdict};
 
 /// The failed-line message (an error sends a line to review); see `eval`.
@@ -53,9 +54,68 @@ fn money(text: &str) -> Decimal {
 /// policy's declared words apply); the currencies are the same (checked when
 /// the pair is loaded, see [`check_pair`]).
 pub fn judge_layered(floor: &Program, merchant: &Program, case: &Case) -> Result<Verdict, InputError> {
-    let f = floor.judge(case)?;
-    let m = merchant.judge(case)?;
-    Ok(layer(floor, merchant, f, m))
+    judge_layered_in(floor, merchant, case, true)
+}
+
+/// [`judge_layered`] by the tree walk alone: the reference the tests hold it to.
+#[cfg(any(test, feature = "internals"))]
+pub fn judge_layered_reference(floor: &Program, merchant: &Program, case: &Case) -> Result<Verdict, InputError> {
+    judge_layered_in(floor, merchant, case, false)
+}
+
+fn judge_layered_in(floor: &Program, merchant: &Program, case: &Case, compiled: bool) -> Result<Verdict, InputError> {
+    let (f, _, _) = floor.request_in(case, &[], false, compiled, false)?;
+    let (m, _, _) = merchant.request_in(case, &[], false, compiled, false)?;
+    let v = layer(floor, merchant, case, f, m);
+    life::live(case, v, &layers(floor, merchant, &[], &[]), compiled, false).map(|(v, _)| v)
+}
+
+/// [`judge_layered`]'s fold of an inspection, for a service that stored a return's case and verdict:
+/// the merchant's policy, and the floor it stands on if any. The case takes
+/// the inspection, so that a second inspection of the same line is refused.
+pub fn inspect(
+    merchant: &Program,
+    floor: Option<&Program>,
+    case: &mut Case,
+    verdict: Verdict,
+    sku: &str,
+    found: crate::data::Inspection,
+) -> Result<Verdict, crate::eval::InspectError> {
+    match floor {
+        Some(f) => {
+            let layers = layers(f, merchant, &[], &[]);
+            life::inspect_in(case, verdict, sku, found, &layers, true)
+        }
+        None => {
+            let layer = Layer {
+                program: merchant,
+                provided: &[],
+                floor: false,
+            };
+            life::inspect_in(case, verdict, sku, found, &[layer], true)
+        }
+    }
+}
+
+/// The two policies a layered return's life runs through: the merchant's, then the floor's.
+pub(crate) fn layers<'p>(
+    floor: &'p Program,
+    merchant: &'p Program,
+    floor_provided: &'p [Option<crate::history::AggValue>],
+    merchant_provided: &'p [Option<crate::history::AggValue>],
+) -> [Layer<'p>; 2] {
+    [
+        Layer {
+            program: merchant,
+            provided: merchant_provided,
+            floor: false,
+        },
+        Layer {
+            program: floor,
+            provided: floor_provided,
+            floor: true,
+        },
+    ]
 }
 
 /// [`judge_layered`] with the merchant's table rows (for suite coverage).
@@ -64,9 +124,11 @@ pub(crate) fn judge_layered_rows(
     merchant: &Program,
     case: &Case,
 ) -> Result<(Verdict, crate::eval::Rows), InputError> {
-    let f = floor.judge(case)?;
-    let (m, rows) = merchant.judge_rows(case)?;
-    Ok((layer(floor, merchant, f, m), rows))
+    let (f, _, _) = floor.request_in(case, &[], false, true, false)?;
+    let (m, _, rows) = merchant.request_in(case, &[], false, true, true)?;
+    let v = layer(floor, merchant, case, f, m);
+    let (v, _) = life::live(case, v, &layers(floor, merchant, &[], &[]), true, false)?;
+    Ok((v, rows))
 }
 
 /// [`judge_layered`] with both layers' explanations: the merchant's, then
@@ -76,10 +138,14 @@ pub fn judge_layered_explained(
     merchant: &Program,
     case: &Case,
 ) -> Result<(Verdict, Explanation), InputError> {
-    let (f, fx) = floor.judge_explained(case)?;
-    let (m, mut mx) = merchant.judge_explained(case)?;
+    let (f, fx, _) = floor.request_in(case, &[], true, true, false)?;
+    let (m, mut mx, _) = merchant.request_in(case, &[], true, true, false)?;
     let floor_ships = f.shipping != "buyer";
-    let v = layer(floor, merchant, f, m);
+    let v = layer(floor, merchant, case, f, m);
+    let (v, inspected) = life::live(case, v, &layers(floor, merchant, &[], &[]), true, true)?;
+    for (line, rules) in mx.lines.iter_mut().zip(inspected) {
+        line.inspection = rules;
+    }
     for mut flag in fx.flags {
         flag.name = format!("floor: {}", flag.name);
         mx.flags.push(flag);
@@ -111,10 +177,35 @@ pub fn check_pair(floor: &Program, merchant: &Program) -> Result<(), String> {
 }
 
 /// The two verdicts made one.
-pub(crate) fn layer(floor: &Program, merchant: &Program, f: Verdict, mut m: Verdict) -> Verdict {
-    for (line, fl) in m.lines.iter_mut().zip(&f.lines) {
+pub(crate) fn layer(floor: &Program, merchant: &Program, case: &Case, f: Verdict, mut m: Verdict) -> Verdict {
+    let floor_review = floor.ir.header.review.map(|d| {
+        let due = life::after(case.ret.requested_at, d.seconds);
+        (due, d.then)
+    });
+    let nothing_back = life::nothing_back(
+        case,
+        if f.shipping != "buyer" {
+            &f.shipping
+        } else {
+            &m.shipping
+        },
+    );
+    let floor_clock = floor.ir.header.refund.map(|l| life::clock(l, nothing_back));
+    let merchant_clock = merchant.ir.header.refund.map(|l| life::clock(l, nothing_back));
+    let merchant_failed: Vec<bool> = m.lines.iter().map(|l| failed_on(&m, &l.sku)).collect();
+    for ((line, fl), merchant_failed) in m.lines.iter_mut().zip(&f.lines).zip(merchant_failed) {
+        let failed = failed_on(&f, &fl.sku) || merchant_failed;
         if !floor_decides(&f, fl) {
             add_floor_rules(line, fl);
+            floor_life(
+                line,
+                None,
+                floor_review,
+                floor_clock.as_ref(),
+                merchant_clock.as_ref(),
+                failed,
+                case,
+            );
             continue;
         }
         let from = line.decision.clone();
@@ -138,6 +229,15 @@ pub(crate) fn layer(floor: &Program, merchant: &Program, f: Verdict, mut m: Verd
             line.message = fl.message.clone();
         }
         add_floor_rules(line, fl);
+        floor_life(
+            line,
+            Some(fl),
+            floor_review,
+            floor_clock.as_ref(),
+            merchant_clock.as_ref(),
+            failed,
+            case,
+        );
         if line.decision != from || line.refund != refund_from {
             let refund_changed = line.refund != refund_from;
             line.overrides.push(Override {
@@ -181,6 +281,22 @@ pub(crate) fn layer(floor: &Program, merchant: &Program, f: Verdict, mut m: Verd
         e.construct = format!("floor {}", e.construct);
         m.errors.push(e);
     }
+    for mut r in f.restrictions {
+        r.by = format!("floor {}", r.by);
+        m.restrictions.push(r);
+    }
+    m.review_due = m
+        .lines
+        .iter()
+        .filter(|l| l.decision == "review")
+        .filter_map(|l| l.review_due.as_deref().and_then(|d| Some((life::read_time(d)?, d))))
+        .min_by_key(|(t, _)| *t)
+        .map(|(_, d)| d.to_string());
+    let has_times = !m.restrictions.is_empty()
+        || m.lines
+            .iter()
+            .any(|l| l.review_due.is_some() || l.refund_due.is_some() || l.refund_limit.is_some());
+    m.requested_at = has_times.then(|| life::stamp(case.ret.requested_at, case.ret.offset));
     m.floor = Some(FloorPart {
         policy: floor.id.clone(),
         decision: f.decision,
@@ -188,6 +304,63 @@ pub(crate) fn layer(floor: &Program, merchant: &Program, f: Verdict, mut m: Verd
         flags: f.flags,
     });
     m
+}
+
+/// A layered line's review deadline and refund clock: the deciding layer's
+/// (`fl`, when the floor decided), and the floor's header's, which bounds
+/// the merchant's: of two, the sooner review and the shorter refund limit win.
+fn floor_life(
+    line: &mut LineVerdict,
+    fl: Option<&LineVerdict>,
+    floor_review: Option<(crate::data::Time, crate::syntax::ast::Decision)>,
+    floor_clock: Option<&crate::eval::RefundClock>,
+    merchant_clock: Option<&crate::eval::RefundClock>,
+    failed: bool,
+    case: &Case,
+) {
+    let offset = case.ret.offset;
+    let own_clock = line.refund_limit.take();
+    if let Some(fl) = fl {
+        line.review_due = fl.review_due.clone();
+        line.on_timeout = fl.on_timeout.clone();
+    }
+    if line.decision != "review" {
+        line.review_due = None;
+        line.on_timeout = None;
+    } else if fl.is_none()
+        && let Some((due, then)) = floor_review
+    {
+        // The floor's header bounds the merchant's reviews; a review the
+        // floor itself decided keeps its own rule's deadline.
+        let own = line.review_due.as_deref().and_then(life::read_time).map(|t| t.to_utc());
+        if own.is_none_or(|own| due < own) {
+            line.review_due = Some(life::stamp(due, offset));
+            line.on_timeout = (!failed).then(|| then.as_str().into());
+        }
+    }
+    if failed {
+        line.on_timeout = None;
+    }
+    if line.decision == "deny" {
+        line.refund_due = None;
+        line.refund_limit = None;
+        return;
+    }
+    // The shortest of the limits that apply: the merchant's line's (or its
+    // header's, when the floor decided a line the merchant denied), the
+    // floor's line's, the floor's header's.
+    let candidates = [
+        own_clock,
+        fl.and_then(|f| f.refund_limit.clone()),
+        floor_clock.cloned(),
+        merchant_clock.cloned(),
+    ];
+    let clock = candidates.into_iter().flatten().min_by_key(|c| c.seconds);
+    line.refund_due = clock.as_ref().and_then(|c| {
+        (line.decision == "approve" && c.of == "approval")
+            .then(|| life::stamp(life::after(case.ret.requested_at, c.seconds), offset))
+    });
+    line.refund_limit = clock;
 }
 
 fn add_floor_rules(line: &mut LineVerdict, fl: &LineVerdict) {

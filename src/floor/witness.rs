@@ -100,7 +100,7 @@ pub fn floor_overrides(floor: &Program, merchant: &Program) -> Vec<FloorOverride
             continue;
         };
         let merchant_shipping = m.shipping.clone();
-        let layered = super::layer(floor, merchant, f, m);
+        let layered = super::layer(floor, merchant, &case, f, m);
         for line in &layered.lines {
             for o in &line.overrides {
                 let merchant_rule = o.merchant_rule.clone();

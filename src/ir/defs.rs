@@ -1,6 +1,7 @@
 //! The definitions of a checked policy: lets, aggregates, attributes, flags,
 //! rules and table rows, each pointing into the node arena by [`NodeId`].
 
+use super::life::{RefundLimit, RestrictDef, ReviewDeadline, Stage};
 use super::node::NodeId;
 use super::schema::{EventField, Source};
 use crate::syntax::ast::{AggFn, Decision};
@@ -55,13 +56,23 @@ pub struct FlagDef {
     pub unless: Option<NodeId>,
     pub score: i64,
     pub note: Option<String>,
+    /// Restrictions set on the customer when the flag fires.
+    pub restricts: Vec<RestrictDef>,
 }
 
 #[derive(Debug, Clone)]
 pub struct RuleDef {
     pub name: String,
+    /// At the request, or when the goods are inspected.
+    pub stage: Stage,
     pub when: Option<NodeId>,
     pub unless: Option<NodeId>,
     pub decision: Option<(Decision, Option<String>)>,
     pub deducts: Vec<(NodeId, String)>,
+    /// A review's own deadline (`review "…" within 24 hours, then deny`).
+    pub deadline: Option<ReviewDeadline>,
+    /// When the refund of a line this rule decides is due.
+    pub refund: Option<RefundLimit>,
+    /// Restrictions set on the customer when the rule fires.
+    pub restricts: Vec<RestrictDef>,
 }

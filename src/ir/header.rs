@@ -16,6 +16,10 @@ pub struct HeaderInfo {
     pub timezone: PolicyTz,
     pub default: Decision,
     pub default_message: Option<String>,
+    /// `review within …, then …`: the deadline of every review line without one.
+    pub review: Option<super::ReviewDeadline>,
+    /// `refund within … of …`: when an approved line's refund is due, unless its rule says.
+    pub refund: Option<super::RefundLimit>,
 }
 
 /// The policy's timezone: an IANA zone or a fixed offset.

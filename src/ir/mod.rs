@@ -13,6 +13,7 @@
 
 mod defs;
 mod header;
+pub(crate) mod life;
 mod node;
 pub(crate) mod schema;
 mod types;
@@ -20,6 +21,7 @@ mod vocab;
 
 pub(crate) use defs::{AggDef, AttrObject, AttrSlot, FlagDef, LetDef, Row, RuleDef};
 pub use header::{HeaderInfo, Payer, PolicyTz};
+pub(crate) use life::{Anchor, RefundLimit, RestrictDef, ReviewDeadline, Stage};
 pub(crate) use node::{Arith, Cmp, Func, Lit, Node, NodeId, reads_only_event};
 pub(crate) use types::Ty;
 pub(crate) use vocab::{Vocabularies, Vocabulary};

@@ -24,6 +24,15 @@ pub enum Field {
     ItemAmount,
     ItemCondition,
     ItemTags,
+    /// `item.inspection.*`: what the warehouse found, at the inspection stage.
+    InspectedAt,
+    InspectedCondition,
+    InspectedQuantity,
+    InspectedTagsAttached,
+    InspectedPackagingIntact,
+    InspectedSerial,
+    InspectedSkuMatch,
+    InspectedPhotos,
     ReturnId,
     ReturnRequestedAt,
     ReturnType,
@@ -35,6 +44,8 @@ pub enum Field {
     CustomerCreatedAt,
     CustomerVip,
     CustomerTags,
+    /// The kinds of restriction in force on the customer at the request.
+    CustomerRestrictions,
 }
 
 /// One readable field: `root.name`, its type, and whether a case may lack it.
@@ -82,6 +93,41 @@ pub const FIELDS: &[FieldInfo] = &[
     f("item", "amount", Field::ItemAmount, Ty::Dec, false),
     f("item", "condition", Field::ItemCondition, Ty::Str, false),
     f("item", "tags", Field::ItemTags, Ty::List, false),
+    // An inspection's findings (docs/language.md §4.5): read only by rules
+    // `at inspection`, which run on a line once it has one; `optional` says
+    // which findings an inspection may leave out.
+    f("item", "inspection.at", Field::InspectedAt, Ty::Time, false),
+    f(
+        "item",
+        "inspection.condition",
+        Field::InspectedCondition,
+        Ty::Str,
+        false,
+    ),
+    f(
+        "item",
+        "inspection.quantity_received",
+        Field::InspectedQuantity,
+        Ty::Int,
+        false,
+    ),
+    f(
+        "item",
+        "inspection.tags_attached",
+        Field::InspectedTagsAttached,
+        Ty::Bool,
+        true,
+    ),
+    f(
+        "item",
+        "inspection.packaging_intact",
+        Field::InspectedPackagingIntact,
+        Ty::Bool,
+        true,
+    ),
+    f("item", "inspection.serial", Field::InspectedSerial, Ty::Str, true),
+    f("item", "inspection.sku_match", Field::InspectedSkuMatch, Ty::Bool, true),
+    f("item", "inspection.photos", Field::InspectedPhotos, Ty::List, false),
     f("return", "id", Field::ReturnId, Ty::Str, false),
     f("return", "requested_at", Field::ReturnRequestedAt, Ty::Time, false),
     f("return", "type", Field::ReturnType, Ty::Str, false),
@@ -93,7 +139,19 @@ pub const FIELDS: &[FieldInfo] = &[
     f("customer", "created_at", Field::CustomerCreatedAt, Ty::Time, true),
     f("customer", "vip", Field::CustomerVip, Ty::Bool, false),
     f("customer", "tags", Field::CustomerTags, Ty::List, false),
+    f("customer", "restrictions", Field::CustomerRestrictions, Ty::List, false),
 ];
+
+/// The field a path names, `[root, field]` or `[item, inspection, finding]`.
+pub fn find_field(parts: &[&str]) -> Option<&'static FieldInfo> {
+    match parts {
+        [root, name] => FIELDS.iter().find(|f| f.root == *root && f.name == *name),
+        ["item", "inspection", name] => FIELDS
+            .iter()
+            .find(|f| f.root == "item" && f.name.strip_prefix("inspection.") == Some(*name)),
+        _ => None,
+    }
+}
 
 /// The kinds of return request (`return.type`, and `type` inside `where`):
 /// a closed set, refused in input and in a policy's comparisons alike.
@@ -108,7 +166,17 @@ pub const RETURN_STATUSES: &[&str] = &["pending", "approved", "refunded", "excha
 pub fn closed_values(field: Field) -> Option<&'static [&'static str]> {
     match field {
         Field::ReturnType => Some(RETURN_TYPES),
+        Field::CustomerRestrictions => Some(super::life::RESTRICTION_KINDS),
         _ => None,
+    }
+}
+
+/// The field whose declared words a field shares: the condition an
+/// inspection finds is one of `item.condition`'s words.
+pub fn vocabulary_field(field: Field) -> Field {
+    match field {
+        Field::InspectedCondition => Field::ItemCondition,
+        f => f,
     }
 }
 
@@ -126,6 +194,8 @@ pub fn closed_event_values(field: EventField) -> Option<&'static [&'static str]>
 pub fn closed_noun(values: &[&str]) -> (&'static str, &'static str) {
     if std::ptr::eq(values, RETURN_STATUSES) {
         ("a return status", "return statuses")
+    } else if std::ptr::eq(values, super::life::RESTRICTION_KINDS) {
+        ("a kind of restriction", "the kinds of restriction")
     } else {
         ("a return type", "return types")
     }

@@ -124,6 +124,9 @@ struct CaseFile {
     expect: Option<Expect>,
     #[serde(default)]
     snapshot: bool,
+    /// Judge as of this moment (RFC 3339), as `rpl judge --now` does:
+    /// reviews due by then time out.
+    now: Option<String>,
 }
 
 /// What a case must decide. Only the keys given are compared.
@@ -140,6 +143,24 @@ pub(crate) struct Expect {
     lines: Option<Vec<ExpectLine>>,
     /// The constructs that could not be evaluated, in order (`[]`: none).
     errors: Option<Vec<ExpectError>>,
+    /// The stage the verdict follows: `request`, `review` or `inspection`.
+    stage: Option<String>,
+    /// After the request: what the request's own verdict decided.
+    request: Option<ExpectRequest>,
+    /// The earliest due time of a line in review (`"(none)"`: none).
+    review_due: Option<String>,
+    /// How the reviews ended, in order: `approve`, `deny`, or `timeout: deny`.
+    reviews: Option<Vec<String>>,
+    /// The kinds of restriction the verdict sets, in order (`[]`: none).
+    restrictions: Option<Vec<String>>,
+}
+
+/// The request's part of a later stage's verdict.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ExpectRequest {
+    decision: Option<String>,
+    refund: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -156,6 +177,12 @@ pub(crate) struct ExpectLine {
     deductions: Option<Vec<ExpectDeduction>>,
     /// On a floor: the floor rules that overrode the merchant's decision here (`[]`: none).
     overrides: Option<Vec<String>>,
+    /// A line in review: when it is due (`"(none)"`: no deadline).
+    review_due: Option<String>,
+    /// A line in review: what a timeout decides (`"(none)"`: it waits for a person).
+    on_timeout: Option<String>,
+    /// An approved line: when its refund is due (`"(none)"`: not yet known).
+    refund_due: Option<String>,
 }
 
 /// A deduction as a suite names it: its label, or its label and amount.
@@ -438,12 +465,29 @@ fn judge_case(
     base: &Path,
     case: &CaseFile,
 ) -> Result<(Verdict, Rows), CaseError> {
+    let read = |input: &str| {
+        let path = base.join(input);
+        let text = std::fs::read_to_string(&path).map_err(|e| e.to_string());
+        (path, text)
+    };
+    judge_case_with(program, floor, case, &read)
+}
+
+/// Judges a suite's case as `rpl test` does, its `input` file read by
+/// `read` (which says where it looked): on the floor if the suite names
+/// one, and, with `now`, with the reviews due by then timed out.
+fn judge_case_with(
+    program: &crate::Program,
+    floor: Option<&crate::Program>,
+    case: &CaseFile,
+    read: &dyn Fn(&str) -> (PathBuf, Result<String, String>),
+) -> Result<(Verdict, Rows), CaseError> {
     let value = match (&case.input, &case.case) {
         (Some(input), _) => {
-            let path = base.join(input);
-            let text = std::fs::read_to_string(&path).map_err(|e| CaseError::Read {
+            let (path, text) = read(input);
+            let text = text.map_err(|reason| CaseError::Read {
                 path: path.clone(),
-                reason: e.to_string(),
+                reason,
             })?;
             serde_json::from_str(&text).map_err(|e| CaseError::NotJson {
                 path,
@@ -455,11 +499,29 @@ fn judge_case(
         (None, None) => return Err(CaseError::Inline("no input".into())),
     };
     let parsed = crate::data::parse_case_value(&value).map_err(CaseError::Invalid)?;
-    match floor {
+    let now = match &case.now {
+        Some(text) => Some(
+            chrono::DateTime::parse_from_rfc3339(text)
+                .map_err(|_| {
+                    CaseError::Invalid(InputError::new(
+                        "now",
+                        format!("\"{text}\" is not an RFC 3339 time with an offset"),
+                    ))
+                })?
+                .to_utc(),
+        ),
+        None => None,
+    };
+    let (v, rows) = match floor {
         Some(floor) => crate::floor::judge_layered_rows(floor, program, &parsed),
         None => program.judge_rows(&parsed),
     }
-    .map_err(CaseError::Invalid)
+    .map_err(CaseError::Invalid)?;
+    let v = match now {
+        Some(now) => crate::eval::time_out_reviews(&v, now).unwrap_or(v),
+        None => v,
+    };
+    Ok((v, rows))
 }
 
 fn snapshot(path: &Path, verdict: &Verdict, update: bool) -> Outcome {
@@ -495,6 +557,10 @@ fn snapshot(path: &Path, verdict: &Verdict, update: bool) -> Outcome {
 #[derive(serde::Serialize)]
 struct Pinned<'a> {
     return_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stage: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request: Option<&'a crate::eval::RequestPart>,
     decision: &'a str,
     refund: &'a str,
     currency: &'a str,
@@ -505,6 +571,14 @@ struct Pinned<'a> {
     flags: &'a [crate::eval::FlagHit],
     lines: &'a [crate::eval::LineVerdict],
     errors: &'a [crate::eval::ErrorEntry],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    requested_at: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    review_due: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    reviews: &'a [crate::eval::ReviewRecord],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    restrictions: &'a [crate::eval::RestrictionHit],
 }
 
 /// The floor's own part of a verdict, without its identity.
@@ -519,6 +593,8 @@ impl<'a> Pinned<'a> {
     fn of(v: &'a Verdict) -> Pinned<'a> {
         Pinned {
             return_id: &v.return_id,
+            stage: v.stage.as_deref(),
+            request: v.request.as_ref(),
             decision: &v.decision,
             refund: &v.refund,
             currency: &v.currency,
@@ -532,6 +608,10 @@ impl<'a> Pinned<'a> {
             flags: &v.flags,
             lines: &v.lines,
             errors: &v.errors,
+            requested_at: v.requested_at.as_deref(),
+            review_due: v.review_due.as_deref(),
+            reviews: &v.reviews,
+            restrictions: &v.restrictions,
         }
     }
 }
@@ -589,6 +669,45 @@ fn compare(e: &Expect, v: &Verdict) -> Vec<Mismatch> {
         let have: Vec<String> = v.errors.iter().enumerate().map(|(i, x)| shown(i, x)).collect();
         check("errors".into(), Some(list(&want)), list(&have));
     }
+    let none = || "(none)".to_string();
+    check(
+        "stage".into(),
+        e.stage.clone(),
+        v.stage.as_deref().unwrap_or("request").to_string(),
+    );
+    if let Some(r) = &e.request {
+        let part = v.request.as_ref();
+        check(
+            "request.decision".into(),
+            r.decision.clone(),
+            part.map_or(v.decision.to_string(), |p| p.decision.to_string()),
+        );
+        check(
+            "request.refund".into(),
+            r.refund.clone(),
+            part.map_or(v.refund.clone(), |p| p.refund.clone()),
+        );
+    }
+    check(
+        "review_due".into(),
+        e.review_due.clone(),
+        v.review_due.clone().unwrap_or_else(none),
+    );
+    let reviews: Vec<String> = v
+        .reviews
+        .iter()
+        .map(|r| match r.timed_out {
+            true => format!("timeout: {}", r.decision),
+            false => r.decision.to_string(),
+        })
+        .collect();
+    check("reviews".into(), e.reviews.as_ref().map(|r| list(r)), list(&reviews));
+    let restrictions: Vec<String> = v.restrictions.iter().map(|r| r.kind.to_string()).collect();
+    check(
+        "restrictions".into(),
+        e.restrictions.as_ref().map(|r| list(r)),
+        list(&restrictions),
+    );
     for line in e.lines.iter().flatten() {
         let Some(actual) = v.lines.iter().find(|l| l.sku == line.sku) else {
             check(
@@ -605,6 +724,21 @@ fn compare(e: &Expect, v: &Verdict) -> Vec<Mismatch> {
             key("message"),
             line.message.clone(),
             actual.message.clone().unwrap_or_else(|| "(none)".into()),
+        );
+        check(
+            key("review_due"),
+            line.review_due.clone(),
+            actual.review_due.clone().unwrap_or_else(none),
+        );
+        check(
+            key("on_timeout"),
+            line.on_timeout.clone(),
+            actual.on_timeout.as_deref().map_or_else(none, str::to_string),
+        );
+        check(
+            key("refund_due"),
+            line.refund_due.clone(),
+            actual.refund_due.clone().unwrap_or_else(none),
         );
         let rules: Vec<String> = actual.rules.iter().map(|r| r.rule.clone()).collect();
         check(key("rules"), line.rules.as_ref().map(|r| list(r)), list(&rules));

@@ -118,28 +118,12 @@ fn judge(
     case: &CaseFile,
     files: &dyn Fn(&Path) -> Result<String, String>,
 ) -> Result<(Verdict, Rows), CaseError> {
-    let value = match (&case.input, &case.case) {
-        (Some(input), _) => {
-            let path = normalize(&base.join(input));
-            let text = files(&path).map_err(|reason| CaseError::Read {
-                path: path.clone(),
-                reason,
-            })?;
-            serde_json::from_str(&text).map_err(|e| CaseError::NotJson {
-                path,
-                reason: e.to_string(),
-            })?
-        }
-        (None, Some(inline)) => serde_json::to_value(inline).map_err(|e| CaseError::Inline(e.to_string()))?,
-        // `parse` refuses a case with neither.
-        (None, None) => return Err(CaseError::Inline("no input".into())),
+    let read = |input: &str| {
+        let path = normalize(&base.join(input));
+        let text = files(&path);
+        (path, text)
     };
-    let parsed = crate::data::parse_case_value(&value).map_err(CaseError::Invalid)?;
-    match floor {
-        Some(floor) => crate::floor::judge_layered_rows(floor, program, &parsed),
-        None => program.judge_rows(&parsed),
-    }
-    .map_err(CaseError::Invalid)
+    super::judge_case_with(program, floor, case, &read)
 }
 
 fn snapshot(path: &Path, verdict: &Verdict, files: &dyn Fn(&Path) -> Result<String, String>) -> Outcome {

@@ -76,6 +76,58 @@ pub enum HeaderField {
     Timezone(Text),
     Version(Text),
     Default(Decision, Option<Text>),
+    /// `review within 48 hours, then approve`: every review line's deadline.
+    Review(Deadline),
+    /// `refund within 3 days of inspection` or `refund at once`.
+    Refund(RefundLimit),
+}
+
+/// `within 48 hours, then approve`: how long a review may take, and what
+/// happens to the line when nobody decides in time.
+#[derive(Debug, Clone)]
+pub struct Deadline {
+    pub amount: i64,
+    pub unit: Unit,
+    pub then: Decision,
+    pub span: Span,
+}
+
+impl PartialEq for Deadline {
+    fn eq(&self, o: &Self) -> bool {
+        self.amount == o.amount && self.unit == o.unit && self.then == o.then
+    }
+}
+
+/// `refund within 3 days of inspection` (the word after `of` as written,
+/// checked by the checker), or `refund at once` (`within` is `None`).
+#[derive(Debug, Clone)]
+pub struct RefundLimit {
+    pub within: Option<(i64, Unit)>,
+    pub of: Option<Ident>,
+    pub span: Span,
+}
+
+impl PartialEq for RefundLimit {
+    fn eq(&self, o: &Self) -> bool {
+        self.within == o.within && self.of == o.of
+    }
+}
+
+/// `restrict refund_only for 90 days "why"`: a restriction set on the
+/// customer when the flag or rule fires.
+#[derive(Debug, Clone)]
+pub struct Restriction {
+    pub kind: Ident,
+    pub amount: i64,
+    pub unit: Unit,
+    pub because: Option<Text>,
+    pub span: Span,
+}
+
+impl PartialEq for Restriction {
+    fn eq(&self, o: &Self) -> bool {
+        self.kind == o.kind && self.amount == o.amount && self.unit == o.unit && self.because == o.because
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -136,12 +188,15 @@ pub struct Flag {
     pub unless: Option<Expr>,
     pub score: Option<(i64, Span)>,
     pub note: Option<Text>,
+    pub restricts: Vec<Restriction>,
     pub span: Span,
 }
 
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub name: Ident,
+    /// `at inspection`: the word after `at`, as written; none for the request.
+    pub stage: Option<Ident>,
     pub when: Option<Expr>,
     pub unless: Option<Expr>,
     pub effects: Vec<Effect>,
@@ -153,6 +208,8 @@ pub enum Effect {
     Decide {
         decision: Decision,
         message: Option<Text>,
+        /// `within 24 hours, then deny` after a review's message.
+        deadline: Option<Deadline>,
         span: Span,
     },
     Deduct {
@@ -160,6 +217,10 @@ pub enum Effect {
         label: Text,
         span: Span,
     },
+    /// `refund within … of …` / `refund at once`.
+    Refund(RefundLimit),
+    /// `restrict KIND for DURATION`.
+    Restrict(Restriction),
 }
 
 /// A first-match table: `VALUE when COND` rows and an `otherwise` row.
@@ -356,12 +417,17 @@ impl PartialEq for Flag {
             && self.unless == o.unless
             && self.score.map(|s| s.0) == o.score.map(|s| s.0)
             && self.note == o.note
+            && self.restricts == o.restricts
     }
 }
 
 impl PartialEq for Rule {
     fn eq(&self, o: &Self) -> bool {
-        self.name == o.name && self.when == o.when && self.unless == o.unless && self.effects == o.effects
+        self.name == o.name
+            && self.stage == o.stage
+            && self.when == o.when
+            && self.unless == o.unless
+            && self.effects == o.effects
     }
 }
 
@@ -372,14 +438,16 @@ impl PartialEq for Effect {
                 Effect::Decide {
                     decision: a,
                     message: m,
+                    deadline: x,
                     ..
                 },
                 Effect::Decide {
                     decision: b,
                     message: n,
+                    deadline: y,
                     ..
                 },
-            ) => a == b && m == n,
+            ) => a == b && m == n && x == y,
             (
                 Effect::Deduct {
                     amount: a, label: l, ..
@@ -388,6 +456,8 @@ impl PartialEq for Effect {
                     amount: b, label: k, ..
                 },
             ) => a == b && l == k,
+            (Effect::Refund(a), Effect::Refund(b)) => a == b,
+            (Effect::Restrict(a), Effect::Restrict(b)) => a == b,
             _ => false,
         }
     }

@@ -170,6 +170,8 @@ impl Formatter<'_> {
                                 };
                                 ("default", body, m.as_ref().map_or(h.title.span, |m| m.span))
                             }
+                            HeaderField::Review(d) => ("review", deadline(d), d.span),
+                            HeaderField::Refund(r) => ("refund", refund_limit(r), r.span),
                         };
                         Clause {
                             key: key.into(),
@@ -203,6 +205,9 @@ impl Formatter<'_> {
                         span: note.span,
                     });
                 }
+                for r in &flag.restricts {
+                    clauses.push(restrict_clause(r));
+                }
                 let width = if flag.unless.is_some() { 6 } else { 5 };
                 self.block(&format!("flag {} {{", flag.name.name), clauses, span, width);
             }
@@ -214,12 +219,30 @@ impl Formatter<'_> {
                         Effect::Decide {
                             decision,
                             message,
+                            deadline: limit,
                             span,
-                        } => Clause {
-                            key: decision.as_str().into(),
-                            body: message.iter().map(|m| quote(&m.value)).collect(),
-                            span: *span,
+                        } => {
+                            let mut body: Vec<String> = message.iter().map(|m| quote(&m.value)).collect();
+                            if let Some(d) = limit {
+                                match body.last_mut() {
+                                    Some(last) => {
+                                        let _ = write!(last, " {}", deadline(d));
+                                    }
+                                    None => body.push(deadline(d)),
+                                }
+                            }
+                            Clause {
+                                key: decision.as_str().into(),
+                                body,
+                                span: *span,
+                            }
+                        }
+                        Effect::Refund(r) => Clause {
+                            key: "refund".into(),
+                            body: vec![refund_limit(r)],
+                            span: r.span,
                         },
+                        Effect::Restrict(r) => restrict_clause(r),
                         Effect::Deduct { amount, label, span } => {
                             let mut body = expr_lines(amount, 9);
                             if let Some(last) = body.last_mut() {
@@ -233,7 +256,11 @@ impl Formatter<'_> {
                         }
                     });
                 }
-                self.block(&format!("rule {} {{", rule.name.name), clauses, span, 6);
+                let head = match &rule.stage {
+                    Some(stage) => format!("rule {} at {} {{", rule.name.name, stage.name),
+                    None => format!("rule {} {{", rule.name.name),
+                };
+                self.block(&head, clauses, span, 6);
             }
             Item::Shipping(t) => {
                 let width = t.rows.iter().map(|r| r.value.name.len()).max().unwrap_or(0);
@@ -370,6 +397,37 @@ impl Formatter<'_> {
             let _ = write!(self.out, "  {}", c.text);
         }
         self.out.push('\n');
+    }
+}
+
+/// `within 48 hours, then approve`.
+fn deadline(d: &Deadline) -> String {
+    format!(
+        "within {} {}, then {}",
+        d.amount,
+        d.unit.word(d.amount),
+        d.then.as_str()
+    )
+}
+
+/// `at once`, `within 3 days of inspection` (after the word `refund`).
+fn refund_limit(r: &RefundLimit) -> String {
+    match (&r.within, &r.of) {
+        (Some((n, unit)), Some(of)) => format!("within {n} {} of {}", unit.word(*n), of.name),
+        (Some((n, unit)), None) => format!("within {n} {}", unit.word(*n)),
+        (None, _) => "at once".into(),
+    }
+}
+
+fn restrict_clause(r: &Restriction) -> Clause {
+    let mut body = format!("{} for {} {}", r.kind.name, r.amount, r.unit.word(r.amount));
+    if let Some(because) = &r.because {
+        let _ = write!(body, " {}", quote(&because.value));
+    }
+    Clause {
+        key: "restrict".into(),
+        body: vec![body],
+        span: r.span,
     }
 }
 

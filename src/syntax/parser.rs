@@ -106,7 +106,10 @@ fn item(pair: Pair<'_, Rule>) -> Result<Item> {
             let title = text(next()?)?;
             let mut fields = Vec::new();
             for f in inner.filter(|p| !matches!(p.as_rule(), Rule::lbrace | Rule::rbrace)) {
-                fields.push(header_field(f)?);
+                fields.push(match f.as_rule() {
+                    Rule::refund_limit => HeaderField::Refund(refund_limit(f)?),
+                    _ => header_field(f)?,
+                });
             }
             Item::Header(Header { title, fields, span })
         }
@@ -157,7 +160,66 @@ fn header_field(pair: Pair<'_, Rule>) -> Result<HeaderField> {
             let message = inner.next().map(text).transpose()?;
             HeaderField::Default(d, message)
         }
+        Rule::review_field => HeaderField::Review(deadline(next()?)?),
         _ => return Err(internal(span)),
+    })
+}
+
+/// `within 48 hours, then approve`.
+fn deadline(pair: Pair<'_, Rule>) -> Result<Deadline> {
+    let span = span_of(&pair);
+    let mut parts = pair
+        .into_inner()
+        .filter(|p| p.as_rule() != Rule::kw_within && p.as_rule() != Rule::kw_then);
+    let (amount, unit) = duration(parts.next().ok_or_else(|| internal(span))?)?;
+    let then = decision(parts.next().ok_or_else(|| internal(span))?);
+    Ok(Deadline {
+        amount,
+        unit,
+        then,
+        span,
+    })
+}
+
+/// `refund at once` or `refund within 3 days of inspection`.
+fn refund_limit(pair: Pair<'_, Rule>) -> Result<RefundLimit> {
+    let span = span_of(&pair);
+    let form = pair.into_inner().nth(1).ok_or_else(|| internal(span))?;
+    if form.as_rule() == Rule::at_once {
+        return Ok(RefundLimit {
+            within: None,
+            of: None,
+            span,
+        });
+    }
+    let mut parts = form
+        .into_inner()
+        .filter(|p| p.as_rule() == Rule::duration || p.as_rule() == Rule::word);
+    let within = duration(parts.next().ok_or_else(|| internal(span))?)?;
+    let of = parts.next().map(ident);
+    Ok(RefundLimit {
+        within: Some(within),
+        of,
+        span,
+    })
+}
+
+/// `restrict KIND for DURATION "why"`.
+fn restriction(pair: Pair<'_, Rule>) -> Result<Restriction> {
+    let span = span_of(&pair);
+    let mut parts = pair.into_inner();
+    let mut next = || parts.next().ok_or_else(|| internal(span));
+    next()?;
+    let kind = ident(next()?);
+    next()?;
+    let (amount, unit) = duration(next()?)?;
+    let because = parts.next().map(text).transpose()?;
+    Ok(Restriction {
+        kind,
+        amount,
+        unit,
+        because,
+        span,
     })
 }
 
@@ -170,11 +232,16 @@ fn flag(mut inner: pest::iterators::Pairs<'_, Rule>, span: Span) -> Result<Item>
         unless: None,
         score: None,
         note: None,
+        restricts: Vec::new(),
         span,
     };
     for clause in inner.filter(|p| !matches!(p.as_rule(), Rule::lbrace | Rule::rbrace)) {
         let cspan = span_of(&clause);
         let rule = clause.as_rule();
+        if rule == Rule::restrict_clause {
+            flag.restricts.push(restriction(clause)?);
+            continue;
+        }
         let value = clause.into_inner().nth(1).ok_or_else(|| internal(cspan))?;
         let dup = match rule {
             Rule::when_clause => flag.when.replace(expr(value)?).is_some(),
@@ -200,6 +267,7 @@ fn rule_def(mut inner: pest::iterators::Pairs<'_, Rule>, span: Span) -> Result<I
     inner.next();
     let name = ident(inner.next().ok_or_else(|| internal(span))?);
     let mut rule = Rule_ {
+        stage: None,
         when: None,
         unless: None,
         effects: Vec::new(),
@@ -207,6 +275,17 @@ fn rule_def(mut inner: pest::iterators::Pairs<'_, Rule>, span: Span) -> Result<I
     for clause in inner.filter(|p| !matches!(p.as_rule(), Rule::lbrace | Rule::rbrace)) {
         let cspan = span_of(&clause);
         let kind = clause.as_rule();
+        match kind {
+            Rule::refund_limit => {
+                rule.effects.push(Effect::Refund(refund_limit(clause)?));
+                continue;
+            }
+            Rule::restrict_clause => {
+                rule.effects.push(Effect::Restrict(restriction(clause)?));
+                continue;
+            }
+            _ => {}
+        }
         let mut parts = clause.into_inner();
         let mut next = || parts.next().ok_or_else(|| internal(cspan));
         match kind {
@@ -222,12 +301,24 @@ fn rule_def(mut inner: pest::iterators::Pairs<'_, Rule>, span: Span) -> Result<I
                     return Err(duplicate_clause(cspan));
                 }
             }
+            Rule::rule_stage => {
+                next()?;
+                rule.stage = Some(ident(next()?));
+            }
             Rule::decision_clause => {
                 let decision = decision(next()?);
-                let message = parts.next().map(text).transpose()?;
+                let mut message = None;
+                let mut limit = None;
+                for p in parts {
+                    match p.as_rule() {
+                        Rule::string => message = Some(text(p)?),
+                        _ => limit = Some(deadline(p)?),
+                    }
+                }
                 rule.effects.push(Effect::Decide {
                     decision,
                     message,
+                    deadline: limit,
                     span: cspan,
                 });
             }
@@ -247,6 +338,7 @@ fn rule_def(mut inner: pest::iterators::Pairs<'_, Rule>, span: Span) -> Result<I
     }
     Ok(Item::Rule(super::ast::Rule {
         name,
+        stage: rule.stage,
         when: rule.when,
         unless: rule.unless,
         effects: rule.effects,
@@ -256,6 +348,7 @@ fn rule_def(mut inner: pest::iterators::Pairs<'_, Rule>, span: Span) -> Result<I
 
 /// The clauses of a rule while they are being collected.
 struct Rule_ {
+    stage: Option<Ident>,
     when: Option<Expr>,
     unless: Option<Expr>,
     effects: Vec<Effect>,
@@ -620,7 +713,7 @@ fn hint_for(expected: &str, src: &str, pos: usize) -> String {
     let words = KEYWORDS
         .iter()
         .copied()
-        .chain(["currency", "timezone", "version", "default"]);
+        .chain(["currency", "timezone", "version", "default", "within", "restrict"]);
     if word.len() > 2
         && let Some(w) = crate::diag::did_you_mean(word, words).filter(|w| *w != word)
     {
@@ -630,7 +723,7 @@ fn hint_for(expected: &str, src: &str, pos: usize) -> String {
         return "an expression is a value such as `item.amount`, `7 days`, `\"text\"` or `(a + b)`".into();
     }
     if expected.contains("a clause") {
-        return "rules hold `when`, `unless`, `approve`, `deny \"…\"`, `review \"…\"` and `deduct … as \"…\"`".into();
+        return "rules hold `when`, `unless`, `approve`, `deny \"…\"`, `review \"…\"`, `deduct … as \"…\"`, `refund within …` and `restrict …`".into();
     }
     "check the line against the language tour in README.md".into()
 }
@@ -692,20 +785,32 @@ fn describe(rules: &[Rule]) -> String {
                 "an item (policy, set, let, values, flag, rule, shipping, refund)"
             }
             Rule::EOI => "the end of the file",
-            Rule::currency_field | Rule::timezone_field | Rule::version_field | Rule::default_field => {
-                "a header field (currency, timezone, version, default)"
-            }
+            Rule::currency_field
+            | Rule::timezone_field
+            | Rule::version_field
+            | Rule::default_field
+            | Rule::review_field => "a header field (currency, timezone, version, default, review, refund)",
             Rule::kw_currency | Rule::kw_timezone | Rule::kw_version | Rule::kw_default => {
-                "a header field (currency, timezone, version, default)"
+                "a header field (currency, timezone, version, default, review, refund)"
             }
             Rule::when_clause | Rule::unless_clause | Rule::decision_clause | Rule::deduct_clause => {
-                "a clause (when, unless, approve, deny, review, deduct)"
+                "a clause (when, unless, approve, deny, review, deduct, refund, restrict)"
             }
+            // A refund limit and a restriction stand in the header, rules and
+            // flags alike: the clauses beside them say which list to name.
+            Rule::refund_limit | Rule::restrict_clause | Rule::kw_restrict | Rule::deadline | Rule::rule_stage => "",
+            // `at` after a rule's name (`at inspection`) goes unnamed beside its `{`.
+            Rule::kw_at if rules.contains(&Rule::lbrace) => "",
+            Rule::at_once | Rule::kw_once => "`at once`",
+            Rule::kw_at => "`at`",
+            Rule::refund_within | Rule::kw_within => "`within`",
+            Rule::kw_for => "`for`",
+            Rule::word => "a word",
             Rule::kw_when | Rule::kw_unless | Rule::kw_deduct => {
-                "a clause (when, unless, approve, deny, review, deduct)"
+                "a clause (when, unless, approve, deny, review, deduct, refund, restrict)"
             }
             Rule::score_clause | Rule::note_clause | Rule::kw_score | Rule::kw_note => {
-                "a flag clause (when, unless, score, note)"
+                "a flag clause (when, unless, score, note, restrict)"
             }
             Rule::decision | Rule::kw_approve | Rule::kw_deny | Rule::kw_review => "a decision (approve, deny, review)",
             Rule::score_value => "a whole number",
@@ -749,13 +854,26 @@ fn describe(rules: &[Rule]) -> String {
         words.retain(|w| !matches!(*w, "a string in \"quotes\"" | "a name" | "a duration such as `30 days`"));
     }
     // A flag's clauses include `when` and `unless`, which are named as a rule's too.
-    if has("a flag clause (when, unless, score, note)", &words) {
-        words.retain(|w| *w != "a clause (when, unless, approve, deny, review, deduct)");
+    if has("a flag clause (when, unless, score, note, restrict)", &words) {
+        words.retain(|w| *w != "a clause (when, unless, approve, deny, review, deduct, refund, restrict)");
     }
-    if has("a clause (when, unless, approve, deny, review, deduct)", &words) {
+    if has(
+        "a clause (when, unless, approve, deny, review, deduct, refund, restrict)",
+        &words,
+    ) {
         words.retain(|w| *w != "a decision (approve, deny, review)");
     }
+    // `review` opens the header's review deadline too.
+    if words.iter().any(|w| w.starts_with("a header field (")) {
+        words.retain(|w| *w != "a decision (approve, deny, review)");
+    }
+    // `refund` opens a refund table, and a refund limit inside a rule or the header.
+    let inside = ["a clause (", "a flag clause (", "a header field ("];
+    if words.iter().any(|w| inside.iter().any(|i| w.starts_with(i))) {
+        words.retain(|w| !w.starts_with("an item ("));
+    }
     match words.as_slice() {
+        [] if rules.contains(&Rule::deadline) => "`within`".into(),
         [] => "something else".into(),
         [one] => (*one).into(),
         [init @ .., last] => format!("{} or {last}", init.join(", ")),

@@ -31,6 +31,8 @@ impl Display for Item {
                             }
                             f.write_char(')')?;
                         }
+                        HeaderField::Review(d) => write!(f, " (review {d})")?,
+                        HeaderField::Refund(r) => write!(f, " {r}")?,
                     }
                 }
                 f.write_char(')')
@@ -47,21 +49,37 @@ impl Display for Item {
                 if let Some(n) = &flag.note {
                     write!(f, " (note {:?})", n.value)?;
                 }
+                for r in &flag.restricts {
+                    write!(f, " {r}")?;
+                }
                 f.write_char(')')
             }
             Item::Rule(r) => {
                 write!(f, "(rule {}", r.name.name)?;
+                if let Some(stage) = &r.stage {
+                    write!(f, " (at {})", stage.name)?;
+                }
                 clauses(f, r.when.as_ref(), r.unless.as_ref())?;
                 for e in &r.effects {
                     match e {
-                        Effect::Decide { decision, message, .. } => {
+                        Effect::Decide {
+                            decision,
+                            message,
+                            deadline,
+                            ..
+                        } => {
                             write!(f, " ({}", decision.as_str())?;
                             if let Some(m) = message {
                                 write!(f, " {:?}", m.value)?;
                             }
+                            if let Some(d) = deadline {
+                                write!(f, " {d}")?;
+                            }
                             f.write_char(')')?;
                         }
                         Effect::Deduct { amount, label, .. } => write!(f, " (deduct {amount} {:?})", label.value)?,
+                        Effect::Refund(limit) => write!(f, " {limit}")?,
+                        Effect::Restrict(r) => write!(f, " {r}")?,
                     }
                 }
                 f.write_char(')')
@@ -83,6 +101,37 @@ impl Display for Item {
                 f.write_char(')')
             }
         }
+    }
+}
+
+impl Display for Deadline {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let unit = self.unit.word(self.amount).chars().next().unwrap_or('?');
+        write!(f, "(within {}{unit} {})", self.amount, self.then.as_str())
+    }
+}
+
+impl Display for RefundLimit {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match (&self.within, &self.of) {
+            (Some((n, u)), of) => {
+                let unit = u.word(*n).chars().next().unwrap_or('?');
+                let of = of.as_ref().map_or("?", |o| o.name.as_str());
+                write!(f, "(refund within {n}{unit} of {of})")
+            }
+            (None, _) => f.write_str("(refund at once)"),
+        }
+    }
+}
+
+impl Display for Restriction {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let unit = self.unit.word(self.amount).chars().next().unwrap_or('?');
+        write!(f, "(restrict {} {}{unit}", self.kind.name, self.amount)?;
+        if let Some(b) = &self.because {
+            write!(f, " {:?}", b.value)?;
+        }
+        f.write_char(')')
     }
 }
 

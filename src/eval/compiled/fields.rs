@@ -64,6 +64,35 @@ where
     }))
 }
 
+/// A finding of the line's inspection, missing when the line has none (or
+/// the inspection left it out).
+pub(super) fn inspected_val<V, G>(id: NodeId, get: G, wrap: fn(Fun<V>) -> Closure) -> Closure
+where
+    V: 'static,
+    G: Fn(&crate::data::Inspection) -> Option<V> + Send + Sync + 'static,
+{
+    wrap(Box::new(move |f| {
+        f.steps += 1;
+        match (f.case, f.line) {
+            (Some(_), Some(l)) => l.inspection.as_ref().and_then(&get).ok_or(missing(id)),
+            _ => Err(missing(id)),
+        }
+    }))
+}
+
+pub(super) fn inspected_str<G>(id: NodeId, get: G) -> Closure
+where
+    G: for<'a> Fn(&'a crate::data::Inspection) -> Option<&'a str> + Send + Sync + 'static,
+{
+    Closure::Str(Box::new(move |f| {
+        f.steps += 1;
+        match (f.case, f.line) {
+            (Some(_), Some(l)) => l.inspection.as_ref().and_then(&get).ok_or(missing(id)),
+            _ => Err(missing(id)),
+        }
+    }))
+}
+
 pub(super) fn field_code(field: Field, id: NodeId) -> Closure {
     match field {
         Field::OrderId => case_str(id, |c| c.order.id.as_str()),
@@ -92,7 +121,19 @@ pub(super) fn field_code(field: Field, id: NodeId) -> Closure {
         Field::CustomerId => case_str(id, |c| c.customer.id.as_str()),
         Field::CustomerCreatedAt => case_val(id, |c| c.customer.created_at, Closure::Time),
         Field::CustomerVip => case_val(id, |c| Some(c.customer.vip), Closure::Bool),
-        Field::OrderTags | Field::ItemTags | Field::ReturnEvidence | Field::CustomerTags => generic(id),
+        Field::InspectedAt => inspected_val(id, |i| Some(i.at), Closure::Time),
+        Field::InspectedCondition => inspected_str(id, |i| Some(i.condition.as_str())),
+        Field::InspectedQuantity => inspected_val(id, |i| Some(i.quantity_received), Closure::Int),
+        Field::InspectedTagsAttached => inspected_val(id, |i| i.tags_attached, Closure::Bool),
+        Field::InspectedPackagingIntact => inspected_val(id, |i| i.packaging_intact, Closure::Bool),
+        Field::InspectedSerial => inspected_str(id, |i| i.serial.as_deref()),
+        Field::InspectedSkuMatch => inspected_val(id, |i| i.sku_match, Closure::Bool),
+        Field::OrderTags
+        | Field::ItemTags
+        | Field::ReturnEvidence
+        | Field::CustomerTags
+        | Field::InspectedPhotos
+        | Field::CustomerRestrictions => generic(id),
     }
 }
 

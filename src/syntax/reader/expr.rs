@@ -299,7 +299,7 @@ impl Reader<'_> {
     }
 
     /// `duration`, which must be here.
-    fn duration(&mut self) -> Option<(i64, Unit)> {
+    pub(super) fn duration(&mut self) -> Option<(i64, Unit)> {
         let start = self.pos;
         let digits_end = self.digits_end(start);
         if digits_end == start {

@@ -320,6 +320,12 @@ impl<'a> Reader<'a> {
                     let decision = self.decision()?;
                     HeaderField::Default(decision, self.opt_string()?)
                 }
+                "review" => {
+                    self.pos += word.len();
+                    self.skip();
+                    HeaderField::Review(self.deadline()?)
+                }
+                "refund" => HeaderField::Refund(self.refund_limit()?),
                 _ => break,
             };
             fields.push(field);
@@ -379,6 +385,7 @@ impl<'a> Reader<'a> {
             unless: None,
             score: None,
             note: None,
+            restricts: Vec::new(),
             span: Span::default(),
         };
         loop {
@@ -419,6 +426,10 @@ impl<'a> Reader<'a> {
                     let note = self.string()?;
                     flag.note.replace(note).is_some()
                 }
+                "restrict" => {
+                    flag.restricts.push(self.restriction()?);
+                    false
+                }
                 _ => break,
             };
             // A clause given twice is an error; pest's path reports it.
@@ -436,6 +447,12 @@ impl<'a> Reader<'a> {
         self.skip();
         let name = self.name()?;
         self.skip();
+        let mut stage = None;
+        if self.eat_kw("at") {
+            self.skip();
+            stage = Some(self.ident()?);
+            self.skip();
+        }
         self.expect(b'{')?;
         let mut when = None;
         let mut unless = None;
@@ -458,12 +475,16 @@ impl<'a> Reader<'a> {
                 "approve" | "deny" | "review" => {
                     let decision = self.decision()?;
                     let message = self.opt_string()?;
+                    let deadline = self.opt_deadline()?;
                     effects.push(Effect::Decide {
                         decision,
                         message,
+                        deadline,
                         span: self.span_from(clause_start),
                     });
                 }
+                "refund" => effects.push(Effect::Refund(self.refund_limit()?)),
+                "restrict" => effects.push(Effect::Restrict(self.restriction()?)),
                 "deduct" => {
                     self.pos += word.len();
                     self.skip();
@@ -486,11 +507,110 @@ impl<'a> Reader<'a> {
         self.expect(b'}')?;
         Some(Item::Rule(Rule {
             name,
+            stage,
             when,
             unless,
             effects,
             span: self.span_from(start),
         }))
+    }
+
+    /// `deadline`, which must be here: `within 48 hours, then approve`.
+    fn deadline(&mut self) -> Option<Deadline> {
+        let start = self.pos;
+        if !self.eat_kw("within") {
+            return None;
+        }
+        self.skip();
+        let (amount, unit) = self.duration()?;
+        self.skip();
+        if self.peek() == b',' {
+            self.pos += 1;
+            self.skip();
+        }
+        if !self.eat_kw("then") {
+            return None;
+        }
+        self.skip();
+        let then = self.decision()?;
+        Some(Deadline {
+            amount,
+            unit,
+            then,
+            span: self.span_from(start),
+        })
+    }
+
+    /// `deadline?` after white space: `Some(None)` when none follows.
+    fn opt_deadline(&mut self) -> Option<Option<Deadline>> {
+        let save = self.pos;
+        self.skip();
+        if self.word() == "within" {
+            self.deadline().map(Some)
+        } else {
+            self.pos = save;
+            Some(None)
+        }
+    }
+
+    /// `refund_limit`, which must be here: `refund at once`, `refund within … of WORD`.
+    fn refund_limit(&mut self) -> Option<RefundLimit> {
+        let start = self.pos;
+        if !self.eat_kw("refund") {
+            return None;
+        }
+        self.skip();
+        if self.eat_kw("at") {
+            self.skip();
+            if !self.eat_kw("once") {
+                return None;
+            }
+            return Some(RefundLimit {
+                within: None,
+                of: None,
+                span: self.span_from(start),
+            });
+        }
+        if !self.eat_kw("within") {
+            return None;
+        }
+        self.skip();
+        let within = self.duration()?;
+        self.skip();
+        if !self.eat_kw("of") {
+            return None;
+        }
+        self.skip();
+        let of = self.ident()?;
+        Some(RefundLimit {
+            within: Some(within),
+            of: Some(of),
+            span: self.span_from(start),
+        })
+    }
+
+    /// `restrict_clause`, which must be here: `restrict KIND for DURATION "why"?`.
+    fn restriction(&mut self) -> Option<Restriction> {
+        let start = self.pos;
+        if !self.eat_kw("restrict") {
+            return None;
+        }
+        self.skip();
+        let kind = self.ident()?;
+        self.skip();
+        if !self.eat_kw("for") {
+            return None;
+        }
+        self.skip();
+        let (amount, unit) = self.duration()?;
+        let because = self.opt_string()?;
+        Some(Restriction {
+            kind,
+            amount,
+            unit,
+            because,
+            span: self.span_from(start),
+        })
     }
 
     /// `row_guard`: `Some(None)` for `otherwise`.

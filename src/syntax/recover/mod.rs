@@ -10,7 +10,8 @@
 //! would come from.
 //!
 //! Where items start: a line whose first word is an item's keyword (`policy`,
-//! `set`, `let`, `values`, `flag`, `rule`, `shipping`, `refund`), outside
+//! `set`, `let`, `values`, `flag`, `rule`, `shipping`, `refund` — but not
+//! `refund within` or `refund at`, a refund limit's clause), outside
 //! strings and comments. Those words are reserved, strings end with their
 //! line and a field cannot stand after a line break, so in a policy that reads
 //! each such line starts an item, and reading the pieces one by one gives what
@@ -219,7 +220,16 @@ fn item_lines(src: &str) -> Vec<usize> {
                 while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
                     i += 1;
                 }
-                if first_on_line && prescan::ITEM_WORDS.contains(&&src[start..i]) {
+                // `refund within …` and `refund at once` are clauses (of a rule or
+                // the header), not the start of a refund table.
+                let clause = &src[start..i] == "refund" && {
+                    let rest = src[i..].trim_start_matches([' ', '\t']);
+                    ["within", "at"].iter().any(|w| {
+                        rest.strip_prefix(w)
+                            .is_some_and(|r| !r.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'))
+                    })
+                };
+                if first_on_line && !clause && prescan::ITEM_WORDS.contains(&&src[start..i]) {
                     out.push(start);
                 }
                 first_on_line = false;

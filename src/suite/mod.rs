@@ -473,6 +473,9 @@ fn judge_case(
     judge_case_with(program, floor, case, &read)
 }
 
+/// Reads a case's `input` file: where it looked, and the text or why not.
+type ReadInput<'a> = dyn Fn(&str) -> (PathBuf, Result<String, String>) + 'a;
+
 /// Judges a suite's case as `rpl test` does, its `input` file read by
 /// `read` (which says where it looked): on the floor if the suite names
 /// one, and, with `now`, with the reviews due by then timed out.
@@ -480,7 +483,7 @@ fn judge_case_with(
     program: &crate::Program,
     floor: Option<&crate::Program>,
     case: &CaseFile,
-    read: &dyn Fn(&str) -> (PathBuf, Result<String, String>),
+    read: &ReadInput<'_>,
 ) -> Result<(Verdict, Rows), CaseError> {
     let value = match (&case.input, &case.case) {
         (Some(input), _) => {

@@ -36,6 +36,9 @@ pub struct Args {
     /// Days an order (and a customer's history) is kept at least, in the stream's own time.
     #[arg(long, default_value_t = 180)]
     order_retention_days: i64,
+    /// How often, in milliseconds, the timer times out the reviews that are due.
+    #[arg(long, default_value_t = 1000)]
+    review_tick_ms: u64,
     /// Worker threads (default: every core).
     #[arg(long)]
     threads: Option<usize>,
@@ -71,6 +74,7 @@ fn serve(args: &Args) -> Result<(), String> {
     config.request_timeout = std::time::Duration::from_millis(args.request_timeout_ms);
     config.max_in_flight = args.max_in_flight;
     config.order_retention_days = args.order_retention_days;
+    config.review_tick = std::time::Duration::from_millis(args.review_tick_ms.max(1));
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = args.threads {
         runtime.worker_threads(n.max(1));

@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use redb::ReadableDatabase;
+use redb::{ReadableDatabase, ReadableTable};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -50,6 +50,15 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/policy", get(get_policy).put(put_policy))
         .route("/v1/policy/rollback", post(rollback))
         .route("/v1/policy/versions", get(policy_versions))
+        .route("/v1/reviews", get(reviews))
+        .route("/v1/reviews/{return_id}", post(review))
+        .route("/v1/refunds", get(refunds))
+        .route("/v1/refunds/{return_id}/paid", post(refund_paid))
+        .route("/v1/customers/{id}/restrictions", get(restrictions))
+        .route(
+            "/v1/customers/{id}/restrictions/{kind}",
+            axum::routing::delete(lift_restriction),
+        )
         .route("/v1/merchants", get(list_merchants))
         .route("/v1/merchants/{id}", put(create_merchant).get(get_merchant))
         .route("/v1/merchants/{id}/token", post(rotate_token).delete(revoke_token))
@@ -77,9 +86,10 @@ async fn measure(State(s): S, request: Request, next: Next) -> Response {
         "/v1/decisions" => 2,
         p if p.starts_with("/v1/policy") => 3,
         p if p.starts_with("/v1/merchants") => 4,
-        "/healthz" => 5,
-        "/metrics" => 6,
-        "/v1/openapi.json" => 7,
+        p if p.starts_with("/v1/reviews") || p.starts_with("/v1/refunds") || p.starts_with("/v1/customers") => 5,
+        "/healthz" => 6,
+        "/metrics" => 7,
+        "/v1/openapi.json" => 8,
         _ => ENDPOINTS.len() - 1,
     };
     let started = Instant::now();
@@ -757,6 +767,246 @@ async fn put_merchant_policy(
     let mut body = merchant_policy_json(&id, &stored, false);
     body["warnings"] = json!(warnings);
     Ok(json_response(StatusCode::OK, &body))
+}
+
+// -- a return's life ----------------------------------------------------------
+
+/// The filters of a queue: the merchant (a merchant's token: its own,
+/// whatever it asks), overdue only, at most `limit`.
+struct QueueFilter {
+    merchant: Option<String>,
+    overdue: bool,
+    limit: usize,
+}
+
+fn queue_filter(q: &HashMap<String, String>, access: &Access) -> Result<QueueFilter, ApiError> {
+    let known = ["merchant_id", "overdue", "limit"];
+    if let Some(k) = q.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(ApiError::bad_request(format!(
+            "unknown parameter {k}; the filters are {}",
+            known.join(", ")
+        )));
+    }
+    let limit = match q.get("limit") {
+        None => 1000,
+        Some(n) => n
+            .parse::<usize>()
+            .map_err(|_| ApiError::bad_request(format!("limit={n}: expected a whole number")))?,
+    }
+    .min(MAX_DECISIONS);
+    let merchant = match access.scope() {
+        // Another merchant's filter finds nothing, as a merchant with nothing due would.
+        Some(m) => Some(q.get("merchant_id").cloned().unwrap_or_else(|| m.to_string())).filter(|x| x == m),
+        None => q.get("merchant_id").cloned(),
+    };
+    if access.scope().is_some() && merchant.is_none() {
+        return Ok(QueueFilter {
+            merchant: None,
+            overdue: true,
+            limit: 0,
+        });
+    }
+    Ok(QueueFilter {
+        merchant,
+        overdue: flag(q, "overdue")?,
+        limit,
+    })
+}
+
+fn lines_response(out: String) -> Response {
+    let mut response = (StatusCode::OK, out).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"));
+    response
+}
+
+/// `GET /v1/reviews`: the returns in review, due first, as JSON Lines.
+async fn reviews(
+    State(s): S,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let access = authorize(&s, &headers, Need::AdminOrMerchant)?;
+    let f = queue_filter(&q, &access)?;
+    let now = chrono::Utc::now();
+    let tx = s.store.db.begin_read().map_err(storage)?;
+    let table = tx.open_table(super::store::REVIEWS).map_err(storage)?;
+    let mut out = String::new();
+    let mut n = 0;
+    for entry in table.iter().map_err(storage)? {
+        if n >= f.limit {
+            break;
+        }
+        let (k, v) = entry.map_err(storage)?;
+        let due = k.value().0;
+        if f.overdue && due >= now.timestamp_micros() {
+            break;
+        }
+        let r: super::life::QueuedReview = serde_json::from_slice(v.value()).map_err(storage)?;
+        if f.merchant.is_some() && r.merchant_id != f.merchant {
+            continue;
+        }
+        let mut line = serde_json::to_value(&r).map_err(storage)?;
+        line["overdue"] = json!(due < now.timestamp_micros());
+        out.push_str(&line.to_string());
+        out.push('\n');
+        n += 1;
+    }
+    Ok(lines_response(out))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReviewBody {
+    decision: String,
+    #[serde(default)]
+    by: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// `POST /v1/reviews/{return_id}`: a person's decision, now.
+async fn review(
+    State(s): S,
+    Path(return_id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let access = authorize(&s, &headers, Need::AdminOrMerchant)?;
+    let bytes = body_bytes(&s, body).await?;
+    let text = json_text(&bytes)?;
+    let b: ReviewBody = serde_json::from_str(text).map_err(|e| {
+        ApiError::input(InputError::new(
+            "",
+            format!("expected {{\"decision\": \"approve\" | \"deny\", \"by\", \"reason\"}}: {e}"),
+        ))
+    })?;
+    let outcome = match b.decision.as_str() {
+        "approve" => crate::data::ReviewOutcome::Approve,
+        "deny" => crate::data::ReviewOutcome::Deny,
+        other => {
+            return Err(ApiError::input(InputError::new(
+                "decision",
+                format!("{other:?}: expected \"approve\" or \"deny\""),
+            )));
+        }
+    };
+    let by =
+        b.by.or_else(|| Some(access.scope().map_or("admin".to_string(), |m| format!("merchant {m}"))));
+    let at = chrono::Utc::now();
+    let decision = crate::data::ReviewDecision::new(outcome, at, by.clone(), b.reason.clone());
+    let logged = json!({"decision": b.decision, "by": by, "reason": b.reason, "at": at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)});
+    let (reply, answer) = oneshot::channel();
+    let job = super::writer::LifeJob::Review {
+        return_id,
+        scope: access.scope().map(str::to_string),
+        decision,
+        body: ingest::raw(&logged)?,
+    };
+    let done = ask(&s, Job::Life { job, reply }, answer).await?;
+    let super::writer::LifeDone::Judged(judged) = done else {
+        return Err(ApiError::storage("the writer answered another job".into()));
+    };
+    #[derive(serde::Serialize)]
+    struct Reply<'a> {
+        decision_id: u64,
+        verdict: &'a RawValue,
+    }
+    Ok(json_response(
+        StatusCode::OK,
+        &Reply {
+            decision_id: judged.decision_id,
+            verdict: &judged.verdict,
+        },
+    ))
+}
+
+/// `GET /v1/refunds`: approved refunds not yet paid, soonest due first.
+async fn refunds(
+    State(s): S,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let access = authorize(&s, &headers, Need::AdminOrMerchant)?;
+    let f = queue_filter(&q, &access)?;
+    let now = chrono::Utc::now().timestamp_micros();
+    let tx = s.store.db.begin_read().map_err(storage)?;
+    let table = tx.open_table(super::store::REFUNDS).map_err(storage)?;
+    let mut out = String::new();
+    let mut n = 0;
+    for entry in table.iter().map_err(storage)? {
+        if n >= f.limit {
+            break;
+        }
+        let (k, v) = entry.map_err(storage)?;
+        let due = k.value().0;
+        if f.overdue && due >= now {
+            break;
+        }
+        let r: super::life::DueRefund = serde_json::from_slice(v.value()).map_err(storage)?;
+        if f.merchant.is_some() && r.merchant_id != f.merchant {
+            continue;
+        }
+        let mut line = serde_json::to_value(&r).map_err(storage)?;
+        line["overdue"] = json!(due < now);
+        out.push_str(&line.to_string());
+        out.push('\n');
+        n += 1;
+    }
+    Ok(lines_response(out))
+}
+
+/// `POST /v1/refunds/{return_id}/paid`: the return's refunds were paid.
+async fn refund_paid(State(s): S, Path(return_id): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let access = authorize(&s, &headers, Need::AdminOrMerchant)?;
+    let (reply, answer) = oneshot::channel();
+    let job = super::writer::LifeJob::Paid {
+        return_id: return_id.clone(),
+        scope: access.scope().map(str::to_string),
+    };
+    let done = ask(&s, Job::Life { job, reply }, answer).await?;
+    let super::writer::LifeDone::Count(n) = done else {
+        return Err(ApiError::storage("the writer answered another job".into()));
+    };
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"return_id": return_id, "paid": n}),
+    ))
+}
+
+/// `GET /v1/customers/{id}/restrictions`: every restriction kept on the customer.
+async fn restrictions(State(s): S, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Need::Admin)?;
+    let tx = s.store.db.begin_read().map_err(storage)?;
+    let kept = ingest::Reads::restrictions(&tx, &id, i64::MAX)?;
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"customer_id": id, "restrictions": kept}),
+    ))
+}
+
+/// `DELETE /v1/customers/{id}/restrictions/{kind}`: an admin lifts them,
+/// from the stream's present on.
+async fn lift_restriction(
+    State(s): S,
+    Path((id, kind)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Need::Admin)?;
+    let (reply, answer) = oneshot::channel();
+    let job = super::writer::LifeJob::Lift {
+        customer: id.clone(),
+        kind: kind.clone(),
+    };
+    let done = ask(&s, Job::Life { job, reply }, answer).await?;
+    let super::writer::LifeDone::Count(n) = done else {
+        return Err(ApiError::storage("the writer answered another job".into()));
+    };
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"customer_id": id, "kind": kind, "lifted": n}),
+    ))
 }
 
 // -- operations --------------------------------------------------------------

@@ -15,8 +15,8 @@ use super::errors::ApiError;
 use super::live::Policies;
 use super::store::{
     BY_TIME, CUSTOMER_ORDERS, CUSTOMER_RETURNS, CUSTOMERS, DECISIONS, DECISIONS_BY_CUSTOMER, DECISIONS_BY_MERCHANT,
-    DECISIONS_BY_RETURN, Decision, LATEST, META, NEXT_DECISION, ORDERS, RETURNS, StoredOrder, StoredReturn,
-    content_hash, micros, range_values, storage, without,
+    DECISIONS_BY_RETURN, Decision, LATEST, META, NEXT_DECISION, ORDERS, RESTRICTIONS, RETURNS, StoredOrder,
+    StoredReturn, content_hash, micros, range_values, storage, without,
 };
 use crate::data::{InputError, parse_case_value, parse_customer_with, parse_order_with};
 
@@ -78,6 +78,17 @@ pub(super) fn apply(
             }
             "return" => {
                 let judged = ret(tx, live, &value, text, now).map_err(|e| e.at_line(*number))?;
+                applied.verdicts.push(judged);
+                applied.kinds[2] += 1;
+            }
+            "review_decision" => {
+                let judged = super::life::review_line(tx, &value, text, now).map_err(|e| e.at_line(*number))?;
+                applied.verdicts.push(judged);
+                applied.kinds[2] += 1;
+            }
+            "inspection" => {
+                let judged =
+                    super::life::inspection_line(tx, live, &value, text, now).map_err(|e| e.at_line(*number))?;
                 applied.verdicts.push(judged);
                 applied.kinds[2] += 1;
             }
@@ -335,6 +346,19 @@ pub(super) fn case_for(
     if let Some(profile) = tx.profile(&stored.customer_id)? {
         case["customer"] = profile;
     }
+    // What earlier verdicts set on the customer, as known at the request.
+    let set = super::life::restrictions_at(tx, &stored.customer_id, requested_at)?;
+    if !set.is_empty() {
+        if case.get("customer").is_none() {
+            case["customer"] = json!({"id": stored.customer_id});
+        }
+        let list = case["customer"]
+            .as_object_mut()
+            .map(|c| c.entry("restrictions").or_insert_with(|| json!([])));
+        if let Some(Value::Array(list)) = list {
+            list.extend(set);
+        }
+    }
     Ok((case, stored.customer_id, requested_at))
 }
 
@@ -344,6 +368,8 @@ pub(super) trait Reads {
     fn order(&self, id: &str) -> Result<Option<StoredOrder>, ApiError>;
     fn profile(&self, id: &str) -> Result<Option<Value>, ApiError>;
     fn history(&self, customer: &str, now: i64) -> Result<Value, ApiError>;
+    /// The restrictions kept on `customer` set before `now` (µs).
+    fn restrictions(&self, customer: &str, now: i64) -> Result<Vec<super::life::StoredRestriction>, ApiError>;
 }
 
 macro_rules! reads_for {
@@ -366,6 +392,19 @@ macro_rules! reads_for {
                     "orders": range_values(&orders, customer, now)?,
                     "returns": range_values(&returns, customer, now)?,
                 }))
+            }
+            fn restrictions(
+                &self,
+                customer: &str,
+                now: i64,
+            ) -> Result<Vec<super::life::StoredRestriction>, ApiError> {
+                let t = self.open_table(RESTRICTIONS).map_err(storage)?;
+                let mut out = Vec::new();
+                for entry in t.range((customer, i64::MIN, "")..(customer, now, "")).map_err(storage)? {
+                    let (_, v) = entry.map_err(storage)?;
+                    out.push(serde_json::from_slice(v.value()).map_err(storage)?);
+                }
+                Ok(out)
             }
         }
     };
@@ -424,7 +463,8 @@ fn ret(tx: &WriteTransaction, live: &Policies, line: &Value, text: &str, now: &s
         Some(s) => crate::data::json::string(s, "status").map_err(ApiError::input)?,
     };
     let decision = verdict.decision.to_string();
-    let verdict = raw(&verdict)?;
+    let verdict_value = verdict;
+    let verdict = raw(&verdict_value)?;
     let input = RawValue::from_string(text.to_string()).map_err(storage)?;
     let versions = (
         judged.floor_version,
@@ -455,11 +495,15 @@ fn ret(tx: &WriteTransaction, live: &Policies, line: &Value, text: &str, now: &s
         order_id: case.order.id.clone(),
         hash,
         decision_id,
+        current: None,
+        life: Vec::new(),
+        merchant_id: judged.merchant_id.clone(),
+        floor_version: judged.floor_version,
+        merchant_version: judged.merchant_version,
+        paid: false,
     };
-    let mut returns = tx.open_table(RETURNS).map_err(storage)?;
-    returns
-        .insert(id.as_str(), serde_json::to_vec(&stored).map_err(storage)?.as_slice())
-        .map_err(storage)?;
+    super::life::track(tx, &id, &stored, &verdict_value, 0)?;
+    super::life::save(tx, &id, &stored)?;
     Ok(Judged {
         verdict,
         decision_id,

@@ -8,12 +8,13 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use super::ingest::Applied;
 
 /// The endpoints, as the metrics label them.
-pub(super) const ENDPOINTS: [&str; 9] = [
+pub(super) const ENDPOINTS: [&str; 10] = [
     "events",
     "judge",
     "decisions",
     "policy",
     "merchants",
+    "life",
     "healthz",
     "metrics",
     "openapi",

@@ -12,6 +12,7 @@
 mod api;
 mod errors;
 mod ingest;
+mod life;
 mod live;
 mod metrics;
 mod store;
@@ -55,6 +56,8 @@ pub struct ServiceConfig {
     pub max_in_flight: usize,
     /// How long an order is remembered for the returns that refer to it.
     pub order_retention_days: i64,
+    /// How often the timer times out the reviews that are due.
+    pub review_tick: Duration,
 }
 
 impl ServiceConfig {
@@ -70,6 +73,7 @@ impl ServiceConfig {
             request_timeout: Duration::from_secs(30),
             max_in_flight: 4096,
             order_retention_days: 180,
+            review_tick: Duration::from_secs(1),
         }
     }
 }
@@ -117,6 +121,7 @@ impl Service {
                 .spawn(move || writer::run(store, inbox, live, metrics, days))
                 .map_err(|e| format!("cannot start the writer: {e}"))?
         };
+        spawn_timer(jobs.downgrade(), config.review_tick);
         let shared = Arc::new(Shared {
             store,
             live,
@@ -180,6 +185,37 @@ impl Service {
             let _ = w.join();
         }
     }
+}
+
+/// The review timer: at once (what fell due while the service was down is
+/// resolved on start, each review at its due time), then every `tick`, it
+/// asks the writer to time out the reviews due by now. It holds the writer's
+/// queue weakly, so that closing the service stops it.
+fn spawn_timer(jobs: mpsc::WeakSender<Job>, tick: Duration) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(tick);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            let Some(jobs) = jobs.upgrade() else { return };
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            let job = Job::Life {
+                job: writer::LifeJob::TimeOut {
+                    through: chrono::Utc::now(),
+                },
+                reply,
+            };
+            if jobs.send(job).await.is_err() {
+                return;
+            }
+            drop(jobs);
+            match answer.await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => eprintln!("warning: the review timer: {}", e.message),
+                Err(_) => return,
+            }
+        }
+    });
 }
 
 /// Serves `service` on `listener` until `shutdown` completes; requests in

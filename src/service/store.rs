@@ -35,6 +35,18 @@ pub(super) const DECISIONS_BY_CUSTOMER: TableDefinition<(&str, u64), ()> =
     TableDefinition::new("decisions_by_customer");
 pub(super) const DECISIONS_BY_MERCHANT: TableDefinition<(&str, u64), ()> =
     TableDefinition::new("decisions_by_merchant");
+/// The review queue: `(due µs, return)` → its entry, due first.
+pub(super) const REVIEWS: TableDefinition<(i64, &str), &[u8]> = TableDefinition::new("reviews");
+/// Where a return sits in the review queue (its due µs).
+pub(super) const REVIEW_OF: TableDefinition<&str, i64> = TableDefinition::new("review_of");
+/// The reviews a timeout decides, by due time: what the timer reads.
+pub(super) const TIMERS: TableDefinition<(i64, &str), ()> = TableDefinition::new("timers");
+/// Refunds due: `(due µs, return, sku)` → the refund.
+pub(super) const REFUNDS: TableDefinition<(i64, &str, &str), &[u8]> = TableDefinition::new("refunds");
+/// Where a return's refunds sit in `REFUNDS`.
+pub(super) const REFUNDS_OF: TableDefinition<&str, &[u8]> = TableDefinition::new("refunds_of");
+/// Restrictions on customers: `(customer, since µs, key)` → the restriction.
+pub(super) const RESTRICTIONS: TableDefinition<(&str, i64, &str), &[u8]> = TableDefinition::new("restrictions");
 /// Merchants by id: [`StoredMerchant`].
 pub(super) const MERCHANTS: TableDefinition<&str, &[u8]> = TableDefinition::new("merchants");
 /// Each merchant's policy versions: `(merchant, version)` → [`StoredPolicy`].
@@ -103,7 +115,24 @@ pub(super) struct StoredReturn {
     pub customer_id: String,
     pub order_id: String,
     pub hash: String,
+    /// The decision at the request.
     pub decision_id: u64,
+    /// The latest decision, once its life moved it on (a review, an inspection, a timeout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<u64>,
+    /// The hashes of the life events applied to it (re-sends change nothing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub life: Vec<String>,
+    /// The order's merchant, and the versions that judged the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merchant_id: Option<String>,
+    #[serde(default)]
+    pub floor_version: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merchant_version: Option<u64>,
+    /// Its refunds were paid.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paid: bool,
 }
 
 /// One entry of the decision log.
@@ -163,6 +192,12 @@ impl Store {
                 tx.open_table(DECISIONS_BY_MERCHANT)?;
                 tx.open_table(MERCHANTS)?;
                 tx.open_table(MERCHANT_POLICIES)?;
+                tx.open_table(REVIEWS)?;
+                tx.open_table(REVIEW_OF)?;
+                tx.open_table(TIMERS)?;
+                tx.open_table(REFUNDS)?;
+                tx.open_table(REFUNDS_OF)?;
+                tx.open_table(RESTRICTIONS)?;
                 Ok(())
             })();
             created.map_err(|e| e.to_string())?;

@@ -70,12 +70,41 @@ pub(super) enum Job {
     Rollback {
         reply: oneshot::Sender<Result<StoredPolicy, ApiError>>,
     },
+    /// A return's life, or a customer's restrictions.
+    Life {
+        job: LifeJob,
+        reply: oneshot::Sender<Result<LifeDone, ApiError>>,
+    },
     /// Create a merchant, or replace or revoke its token.
     Merchant {
         id: String,
         change: MerchantChange,
         reply: oneshot::Sender<Result<StoredMerchant, ApiError>>,
     },
+}
+
+/// A change to a return's life, or to a customer's restrictions.
+pub(super) enum LifeJob {
+    /// A person's decision on a review (`scope`: a merchant's own returns only).
+    Review {
+        return_id: String,
+        scope: Option<String>,
+        decision: crate::data::ReviewDecision,
+        body: Box<RawValue>,
+    },
+    /// The timer: every review due by `through` times out.
+    TimeOut { through: crate::data::Time },
+    /// A return's refunds were paid.
+    Paid { return_id: String, scope: Option<String> },
+    /// An admin lifts a customer's restrictions of a kind.
+    Lift { customer: String, kind: String },
+}
+
+/// What a [`LifeJob`] came to.
+pub(super) enum LifeDone {
+    Judged(Box<super::ingest::Judged>),
+    TimedOut,
+    Count(usize),
 }
 
 /// What a [`Job::Merchant`] does.
@@ -307,6 +336,35 @@ fn handle(store: &Store, job: Job, live: &ArcSwap<Policies>, next: &mut Option<P
             if result.is_ok() {
                 changing(next, live).floor.pop();
             }
+            answer(reply, result)
+        }
+        Job::Life { job, reply } => {
+            let at = now();
+            let result = in_tx(store, |tx| match job {
+                LifeJob::Review {
+                    return_id,
+                    scope,
+                    decision,
+                    body,
+                } => super::life::review_by_person(tx, &return_id, scope.as_deref(), &decision, body, &at)
+                    .map(|j| LifeDone::Judged(Box::new(j))),
+                LifeJob::TimeOut { through } => {
+                    super::life::time_out(tx, through, &at, FORGET_AT_ONCE).map(|_| LifeDone::TimedOut)
+                }
+                LifeJob::Paid { return_id, scope } => {
+                    super::life::paid(tx, &return_id, scope.as_deref()).map(LifeDone::Count)
+                }
+                LifeJob::Lift { customer, kind } => {
+                    let clock = tx
+                        .open_table(META)
+                        .map_err(storage)?
+                        .get(LATEST)
+                        .map_err(storage)?
+                        .and_then(|v| chrono::DateTime::from_timestamp_micros(v.value() as i64))
+                        .unwrap_or_else(chrono::Utc::now);
+                    super::life::lift(tx, &customer, &kind, clock).map(LifeDone::Count)
+                }
+            });
             answer(reply, result)
         }
         Job::Merchant { id, change, reply } => {

@@ -108,6 +108,14 @@ impl Program {
         self.ir.rules.iter().any(|r| r.stage == Stage::Inspection)
     }
 
+    /// Whether some refund's clock starts at the goods' inspection (`refund
+    /// within … of inspection`, in the header or on a rule).
+    pub fn times_refunds_from_inspection(&self) -> bool {
+        let of_inspection =
+            |l: &Option<crate::ir::RefundLimit>| l.is_some_and(|l| l.of == crate::ir::Anchor::Inspection);
+        of_inspection(&self.ir.header.refund) || self.ir.rules.iter().any(|r| of_inspection(&r.refund))
+    }
+
     /// The aggregates the policy reads, in the order `judge_with` takes them.
     pub fn aggregates(&self) -> &[AggDef] {
         &self.ir.aggs

@@ -1,4 +1,4 @@
-//! A return's life in a backtest (docs/language.md §11.14, §15): review
+//! A return's life in a backtest (docs/language.md §11.17, §16): review
 //! decisions and timeouts, inspections, and restrictions kept on the
 //! customer, visible to later requests point-in-time.
 

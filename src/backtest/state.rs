@@ -161,12 +161,12 @@ struct CustomerState {
     /// Events added to the history so far.
     seq: u64,
     /// Restrictions the first policy's verdicts set on the customer, still
-    /// running (docs/language.md §15.5).
+    /// running (docs/language.md §16.5).
     restrictions: Vec<Restriction>,
 }
 
 /// A return whose life goes on after its request: what its review
-/// decisions and inspections need (docs/language.md §11.14).
+/// decisions and inspections need (docs/language.md §11.17).
 #[derive(Debug)]
 struct Open {
     /// The stream line of its request.

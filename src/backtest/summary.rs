@@ -47,7 +47,7 @@ pub struct Summary {
     pub compare: Option<Comparison>,
     /// What happened after the requests, by the first policy's verdicts:
     /// present when the stream has review decisions or inspections, or a
-    /// review timed out (docs/language.md §11.14).
+    /// review timed out (docs/language.md §11.17).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub life: Option<LifeSummary>,
 }

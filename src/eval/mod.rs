@@ -193,7 +193,7 @@ impl Program {
     }
 
     /// The request's verdict and then the return's life the case records
-    /// (its inspections and review decisions, docs/language.md §15).
+    /// (its inspections and review decisions, docs/language.md §16).
     fn run_in(
         &self,
         case: &Case,
@@ -716,7 +716,7 @@ impl<'a> Sink<'a> for VerdictSink<'a> {
             Because::Default => header.default_message.clone(),
             Because::Failed => Some(FAILED_LINE.into()),
         };
-        // The line's life (docs/language.md §15): a review's due time and
+        // The line's life (docs/language.md §16): a review's due time and
         // timeout, a refund's clock — the deciding rule's, else the header's.
         if decision == Decision::Review
             && let Some(d) = rule.and_then(|r| r.deadline).or(header.review)

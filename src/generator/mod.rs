@@ -71,7 +71,7 @@ pub struct GenOptions {
     pub currency: String,
     /// Also write an `inspection` event for each line sent back (a few days
     /// after the request), with swaps planted on abusive returns
-    /// (docs/language.md §11.14). Off, the stream is as it always was.
+    /// (docs/language.md §11.17). Off, the stream is as it always was.
     pub inspections: bool,
 }
 

@@ -213,7 +213,7 @@ fn a_backtest_on_a_floor_judges_as_judge_does() {
     assert!(overridden > 0, "the floor overrode nothing on these returns");
 }
 
-/// A return's life on a floor (docs/language.md §15.6): the floor's 48-hour
+/// A return's life on a floor (docs/language.md §16.6): the floor's 48-hour
 /// review bounds the merchant's reviews (the sooner of two deadlines wins), a
 /// review the floor itself decided keeps its own rule's deadline, and the
 /// shorter refund limit of the two policies applies.

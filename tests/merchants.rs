@@ -182,18 +182,25 @@ fn each_return_is_judged_by_its_merchants_policy_on_the_floor() {
     );
 
     // The log says which versions decided.
-    let log = all_decisions(&admin, "");
+    // Requests only: the timer adds the timeouts of reviews long due (the stream is in the past).
+    let requests = |d: &Vec<Value>| {
+        d.iter()
+            .filter(|d| d["source"] == json!("events"))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let log = requests(&all_decisions(&admin, ""));
     assert_eq!(log.len(), got.len());
     let by_merchant = |m: Option<&str>| log.iter().filter(|d| d["merchant_id"].as_str() == m).count();
     for (i, (name, _, _)) in SHOPS.iter().enumerate() {
-        let own = all_decisions(&admin, &format!("merchant_id={name}"));
+        let own = requests(&all_decisions(&admin, &format!("merchant_id={name}")));
         assert_eq!(own.len(), by_merchant(Some(name)));
         assert!(
             own.iter()
                 .all(|d| d["merchant_version"] == json!(1) && d["policy_version"] == json!(1))
         );
         // A merchant's token reads exactly its own.
-        let mine = all_decisions(&open.with_token(&tokens[i]), "");
+        let mine = requests(&all_decisions(&open.with_token(&tokens[i]), ""));
         assert_eq!(mine, own, "{name}'s token sees its own decisions");
     }
     assert!(

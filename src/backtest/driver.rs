@@ -36,6 +36,8 @@ pub(super) enum Outcome {
 /// The events the summary counts as they are applied.
 #[derive(Clone, Copy)]
 pub(super) enum Kind {
+    /// A review decision or inspection of a return with nothing left to decide.
+    Settled,
     Customer,
     Order,
     OrderUpdate,
@@ -431,6 +433,7 @@ fn drive(
                     Kind::Customer => summary.customers += 1,
                     Kind::Order => summary.orders += 1,
                     Kind::OrderUpdate => summary.order_updates += 1,
+                    Kind::Settled => summary.add_settled(),
                 },
                 None => {}
             }
@@ -489,12 +492,14 @@ pub(super) fn handle(shard: &mut Shard, event: Event, line: u64, plan: &Plan, pr
             Ok(judged) => Ok(Outcome::Judged(Box::new(judged))),
             Err(e) => return Outcome::Invalid(e, plan.capture() == Some(r.id())),
         },
-        Event::ReviewDecision(d) => shard
-            .review(&d, plan, programs)
-            .map(|j| Outcome::Life(Box::new(j), LifeKind::ReviewDecision)),
-        Event::Inspection(i) => shard
-            .inspection(&i, plan, programs)
-            .map(|j| Outcome::Life(Box::new(j), LifeKind::Inspection)),
+        Event::ReviewDecision(d) => shard.review(&d, plan, programs).map(|j| match j {
+            Some(j) => Outcome::Life(Box::new(j), LifeKind::ReviewDecision),
+            None => Outcome::Done(Kind::Settled),
+        }),
+        Event::Inspection(i) => shard.inspection(&i, plan, programs).map(|j| match j {
+            Some(j) => Outcome::Life(Box::new(j), LifeKind::Inspection),
+            None => Outcome::Done(Kind::Settled),
+        }),
     };
     result.unwrap_or_else(|e| Outcome::Invalid(e, false))
 }

@@ -142,7 +142,7 @@ impl ReturnEvent {
     }
 }
 
-/// A person's decision on a return in review (docs/language.md §11.14).
+/// A person's decision on a return in review (docs/language.md §11.17).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReviewEvent {
     /// The return's id.
@@ -153,7 +153,7 @@ pub struct ReviewEvent {
     pub decision: ReviewDecision,
 }
 
-/// What the warehouse found on one returned line (docs/language.md §11.14).
+/// What the warehouse found on one returned line (docs/language.md §11.17).
 #[derive(Debug, Clone, PartialEq)]
 pub struct InspectionEvent {
     /// The return's id.

@@ -59,6 +59,8 @@ pub enum Applied {
     Return(Box<Judged>),
     /// A review decision or an inspection: the return's verdicts after it.
     Life(Box<Judged>),
+    /// A review decision or an inspection of a return with nothing left to decide.
+    Settled,
 }
 
 /// Every customer's state, applying events in stream order. An event that is
@@ -93,6 +95,7 @@ impl<'p> Replay<'p> {
             Outcome::Done(Kind::Customer) => Ok(Applied::Customer),
             Outcome::Done(Kind::Order) => Ok(Applied::Order),
             Outcome::Done(Kind::OrderUpdate) => Ok(Applied::OrderUpdate),
+            Outcome::Done(Kind::Settled) => Ok(Applied::Settled),
             Outcome::Judged(judged) => Ok(Applied::Return(judged)),
             Outcome::Life(judged, _) => Ok(Applied::Life(judged)),
             Outcome::Invalid(e, _) => Err(e),

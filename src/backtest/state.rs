@@ -161,12 +161,12 @@ struct CustomerState {
     /// Events added to the history so far.
     seq: u64,
     /// Restrictions the first policy's verdicts set on the customer, still
-    /// running (docs/language.md §15.5).
+    /// running (docs/language.md §16.5).
     restrictions: Vec<Restriction>,
 }
 
 /// A return whose life goes on after its request: what its review
-/// decisions and inspections need (docs/language.md §11.14).
+/// decisions and inspections need (docs/language.md §11.17).
 #[derive(Debug)]
 struct Open {
     /// The stream line of its request.
@@ -272,6 +272,9 @@ pub struct Shard {
     /// Returns whose life goes on, and by request time, for the retention.
     open: HashMap<String, Open>,
     open_queue: VecDeque<(Time, String)>,
+    /// Every return judged within the retention, by request time: a life
+    /// event of one no longer open changes nothing.
+    judged: HashMap<String, Time>,
     retention: i64,
 }
 
@@ -290,6 +293,7 @@ impl Shard {
             order_queue: VecDeque::new(),
             open: HashMap::default(),
             open_queue: VecDeque::new(),
+            judged: HashMap::default(),
             retention: retention_seconds,
         }
     }
@@ -561,10 +565,18 @@ impl Shard {
         if plan.raw.is_some() {
             state.returns.push_back(past);
         }
+        self.judged.insert(case.ret.id.clone(), now);
+        self.open_queue.push_back((now, case.ret.id.clone()));
         let inspects = programs.iter().any(|p| p.inspects());
-        if inspects || verdicts.iter().any(|v| v.lines.iter().any(|l| l.decision == "review")) {
+        let lives = inspects || programs.iter().any(|p| p.times_refunds_from_inspection());
+        if lives || verdicts.iter().any(|v| v.lines.iter().any(|l| l.decision == "review")) {
             let id = case.ret.id.clone();
-            self.open_queue.push_back((now, id.clone()));
+            let mut case = case.clone();
+            // Settling a review needs only the verdicts; the history is kept
+            // for the rules `at inspection` alone, which may read it.
+            if !inspects {
+                case.history = History::default();
+            }
             self.open.insert(
                 id,
                 Open {
@@ -572,7 +584,7 @@ impl Shard {
                     order_id: r.order_id.clone(),
                     label: r.label,
                     on_cancelled_order,
-                    case: case.clone(),
+                    case,
                     provided,
                     verdicts: verdicts.clone(),
                 },
@@ -601,31 +613,41 @@ impl Shard {
             return;
         };
         while self.open_queue.front().is_some_and(|(t, _)| *t < cutoff) {
+            // Unless a later return took the id.
             if let Some((t, id)) = self.open_queue.pop_front()
-                && self.open.get(&id).is_some_and(|o| o.case.ret.requested_at == t)
+                && self.judged.get(&id) == Some(&t)
             {
+                self.judged.remove(&id);
                 self.open.remove(&id);
             }
         }
-    }
-
-    fn open_return(&mut self, id: &str) -> Result<&mut Open, InputError> {
-        self.open.get_mut(id).ok_or_else(|| {
-            err(
-                "return_id",
-                format!("return \"{id}\" is unknown (never judged in the stream, or past the retention)"),
-            )
-        })
     }
 
     /// A person's decision on a return in review: every reported verdict
     /// with lines in review is settled by it, after the reviews due
     /// strictly before it timed out. A verdict with nothing in review (or
     /// whose review timed out first) stays as it was.
-    pub fn review(&mut self, d: &ReviewEvent, plan: &Plan, programs: &[&Program]) -> Result<Judged, InputError> {
+    ///
+    /// `None` when the return has nothing left to decide (no line in
+    /// review, no rule `at inspection`, no refund clock waiting for an
+    /// inspection): the event changes nothing.
+    pub fn review(
+        &mut self,
+        d: &ReviewEvent,
+        plan: &Plan,
+        programs: &[&Program],
+    ) -> Result<Option<Judged>, InputError> {
         let now = d.at.to_utc();
         self.forget_open_before(now);
-        let open = self.open_return(&d.return_id)?;
+        if !self.open.contains_key(&d.return_id) {
+            return match self.judged.contains_key(&d.return_id) {
+                true => Ok(None),
+                false => Err(never_judged(&d.return_id)),
+            };
+        }
+        let Some(open) = self.open.get_mut(&d.return_id) else {
+            return Ok(None);
+        };
         if now < open.case.ret.requested_at {
             return Err(before_request(d.at, open));
         }
@@ -637,7 +659,7 @@ impl Shard {
         let mut judged = life_record(open);
         judged.delta = Delta::between(before.as_ref(), open.verdicts.first(), None);
         self.after_life(&d.return_id, plan, programs);
-        Ok(judged)
+        Ok(Some(judged))
     }
 
     /// One line's inspection: the reported verdicts, each through its
@@ -647,10 +669,18 @@ impl Shard {
         i: &InspectionEvent,
         plan: &Plan,
         programs: &[&Program],
-    ) -> Result<Judged, InputError> {
+    ) -> Result<Option<Judged>, InputError> {
         let now = i.at.to_utc();
         self.forget_open_before(now);
-        let open = self.open_return(&i.return_id)?;
+        if !self.open.contains_key(&i.return_id) {
+            return match self.judged.contains_key(&i.return_id) {
+                true => Ok(None),
+                false => Err(never_judged(&i.return_id)),
+            };
+        }
+        let Some(open) = self.open.get_mut(&i.return_id) else {
+            return Ok(None);
+        };
         if now < open.case.ret.requested_at {
             return Err(before_request(i.at, open));
         }
@@ -678,6 +708,9 @@ impl Shard {
         open.verdicts = next;
         let mut judged = life_record(open);
         judged.delta = Delta::between(first.as_ref(), open.verdicts.first(), Some(&i.sku));
+        // What the inspection itself changed, after the reviews it timed out.
+        let timed = first.map(|v| life::time_out_before(v, now));
+        judged.delta.changed = Delta::between(timed.as_ref(), open.verdicts.first(), Some(&i.sku)).changed;
         if let Some(first) = judged.verdicts.first() {
             let set = life::restrictions_set(first);
             let customer = judged.customer_id.clone();
@@ -685,7 +718,7 @@ impl Shard {
             state.restrictions.extend(set.into_iter().skip(before));
         }
         self.after_life(&i.return_id, plan, programs);
-        Ok(judged)
+        Ok(Some(judged))
     }
 
     /// At the stream's end, `through` its last moment: each open return
@@ -712,21 +745,31 @@ impl Shard {
     }
 
     /// Forgets a return whose life is over: nothing in review, and nothing
-    /// left to inspect (every line inspected or denied, or nothing sent back).
+    /// left to inspect (every line inspected, or nothing sent back). A
+    /// denied line may still come back and be inspected; other returns are
+    /// forgotten with the retention.
     fn after_life(&mut self, id: &str, _plan: &Plan, programs: &[&Program]) {
-        let inspects = programs.iter().any(|p| p.inspects());
+        let inspects = programs
+            .iter()
+            .any(|p| p.inspects() || p.times_refunds_from_inspection());
         let Some(open) = self.open.get(id) else { return };
         let over = open.verdicts.iter().all(|v| {
             let waiting_review = v.lines.iter().any(|l| l.decision == "review");
             let nothing_back = life::nothing_back(&open.case, &v.shipping);
-            let waiting_goods =
-                inspects && !nothing_back && v.lines.iter().any(|l| l.decision != "deny" && l.inspected_at.is_none());
+            let waiting_goods = inspects && !nothing_back && v.lines.iter().any(|l| l.inspected_at.is_none());
             !waiting_review && !waiting_goods
         });
         if over {
             self.open.remove(id);
         }
     }
+}
+
+fn never_judged(id: &str) -> InputError {
+    err(
+        "return_id",
+        format!("return \"{id}\" was never judged: its request was refused, or it is past the retention"),
+    )
 }
 
 fn before_request(at: Stamp, open: &Open) -> InputError {

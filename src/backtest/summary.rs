@@ -47,7 +47,7 @@ pub struct Summary {
     pub compare: Option<Comparison>,
     /// What happened after the requests, by the first policy's verdicts:
     /// present when the stream has review decisions or inspections, or a
-    /// review timed out (docs/language.md §11.14).
+    /// review timed out (docs/language.md §11.17).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub life: Option<LifeSummary>,
 }
@@ -66,6 +66,10 @@ pub struct LifeSummary {
     pub timeouts: u64,
     /// Restrictions the verdicts set on customers (at requests and inspections).
     pub restrictions: u64,
+    /// Review decisions and inspections of returns with nothing left to
+    /// decide (no line in review, nothing the policies do at inspection):
+    /// applied, changing nothing, with no record.
+    pub without_effect: u64,
 }
 
 /// A line that was skipped.
@@ -442,6 +446,11 @@ impl Summary {
         life.restrictions += delta.restrictions;
     }
 
+    /// A life event that changed nothing.
+    pub(super) fn add_settled(&mut self) {
+        self.life.get_or_insert_with(LifeSummary::default).without_effect += 1;
+    }
+
     /// Restrictions a request's verdict set.
     pub(super) fn add_restrictions(&mut self, n: u64) {
         if n > 0 {
@@ -518,6 +527,13 @@ impl Summary {
                 "life      {} review decisions, {} reviews timed out, {} inspections ({} changed the refund or decision), {} restrictions set",
                 l.review_decisions, l.timeouts, l.inspections, l.inspections_changed, l.restrictions
             );
+            if l.without_effect > 0 {
+                let _ = writeln!(
+                    out,
+                    "          {} review decisions and inspections of returns with nothing left to decide",
+                    l.without_effect
+                );
+            }
         }
         table(&mut out, "rules", &p.rules);
         table(&mut out, "flags", &p.flags);

@@ -570,9 +570,12 @@ impl<'a> Checker<'a> {
 
     fn rule(&mut self, r: &'a ast::Rule) {
         let errors_before = self.error_count();
+        let errors_at_stage = self.error_count();
         let stage = self.stage(r);
+        // An unknown stage is reported once, not again for each finding read.
+        let known_stage = self.error_count() == errors_at_stage;
         let (w, u, mark) = self.conditions(r.when.as_ref(), r.unless.as_ref());
-        if stage == Stage::Request {
+        if stage == Stage::Request && known_stage {
             for t in [w, u].into_iter().flatten() {
                 self.refuse_inspection(t.props, &format!("rule `{}`", r.name.name));
             }
@@ -643,7 +646,7 @@ impl<'a> Checker<'a> {
                 }
                 Effect::Deduct { amount, label, .. } => {
                     let t = self.expr(amount);
-                    if stage == Stage::Request {
+                    if stage == Stage::Request && known_stage {
                         self.refuse_inspection(t.props, &format!("rule `{}`", r.name.name));
                     }
                     if !t.ty.fits(Ty::Dec) {

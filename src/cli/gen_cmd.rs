@@ -33,6 +33,9 @@ pub struct Args {
     /// Write to this file instead of standard output.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Also write an `inspection` event per line sent back, with swaps planted on abusive returns.
+    #[arg(long)]
+    inspections: bool,
 }
 
 pub fn run(args: &Args) -> u8 {
@@ -43,6 +46,7 @@ pub fn run(args: &Args) -> u8 {
     opts.start = args.start;
     opts.abuser_share = args.abusers;
     opts.currency = args.currency.clone();
+    opts.inspections = args.inspections;
     let began = Instant::now();
     let result = match &args.out {
         Some(path) => match std::fs::File::create(path) {

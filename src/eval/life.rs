@@ -1,4 +1,4 @@
-//! A return's life after the request (docs/language.md §15): reviews that a
+//! A return's life after the request (docs/language.md §16): reviews that a
 //! person settles or that time out, the inspection of each line when the
 //! goods come back, the refund's due time and the restrictions verdicts set.
 //!
@@ -154,7 +154,7 @@ pub enum SettleError {
 }
 
 /// Settles every line in review with a person's decision (docs/language.md
-/// §15.2): approved lines keep the refund they showed and their refund
+/// §16.2): approved lines keep the refund they showed and their refund
 /// clock starts; denied lines refund nothing; the request's decision and
 /// refund follow. The decision is recorded in `reviews`, with who made it
 /// and why (the reason becomes the lines' message). A line whose due time
@@ -182,7 +182,7 @@ pub fn settle_review(v: &Verdict, d: &ReviewDecision) -> Result<Verdict, SettleE
 
 /// Every review due at or before `through` whose policy says what a
 /// timeout decides, settled at its due time by that decision, earliest
-/// first (docs/language.md §15.2); `None` when none is. A line the policy
+/// first (docs/language.md §16.2); `None` when none is. A line the policy
 /// could not evaluate has no timeout: it waits for a person.
 pub fn time_out_reviews(v: &Verdict, through: Time) -> Option<Verdict> {
     let mut out = None;
@@ -505,7 +505,7 @@ pub enum InspectError {
 /// Applies one line's inspection to `v` (the return's verdict as it stands):
 /// reviews due strictly before it time out first, then the rules `at
 /// inspection` of each layer run on the line, as `rpl judge` folds an
-/// inspection the case carries (docs/language.md §15.3). `case` is the case
+/// inspection the case carries (docs/language.md §16.3). `case` is the case
 /// as judged at the request; it takes the inspection on its line.
 pub(crate) fn inspect_in(
     case: &mut Case,

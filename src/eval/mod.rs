@@ -108,6 +108,14 @@ impl Program {
         self.ir.rules.iter().any(|r| r.stage == Stage::Inspection)
     }
 
+    /// Whether some refund's clock starts at the goods' inspection (`refund
+    /// within … of inspection`, in the header or on a rule).
+    pub fn times_refunds_from_inspection(&self) -> bool {
+        let of_inspection =
+            |l: &Option<crate::ir::RefundLimit>| l.is_some_and(|l| l.of == crate::ir::Anchor::Inspection);
+        of_inspection(&self.ir.header.refund) || self.ir.rules.iter().any(|r| of_inspection(&r.refund))
+    }
+
     /// The aggregates the policy reads, in the order `judge_with` takes them.
     pub fn aggregates(&self) -> &[AggDef] {
         &self.ir.aggs
@@ -185,7 +193,7 @@ impl Program {
     }
 
     /// The request's verdict and then the return's life the case records
-    /// (its inspections and review decisions, docs/language.md §15).
+    /// (its inspections and review decisions, docs/language.md §16).
     fn run_in(
         &self,
         case: &Case,
@@ -708,7 +716,7 @@ impl<'a> Sink<'a> for VerdictSink<'a> {
             Because::Default => header.default_message.clone(),
             Because::Failed => Some(FAILED_LINE.into()),
         };
-        // The line's life (docs/language.md §15): a review's due time and
+        // The line's life (docs/language.md §16): a review's due time and
         // timeout, a refund's clock — the deciding rule's, else the header's.
         if decision == Decision::Review
             && let Some(d) = rule.and_then(|r| r.deadline).or(header.review)

@@ -19,7 +19,7 @@ pub struct Verdict {
     pub return_id: String,
     /// The stage of the return's life this verdict follows: absent for the
     /// request, `review` after a review was settled (by a person or a
-    /// timeout), `inspection` after a line was inspected (docs/language.md §15).
+    /// timeout), `inspection` after a line was inspected (docs/language.md §16).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stage: Option<Word>,
     /// The policy that decided: its title, version and a hash of its text.

@@ -20,6 +20,7 @@ pub(super) struct Event {
 pub(super) enum Later {
     Update(Update),
     Return(Pending),
+    Inspection(Inspection),
 }
 
 pub(super) struct Due {
@@ -154,7 +155,8 @@ impl<W: Write> Emitter<'_, W> {
         self.line_done()
     }
 
-    pub(super) fn ret(&mut self, r: &Pending, catalog: &Catalog) -> io::Result<()> {
+    /// Writes the return and returns the number in its id.
+    pub(super) fn ret(&mut self, r: &Pending, catalog: &Catalog) -> io::Result<u64> {
         self.stats.returns += 1;
         self.stats.abusive_returns += u64::from(r.abuse);
         let number = self.stats.returns;
@@ -193,6 +195,36 @@ impl<W: Write> Emitter<'_, W> {
             br#","label":"abuse"}"#
         } else {
             br#","label":"ok"}"#
+        });
+        self.line_done()?;
+        Ok(number)
+    }
+
+    pub(super) fn inspection(&mut self, i: &Inspection, catalog: &Catalog) -> io::Result<()> {
+        self.stats.inspections += 1;
+        self.stats.swaps += u64::from(!i.sku_match);
+        let b = &mut self.buf;
+        b.extend_from_slice(br#"{"event":"inspection","return_id":"#);
+        push_id(b, b"R-", i.return_no, 8);
+        b.extend_from_slice(br#","sku":"#);
+        push_str(b, &catalog.product(i.product).sku);
+        b.extend_from_slice(br#","at":"#);
+        push_time(b, i.at);
+        if i.condition != 0 {
+            b.extend_from_slice(br#","condition":"#);
+            push_str(b, CONDITIONS[usize::from(i.condition)]);
+        }
+        b.extend_from_slice(br#","quantity_received":"#);
+        push_uint(b, u64::from(i.received));
+        b.extend_from_slice(if i.tags_attached {
+            br#","tags_attached":true"#
+        } else {
+            br#","tags_attached":false"#
+        });
+        b.extend_from_slice(if i.sku_match {
+            br#","sku_match":true,"packaging_intact":true,"photos":[]}"#
+        } else {
+            br#","sku_match":false,"packaging_intact":false,"photos":["swap.jpg"]}"#
         });
         self.line_done()
     }

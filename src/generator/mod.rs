@@ -69,6 +69,10 @@ pub struct GenOptions {
     pub abuser_share: f64,
     /// The orders' currency: three uppercase letters.
     pub currency: String,
+    /// Also write an `inspection` event for each line sent back (a few days
+    /// after the request), with swaps planted on abusive returns
+    /// (docs/language.md §11.17). Off, the stream is as it always was.
+    pub inspections: bool,
 }
 
 impl Default for GenOptions {
@@ -80,6 +84,7 @@ impl Default for GenOptions {
             start: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default(),
             abuser_share: 0.02,
             currency: "CNY".into(),
+            inspections: false,
         }
     }
 }
@@ -102,8 +107,18 @@ pub struct GenStats {
     pub returns: u64,
     /// Returns labelled `"abuse"`.
     pub abusive_returns: u64,
+    /// Inspection events written (with `inspections`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub inspections: u64,
+    /// Inspections that found a different item than the one sold.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub swaps: u64,
     /// Bytes written.
     pub bytes: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl fmt::Display for GenStats {
@@ -119,7 +134,11 @@ impl fmt::Display for GenStats {
             self.returns,
             self.abusive_returns,
             self.bytes
-        )
+        )?;
+        if self.inspections > 0 {
+            write!(f, "; {} inspections ({} swaps)", self.inspections, self.swaps)?;
+        }
+        Ok(())
     }
 }
 
@@ -134,6 +153,8 @@ pub fn generate(opts: &GenOptions, out: &mut impl Write) -> io::Result<GenStats>
     let catalog = Catalog::new(&mut Rng::new(opts.seed, SALT_CATALOG));
     let (mut customers, abusers) = profiles(opts, start);
     let mut rng = Rng::new(opts.seed, SALT_SIMULATION);
+    // Inspections draw from their own stream: with them or without, the rest is the same.
+    let mut inspection_rng = Rng::new(opts.seed, SALT_INSPECTION);
     let mut w = Emitter {
         out,
         buf: Vec::with_capacity(FLUSH_AT + 4096),
@@ -220,7 +241,22 @@ pub fn generate(opts: &GenOptions, out: &mut impl Write) -> io::Result<GenStats>
                 if let Some(Reverse(due)) = pending.pop() {
                     match due.what {
                         Later::Update(u) => w.update(&u)?,
-                        Later::Return(ret) => w.ret(&ret, &catalog)?,
+                        Later::Return(ret) => {
+                            let number = w.ret(&ret, &catalog)?;
+                            if opts.inspections {
+                                for found in inspections(&mut inspection_rng, &ret, number) {
+                                    if found.at < end {
+                                        pending.push(Reverse(Due {
+                                            time: found.at,
+                                            seq,
+                                            what: Later::Inspection(found),
+                                        }));
+                                        seq += 1;
+                                    }
+                                }
+                            }
+                        }
+                        Later::Inspection(found) => w.inspection(&found, &catalog)?,
                     }
                 }
                 continue;
@@ -260,6 +296,52 @@ const LAST_DAY: i64 = 2_932_896;
 const SALT_CATALOG: u64 = 1;
 const SALT_PEOPLE: u64 = 2;
 const SALT_SIMULATION: u64 = 3;
+const SALT_INSPECTION: u64 = 4;
+
+/// An abusive return sent back: the chance, in thousandths, that a line
+/// comes back as another item (a cheaper copy, an old unit).
+const SWAP_PM: u64 = 350;
+/// An honest return: tags cut off an item that was to come back unused, and
+/// one piece short of a line of several, in thousandths.
+const TAGS_CUT_PM: u64 = 40;
+const SHORT_PM: u64 = 30;
+
+/// The warehouse's inspection of each line of a return that sends goods
+/// back: 1 to 5 days after the request, in the afternoon.
+fn inspections(rng: &mut Rng, ret: &Pending, number: u64) -> Vec<Inspection> {
+    if ret.kind == plan::REFUND_ONLY || ret.reason == plan::NOT_RECEIVED {
+        return Vec::new();
+    }
+    let at = (ret.time / DAY + rng.range(1, 5)) * DAY + rng.range(13 * 3600, 18 * 3600);
+    ret.lines[..usize::from(ret.n)]
+        .iter()
+        .map(|line| {
+            let swapped = ret.abuse && rng.chance_ppm(SWAP_PM * 1000);
+            let short = !ret.abuse && line.quantity > 1 && rng.chance_ppm(SHORT_PM * 1000);
+            let tags_cut = !ret.abuse && line.condition == plan::UNUSED && rng.chance_ppm(TAGS_CUT_PM * 1000);
+            Inspection {
+                at,
+                return_no: number,
+                product: line.product,
+                condition: line.condition,
+                received: if short { line.quantity - 1 } else { line.quantity },
+                tags_attached: !tags_cut,
+                sku_match: !swapped,
+            }
+        })
+        .collect()
+}
+
+/// An inspection, waiting for its time.
+pub(crate) struct Inspection {
+    at: i64,
+    return_no: u64,
+    product: u32,
+    condition: u8,
+    received: u8,
+    tags_attached: bool,
+    sku_match: bool,
+}
 
 const FLUSH_AT: usize = 1 << 16;
 

@@ -463,3 +463,53 @@ fn formatting_helpers() {
         r#""2026-01-01T10:42:07+08:00" "C-000042""O-123456789""199.05""0.00""#
     );
 }
+
+#[test]
+fn inspections_follow_their_returns_with_swaps_planted_on_abuse() {
+    let (plain, plain_stats) = run(&small(5));
+    let opts = GenOptions {
+        inspections: true,
+        ..small(5)
+    };
+    let (text, stats) = run(&opts);
+    // The rest of the stream is untouched by the inspections it gains.
+    let without: Vec<&[u8]> = text
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.starts_with(br#"{"event":"inspection""#))
+        .collect();
+    let plain_lines: Vec<&[u8]> = plain.split(|b| *b == b'\n').collect();
+    assert_eq!(without, plain_lines);
+    assert_eq!(plain_stats.inspections, 0);
+    assert!(stats.inspections > 50 && stats.swaps > 0, "{stats}");
+    // Every inspection is of a return already written, after it, and a swap
+    // only of one labelled abuse; every line reads as a backtest reads it.
+    let mut returns: HashMap<String, (Time, String, String)> = HashMap::new();
+    let mut last = None;
+    for line in std::str::from_utf8(&text).unwrap().lines() {
+        crate::backtest::StreamEvent::parse(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+        let v: Value = serde_json::from_str(line).unwrap();
+        match v["event"].as_str().unwrap() {
+            "return" => {
+                let label = v["label"].as_str().unwrap().to_string();
+                returns.insert(
+                    v["id"].as_str().unwrap().into(),
+                    (time(&v, "requested_at"), label, v["type"].as_str().unwrap().into()),
+                );
+            }
+            "inspection" => {
+                let (requested, label, kind) = &returns[v["return_id"].as_str().unwrap()];
+                let at = time(&v, "at");
+                assert!(at > *requested, "{line}");
+                assert_ne!(kind, "refund_only", "{line}");
+                if v["sku_match"] == false {
+                    assert_eq!(label, "abuse", "{line}");
+                }
+                if let Some(l) = last {
+                    assert!(at >= l, "{line}: out of time order");
+                }
+                last = Some(at);
+            }
+            _ => {}
+        }
+    }
+}

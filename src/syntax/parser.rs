@@ -719,6 +719,27 @@ fn hint_for(expected: &str, src: &str, pos: usize) -> String {
     {
         return format!("did you mean `{w}`?");
     }
+    // The clauses of a return's life, by what the line holds before the error.
+    let line_start = src[..pos.min(src.len())].rfind('\n').map_or(0, |i| i + 1);
+    let before = &src[line_start..pos.min(src.len())];
+    let has = |w: &str| {
+        before
+            .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .any(|x| x == w)
+    };
+    if has("restrict") {
+        return "a restriction reads `restrict refund_only for 90 days \"why\"`".into();
+    }
+    if has("refund") && has("within") {
+        return "a refund limit reads `refund within 3 days of inspection` (or `of approval`), or `refund at once`"
+            .into();
+    }
+    if has("within") {
+        return "a review deadline reads `within 48 hours, then approve` (or `then deny`)".into();
+    }
+    if has("rule") && has("at") {
+        return "`rule NAME at inspection { … }` runs when the goods are inspected".into();
+    }
     if expected.contains("an expression") {
         return "an expression is a value such as `item.amount`, `7 days`, `\"text\"` or `(a + b)`".into();
     }

@@ -162,6 +162,75 @@ fn verdicts_equal_the_backtests_floor() {
     same_as_backtest(FLOOR, &stream, &scratch);
 }
 
+/// A stream with inspections (swaps planted on abusive returns) on the floor
+/// with its 48-hour reviews: the service's verdict for every return and every
+/// inspection line is the backtest's record for that line, in any batching;
+/// and each review the backtest timed out at the stream's end, the service's
+/// timer timed out alike.
+#[test]
+fn verdicts_equal_the_backtests_life() {
+    let scratch = Scratch::new("parity-life");
+    let path = scratch.path("events.jsonl");
+    let path_text = path.to_string_lossy();
+    rpl(&[
+        "gen",
+        "--customers",
+        "200",
+        "--days",
+        "60",
+        "--seed",
+        "17",
+        "--abusers",
+        "0.15",
+        "--inspections",
+        "--out",
+        &path_text,
+    ]);
+    let stream = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read the stream: {e}"));
+    let out = scratch.path("out.jsonl");
+    rpl(&["backtest", FLOOR, &path_text, "--out", &out.to_string_lossy()]);
+    let records = harness::backtest_records(&std::fs::read_to_string(&out).unwrap_or_default());
+    let lines = parse_stream(&stream);
+    let judged = lines
+        .iter()
+        .filter(|l| matches!(l.kind.as_str(), "return" | "inspection" | "review_decision"))
+        .count();
+    assert!(
+        lines.iter().filter(|l| l.kind == "inspection").count() >= 10,
+        "too few inspections"
+    );
+    let (during, at_end) = records.split_at(judged);
+    let want: Vec<(String, String)> = during.iter().map(|(n, v)| (n.to_string(), v.clone())).collect();
+    let server = Server::start(
+        &scratch.path("data"),
+        &Options::policy(FLOOR).arg("--review-tick-ms").arg("50"),
+    );
+    let client = Client::new(&server);
+    let got = ingest(&client, &lines, &[1, 7, 64, 3, 250]);
+    assert_same_verdicts(&got, &want, "a return's life in batches");
+    // The timeouts at the stream's end: the timer's last word on each of those returns.
+    assert!(!at_end.is_empty(), "no review timed out at the stream's end");
+    for (_, raw) in at_end {
+        let want: Value = serde_json::from_str(raw).unwrap_or(Value::Null);
+        let id = want["return_id"].as_str().unwrap_or_default().to_string();
+        let mut last = Value::Null;
+        let until = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < until {
+            let log = all_decisions(&client, &format!("return_id={id}"));
+            last = log.last().map(|d| d["verdict"].clone()).unwrap_or(Value::Null);
+            if last == want {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert_eq!(
+            last, want,
+            "return {id}: the timer's timeout differs from the backtest's"
+        );
+    }
+    server.stop();
+}
+
 /// Returns at the very same second (a history looks strictly before the
 /// request), an order placed at that second, a stated status: the same as the
 /// backtest too.

@@ -495,7 +495,7 @@ fn ret(tx: &WriteTransaction, live: &Policies, line: &Value, text: &str, now: &s
         order_id: case.order.id.clone(),
         hash,
         decision_id,
-        current: None,
+        trail: Vec::new(),
         life: Vec::new(),
         merchant_id: judged.merchant_id.clone(),
         floor_version: judged.floor_version,

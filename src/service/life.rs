@@ -73,7 +73,7 @@ fn time_of(text: &str) -> Option<Time> {
 /// The return's verdict as it stands (its latest decision).
 pub(super) fn current(tx: &WriteTransaction, stored: &StoredReturn) -> Result<(Verdict, Decision), ApiError> {
     let decisions = tx.open_table(DECISIONS).map_err(storage)?;
-    let id = stored.current.unwrap_or(stored.decision_id);
+    let id = stored.trail.last().copied().unwrap_or(stored.decision_id);
     let Some(d) = decisions.get(id).map_err(storage)? else {
         return Err(ApiError::storage(format!("decision {id} is missing")));
     };
@@ -236,7 +236,7 @@ fn record(
         verdict.clone(),
         now,
     )?;
-    stored.current = Some(id);
+    stored.trail.push(id);
     track(tx, return_id, &stored, after, before.restrictions.len())?;
     save(tx, return_id, &stored)?;
     Ok(Judged {
@@ -253,6 +253,27 @@ pub(super) fn save(tx: &WriteTransaction, id: &str, stored: &StoredReturn) -> Re
         .insert(id, serde_json::to_vec(stored).map_err(storage)?.as_slice())
         .map_err(storage)?;
     Ok(())
+}
+
+/// The return's verdict as of `at`, the time of a life event: the timer
+/// runs on the service's clock and may have timed out a review whose due
+/// time is after the event (a stream replayed from the past); the event
+/// comes first, so those timeouts are set aside — the timer applies them
+/// again after it if they are still due. The log keeps them, superseded.
+fn as_of(tx: &WriteTransaction, stored: &mut StoredReturn, at: Time) -> Result<Verdict, ApiError> {
+    loop {
+        let (v, d) = current(tx, stored)?;
+        let timed_out_later = d.source == "timeout"
+            && v.reviews
+                .iter()
+                .rev()
+                .find(|r| r.timed_out)
+                .and_then(|r| time_of(&r.at))
+                .is_some_and(|due| due >= at);
+        if !timed_out_later || stored.trail.pop().is_none() {
+            return Ok(v);
+        }
+    }
 }
 
 /// The stored return a life event names, and whether this very event was
@@ -286,8 +307,8 @@ pub(super) fn review_line(tx: &WriteTransaction, line: &Value, text: &str, now: 
     if again {
         return resent(tx, &stored);
     }
-    let (v, _) = current(tx, &stored)?;
     let at = e.at.to_utc();
+    let v = as_of(tx, &mut stored, at)?;
     before_request(&v, at)?;
     let timed = crate::eval::life::time_out_before(v.clone(), at);
     let next = crate::settle_review(&timed, &e.decision).unwrap_or(timed);
@@ -326,7 +347,7 @@ pub(super) fn inspection_line(
     if again {
         return resent(tx, &stored);
     }
-    let (v, _) = current(tx, &stored)?;
+    let v = as_of(tx, &mut stored, e.at.to_utc())?;
     let first = {
         let decisions = tx.open_table(DECISIONS).map_err(storage)?;
         let d = decisions

@@ -117,9 +117,10 @@ pub(super) struct StoredReturn {
     pub hash: String,
     /// The decision at the request.
     pub decision_id: u64,
-    /// The latest decision, once its life moved it on (a review, an inspection, a timeout).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub current: Option<u64>,
+    /// The decisions that moved it on since (reviews, inspections, timeouts),
+    /// in order: the last is its verdict as it stands.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trail: Vec<u64>,
     /// The hashes of the life events applied to it (re-sends change nothing).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub life: Vec<String>,

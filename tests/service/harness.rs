@@ -715,10 +715,29 @@ pub fn backtest_verdicts(out: &str) -> Vec<(String, String)> {
             let id = verdict["return_id"].as_str().unwrap_or_default().to_string();
             (id, raw, verdict.get("stage").is_some())
         })
-        // The request's verdicts: a record of a later stage (a review timed
-        // out, an inspection) is the return's life, which the service does not replay yet.
+        // The request's verdicts: in a stream without life events, a record of a
+        // later stage is a review timed out at the stream's end, which the service's
+        // timer applies on its own clock (`verdicts_equal_the_backtests_life` holds those).
         .filter(|(_, _, later)| !later)
         .map(|(id, raw, _)| (id, raw))
+        .collect()
+}
+
+/// Every record of `rpl backtest --out`, in order: its stream line and the
+/// raw text of its verdict (the requests', the life events', then the
+/// timeouts at the stream's end).
+pub fn backtest_records(out: &str) -> Vec<(u64, String)> {
+    out.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let fields: HashMap<String, Box<serde_json::value::RawValue>> =
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("--out line is not an object ({e}): {line}"));
+            let number = fields.get("line").and_then(|l| l.get().parse().ok()).unwrap_or(0);
+            let raw = fields
+                .get("verdict")
+                .map_or_else(|| line.to_string(), |v| v.get().to_string());
+            (number, raw)
+        })
         .collect()
 }
 

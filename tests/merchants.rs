@@ -446,6 +446,29 @@ fn another_merchants_token_learns_nothing() {
         .post("/v1/judge", &with_merchant("gadget_store"))
         .error(403, "forbidden");
 
+    // A return's life: another merchant's return is as unknown as none.
+    for path in ["/v1/reviews/{}", "/v1/refunds/{}/paid"] {
+        let body = r#"{"decision": "approve"}"#;
+        let foreign = linen.post(&path.replace("{}", "R-G"), body);
+        let unknown = linen.post(&path.replace("{}", "R-NONE"), body);
+        assert_eq!(foreign.status, 404, "{path}: {}", foreign.body);
+        same_answer(&foreign, &unknown, ["R-G", "R-NONE"]);
+        open.post(&path.replace("{}", "R-G"), body).error(401, "unauthorized");
+        client.post(&path.replace("{}", "R-G"), body).error(403, "forbidden");
+    }
+    // Its own: reached (nothing is in review there).
+    gadget
+        .post("/v1/reviews/R-G", r#"{"decision": "approve"}"#)
+        .error(409, "not_in_review");
+    for path in ["/v1/reviews", "/v1/refunds"] {
+        assert_eq!(linen.get(&format!("{path}?merchant_id=gadget_store")).body, "");
+        client.get(path).error(403, "forbidden");
+    }
+    linen.get("/v1/customers/C-1/restrictions").error(403, "forbidden");
+    linen
+        .delete("/v1/customers/C-1/restrictions/refund_only")
+        .error(403, "forbidden");
+
     // Decisions: only one's own, and another's return is as unknown as none.
     let own = all_decisions(&linen, "");
     assert!(!own.is_empty() && own.iter().all(|d| d["merchant_id"] == json!("linen_house")));

@@ -63,9 +63,12 @@ VERDICT_COLUMNS = [
     "flags",  # the flags that fired, in declaration order
     "rules",  # the rules that fired on any line, in declaration order
     "errors",  # constructs that could not be evaluated (each sends lines to review)
+    "stage",  # where the return's life left it: request, review or inspection
+    "final_decision",  # the decision after its reviews, their timeouts and inspections
+    "final_refund",  # the refund after them (the request's when nothing followed)
     "label",  # the return's own label: "abuse", "ok" or None
 ]
-_PER_POLICY = ["decision", "refund", "shipping", "risk", "flags", "rules", "errors"]
+_PER_POLICY = ["decision", "refund", "shipping", "risk", "flags", "rules", "errors", "stage", "final_decision", "final_refund"]
 COMPARE_COLUMNS = ["compare_" + c for c in _PER_POLICY]
 
 
@@ -191,6 +194,7 @@ def backtest(
     threads: Optional[int] = None,
     skip_invalid: bool = False,
     order_retention_days: int = 180,
+    until: Optional[str] = None,
 ) -> Backtest:
     """Replays a stream of customer, order and return events (``rpl backtest``).
 
@@ -208,6 +212,14 @@ def backtest(
     ``skip_invalid=True`` counts, lists (``summary["invalid"]``) and skips bad
     lines instead. ``threads`` defaults to every core; results do not depend
     on it. The GIL is released while the engine runs.
+
+    At the end, the reviews nobody decided that were due by the stream's last
+    moment time out (docs/language.md §11.17); ``until`` (an RFC 3339 time)
+    is that moment when the events are part of a longer stream (one
+    customer's, as ``rpl.spark`` replays them). The table's ``stage``,
+    ``final_decision`` and ``final_refund`` say where each return's reviews,
+    their timeouts and its inspections left it; the other columns are the
+    request's verdict, the one the summary counts.
     """
     import pandas as pd
 
@@ -218,7 +230,7 @@ def backtest(
     if compare is not None and not _engine_writes_compare() and not isinstance(events, (str, os.PathLike, pd.DataFrame)):
         # Read twice below, while the engine writes only the first policy's verdicts.
         events = list(events)
-    opts = dict(threads=threads, skip_invalid=skip_invalid, order_retention_days=order_retention_days)
+    opts = dict(threads=threads, skip_invalid=skip_invalid, order_retention_days=order_retention_days, until=until)
     summary, columns, compared = _rpl.backtest(policies, _events(events), **opts)
     if compare is not None and not compared:
         # The engine writes the first policy's verdicts only: replay the

@@ -90,8 +90,10 @@ def generate(
     seed: int = 1,
     abusers: float = 0.02,
     currency: str = "CNY",
+    inspections: bool = False,
 ) -> Dict[str, int]:
-    """Writes a generated event stream (`rpl gen`) and returns its counts."""
+    """Writes a generated event stream (`rpl gen`) and returns its counts;
+    ``inspections=True`` adds an inspection per line sent back (`rpl gen --inspections`)."""
 
 def backtest(
     policies: List[Policy],
@@ -101,5 +103,6 @@ def backtest(
     skip_invalid: bool = False,
     order_retention_days: int = 180,
     pin: Optional[Dict[int, str]] = None,
+    until: Optional[str] = None,
 ) -> Tuple[Dict[str, Any], Dict[str, List[Any]], bool]:
     """The core of rpl.backtest: (summary, columns, compared). Use rpl.backtest."""

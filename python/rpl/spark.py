@@ -35,6 +35,7 @@ Without a ``line`` column the DataFrame's current order is the stream order.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -58,7 +59,9 @@ __all__ = ["SparkBacktest", "backtest", "read_events"]
 _DECISIONS = ["approve", "partial", "review", "deny"]
 _FIRST_CHANGES = 20
 _KEY = "_rpl_customer"
-_ROUTING = "event string, id string, customer_id string, order_id string"
+_ROUTING = "event string, id string, customer_id string, order_id string, return_id string"
+# The events of a return's life (docs/language.md §11.17): they name their return.
+_LIFE = ("review_decision", "inspection")
 
 
 @dataclass(frozen=True)
@@ -184,11 +187,14 @@ def _verdict_schema(compare: bool) -> str:
         "flags array<string>",
         "rules array<string>",
         "errors long",
+        "stage string",
+        "final_decision string",
+        "final_refund string",
     ]
     cols = ["line long", "return_id string", "customer_id string", "order_id string"] + per + ["label string"]
     if compare:
         cols += ["compare_" + c for c in per]
-    return ", ".join(cols + ["error_path string", "error_message string"])
+    return ", ".join(cols + ["error_path string", "error_message string", "summary string"])
 
 
 _COMPILED: Dict[str, "rpl.Policy"] = {}
@@ -202,12 +208,12 @@ def _compiled(text: str) -> "rpl.Policy":
     return p
 
 
-def _replayer(policy_text: str, compare_text: Optional[str], skip_invalid: bool, retention: int):
+def _replayer(policy_text: str, compare_text: Optional[str], skip_invalid: bool, retention: int, until: Optional[str]):
     import numpy as np
     import pandas as pd
 
     columns = rpl.VERDICT_COLUMNS + (rpl.COMPARE_COLUMNS if compare_text is not None else [])
-    out_columns = columns + ["error_path", "error_message"]
+    out_columns = columns + ["error_path", "error_message", "summary"]
 
     def errors(rows: List[Dict[str, Any]]) -> "pd.DataFrame":
         cols = {c: [r.get(c) for r in rows] for c in ["line", "error_path", "error_message"]}
@@ -221,7 +227,7 @@ def _replayer(policy_text: str, compare_text: Optional[str], skip_invalid: bool,
         other = _compiled(compare_text) if compare_text is not None else None
         try:
             summary, verdicts = rpl.backtest(
-                policy, texts, other, threads=1, skip_invalid=skip_invalid, order_retention_days=retention
+                policy, texts, other, threads=1, skip_invalid=skip_invalid, order_retention_days=retention, until=until
             )
         except rpl.InputError as e:
             at = int(lines[e.line - 1]) if e.line else int(lines[0])
@@ -231,18 +237,20 @@ def _replayer(policy_text: str, compare_text: Optional[str], skip_invalid: bool,
         verdicts = verdicts.assign(line=lines[verdicts["line"].to_numpy() - 1])
         verdicts["error_path"] = None
         verdicts["error_message"] = None
+        verdicts["summary"] = None
         skipped = [
             {"line": int(lines[i["line"] - 1]), "error_path": None, "error_message": i["reason"]}
             for i in summary["invalid"]
         ]
         if skipped:
             verdicts = pd.concat([verdicts, errors(skipped)], ignore_index=True)
+        verdicts = pd.concat([verdicts, _summary_row(summary, out_columns)], ignore_index=True)
         return verdicts[out_columns]
 
     return replay
 
 
-def _shard_replayer(policy_text: str, compare_text: Optional[str], skip_invalid: bool, retention: int):
+def _shard_replayer(policy_text: str, compare_text: Optional[str], skip_invalid: bool, retention: int, until: Optional[str]):
     """Replays one partition: the complete streams of some customers, in line order.
 
     Customers never share history, so a partition that holds every event of
@@ -254,7 +262,7 @@ def _shard_replayer(policy_text: str, compare_text: Optional[str], skip_invalid:
     import pandas as pd
 
     columns = rpl.VERDICT_COLUMNS + (rpl.COMPARE_COLUMNS if compare_text is not None else [])
-    out_columns = columns + ["error_path", "error_message"]
+    out_columns = columns + ["error_path", "error_message", "summary"]
 
     def run(batches):
         lines: List["np.ndarray"] = []
@@ -270,7 +278,7 @@ def _shard_replayer(policy_text: str, compare_text: Optional[str], skip_invalid:
         other = _compiled(compare_text) if compare_text is not None else None
         try:
             summary, verdicts = rpl.backtest(
-                policy, texts(), other, threads=1, skip_invalid=skip_invalid, order_retention_days=retention
+                policy, texts(), other, threads=1, skip_invalid=skip_invalid, order_retention_days=retention, until=until
             )
         except rpl.InputError as e:
             at = np.concatenate(lines) if lines else np.zeros(0, dtype=np.int64)
@@ -287,6 +295,7 @@ def _shard_replayer(policy_text: str, compare_text: Optional[str], skip_invalid:
             raise RuntimeError("a line routed to no customer was judged")
         verdicts["error_path"] = None
         verdicts["error_message"] = None
+        verdicts["summary"] = None
         skipped = [i for i in summary["invalid"]]
         if skipped:
             cols = {
@@ -295,16 +304,43 @@ def _shard_replayer(policy_text: str, compare_text: Optional[str], skip_invalid:
                 "error_message": [i["reason"] for i in skipped],
             }
             verdicts = pd.concat([verdicts, rpl._frame(cols, out_columns)], ignore_index=True)
+        verdicts = pd.concat([verdicts, _summary_row(summary, out_columns)], ignore_index=True)
         yield verdicts[out_columns]
 
     return run
+
+
+def _summary_row(summary: Dict[str, Any], out_columns: List[str]) -> "pd.DataFrame":
+    """One row (every other column null) carrying what a replay counted that
+    its verdict rows do not show: order updates, returns on cancelled orders,
+    the returns' lives (review decisions, timeouts, inspections,
+    restrictions) and the rules fired at inspection."""
+    part = {k: summary.get(k) for k in ("order_updates", "cancelled_order_returns", "life")}
+    part["rules"] = {r["name"]: r["fired"] for r in summary["policy"]["rules"]}
+    return rpl._frame({"line": [-1], "summary": [json.dumps(part)]}, out_columns)
+
+
+def _merged_parts(parts: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """The partitions' counts, summed (each customer's are its own)."""
+    out: Dict[str, Any] = {"order_updates": 0, "cancelled_order_returns": 0, "life": None, "rules": {}}
+    for p in parts:
+        out["order_updates"] += p.get("order_updates") or 0
+        out["cancelled_order_returns"] += p.get("cancelled_order_returns") or 0
+        if p.get("life"):
+            life = out["life"] = out["life"] or {}
+            for k, n in p["life"].items():
+                life[k] = life.get(k, 0) + n
+        for name, n in p["rules"].items():
+            out["rules"][name] = out["rules"].get(name, 0) + n
+    return out
 
 
 def _routed(text: DataFrame) -> DataFrame:
     """Each line with the customer whose history it belongs to (null: nobody's)."""
     ev = text.where(F.trim("value") != "").withColumn("_k", F.from_json("value", _ROUTING))
     ev = ev.select("line", "value", F.col("_k.event").alias("_event"), F.col("_k.id").alias("_id"),
-                   F.col("_k.customer_id").alias("_cust"), F.col("_k.order_id").alias("_oid"))
+                   F.col("_k.customer_id").alias("_cust"), F.col("_k.order_id").alias("_oid"),
+                   F.col("_k.return_id").alias("_rid"))
     # An order's customer is that of its first line: a later line reusing the
     # id goes to the same customer, whose replay refuses it as the CLI does.
     owners = (
@@ -312,13 +348,37 @@ def _routed(text: DataFrame) -> DataFrame:
         .groupBy(F.col("_id").alias("_ref"))
         .agg(F.min_by("_cust", "line").alias("_owner"))
     )
+    # A review decision or inspection goes with its return's order (that of
+    # the return's first line), and so to the same customer.
+    orders_of = (
+        ev.where((F.col("_event") == "return") & F.col("_id").isNotNull() & F.col("_oid").isNotNull())
+        .groupBy(F.col("_id").alias("_rid"))
+        .agg(F.min_by("_oid", "line").alias("_roid"))
+    )
+    ev = ev.join(orders_of, "_rid", "left")
     ref = (
         F.when(F.col("_event") == "return", F.col("_oid"))
         .when(F.col("_event").isin("order", "order_update"), F.col("_id"))
+        .when(F.col("_event").isin(*_LIFE), F.col("_roid"))
     )
     joined = ev.withColumn("_ref", ref).join(owners, "_ref", "left")
     key = F.when(F.col("_event") == "customer", F.col("_id")).otherwise(F.col("_owner"))
     return joined.select(key.alias(_KEY), "line", "value", "_event")
+
+
+def _last_moment(text: DataFrame) -> Optional[str]:
+    """The stream's last moment, as its latest event time's own text: each
+    customer's replay times out at the end what was due by then, as the one
+    replay of the whole stream does (a customer's own events may end sooner)."""
+    event = F.get_json_object("value", "$.event")
+    at = (
+        F.when(event == "order", F.get_json_object("value", "$.placed_at"))
+        .when(event == "return", F.get_json_object("value", "$.requested_at"))
+        .when(event.isin("order_update", *_LIFE), F.get_json_object("value", "$.at"))
+    )
+    timed = text.select(at.alias("at")).where(F.col("at").isNotNull())
+    row = timed.select(F.max_by("at", F.to_timestamp("at")).alias("last")).collect()[0]
+    return row["last"]
 
 
 def _input_error(line: int, path: Optional[str], message: str) -> "rpl.InputError":
@@ -515,25 +575,29 @@ def backtest(
     other = rpl.Policy(compare) if compare is not None else None
     text = _as_text(events_df)
     routed = _routed(text)
+    until = _last_moment(text)
     schema = _verdict_schema(compare is not None)
     rows = routed.select(_KEY, "line", "value")
     if by == "customer":
-        replay = _replayer(policy_text, compare, skip_invalid, order_retention_days)
+        replay = _replayer(policy_text, compare, skip_invalid, order_retention_days, until)
         result = rows.groupBy(_KEY).applyInPandas(replay, schema=schema)
     elif by == "shard":
         n = partitions or int(events_df.sparkSession.conf.get("spark.sql.shuffle.partitions"))
-        replay = _shard_replayer(policy_text, compare, skip_invalid, order_retention_days)
+        replay = _shard_replayer(policy_text, compare, skip_invalid, order_retention_days, until)
         result = rows.repartition(n, _KEY).sortWithinPartitions("line").mapInPandas(replay, schema=schema)
     else:
         raise ValueError(f'by must be "shard" or "customer", not {by!r}')
     result = result.persist()
     failed = result.where(F.col("error_message").isNotNull()).select("line", "error_path", "error_message")
+    parts = _merged_parts([json.loads(r["summary"]) for r in result.where(F.col("summary").isNotNull()).select("summary").collect()])
     bad = failed.orderBy("line").collect() if skip_invalid else failed.orderBy("line").limit(1).collect()
     if bad and not skip_invalid:
         result.unpersist()
         first = bad[0]
         raise _input_error(first["line"], first["error_path"], first["error_message"])
-    verdicts = result.where(F.col("error_message").isNull()).drop("error_path", "error_message")
+    verdicts = result.where(F.col("error_message").isNull() & F.col("summary").isNull()).drop(
+        "error_path", "error_message", "summary"
+    )
 
     # Lines, and the customer and order events that were not refused, in one pass.
     ok = ~F.col("line").isin([r["line"] for r in bad]) if bad else F.lit(True)
@@ -543,14 +607,20 @@ def backtest(
         F.sum(F.when(ok & (F.col("_event") == "order"), 1).otherwise(0)).alias("orders"),
     ).collect()[0]
     first_summary = _policy_summary(verdicts, policy, "", {"returns": F.count(F.lit(1))})
+    # A rule's count includes its firings at inspection, which the replays counted.
+    first_summary["rules"] = [{"name": r["name"], "fired": parts["rules"].get(r["name"], 0)} for r in first_summary["rules"]]
     summary: Dict[str, Any] = {
         "lines": tally["lines"] or 0,
         "customers": tally["customers"] or 0,
         "orders": tally["orders"] or 0,
+        "order_updates": parts["order_updates"],
         "returns": first_summary["_extra"].get("returns", 0),
+        "cancelled_order_returns": parts["cancelled_order_returns"],
         "invalid": [{"line": r["line"], "reason": r["error_message"]} for r in bad],
         "policy": {k: x for k, x in first_summary.items() if not k.startswith("_")},
     }
     if other is not None:
         summary["compare"] = _comparison(verdicts, first_summary, policy, other)
+    if parts["life"] is not None:
+        summary["life"] = parts["life"]
     return SparkBacktest(summary=summary, verdicts=verdicts)

@@ -320,7 +320,9 @@ pub fn format(py: Python<'_>, text: &str, file: Option<String>) -> PyResult<Stri
 
 /// Writes a generated event stream to `path` (`rpl gen`); returns its counts.
 #[pyfunction]
-#[pyo3(signature = (path, *, customers = 1000, days = 90, seed = 1, abusers = 0.02, currency = "CNY"))]
+// Each argument is one of the Python function's keyword arguments.
+#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (path, *, customers = 1000, days = 90, seed = 1, abusers = 0.02, currency = "CNY", inspections = false))]
 pub fn generate<'py>(
     py: Python<'py>,
     path: std::path::PathBuf,
@@ -329,8 +331,10 @@ pub fn generate<'py>(
     seed: u64,
     abusers: f64,
     currency: &str,
+    inspections: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let mut opts = rpl::GenOptions::default();
+    opts.inspections = inspections;
     opts.customers = customers;
     opts.days = days;
     opts.seed = seed;
@@ -350,6 +354,8 @@ pub fn generate<'py>(
     d.set_item("orders", stats.orders)?;
     d.set_item("returns", stats.returns)?;
     d.set_item("abusive_returns", stats.abusive_returns)?;
+    d.set_item("inspections", stats.inspections)?;
+    d.set_item("swaps", stats.swaps)?;
     d.set_item("bytes", stats.bytes)?;
     Ok(d)
 }

@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
 
-use pyo3::exceptions::{PyOSError, PyRuntimeError};
+use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyIterator, PyList, PyString};
 use serde::Deserialize;
@@ -237,6 +237,12 @@ struct Cols<'py> {
     flags: Bound<'py, PyList>,
     rules: Bound<'py, PyList>,
     errors: Bound<'py, PyList>,
+    /// Where the return's life left it: `request`, `review` or `inspection`.
+    stage: Bound<'py, PyList>,
+    /// The decision and refund as the stream left them (after reviews,
+    /// their timeouts and inspections); the request's when nothing followed.
+    final_decision: Bound<'py, PyList>,
+    final_refund: Bound<'py, PyList>,
 }
 
 impl<'py> Cols<'py> {
@@ -249,7 +255,23 @@ impl<'py> Cols<'py> {
             flags: PyList::empty(py),
             rules: PyList::empty(py),
             errors: PyList::empty(py),
+            stage: PyList::empty(py),
+            final_decision: PyList::empty(py),
+            final_refund: PyList::empty(py),
         }
+    }
+
+    /// A later verdict of the return in row `row` (docs/language.md §11.17):
+    /// its stage, decision and refund are where the return now stands.
+    fn settle(&self, py: Python<'py>, row: usize, v: &Value) -> PyResult<()> {
+        let field = |k: &str| {
+            v.get(k)
+                .ok_or_else(|| PyRuntimeError::new_err(format!("a verdict without `{k}`: {v}")))
+        };
+        self.stage.set_item(row, stage_of(v))?;
+        self.final_decision.set_item(row, to_py(py, field("decision")?)?)?;
+        self.final_refund.set_item(row, to_py(py, field("refund")?)?)?;
+        Ok(())
     }
 
     fn push(&self, py: Python<'py>, v: &Value, rule_order: &HashMap<&str, usize>) -> PyResult<()> {
@@ -279,6 +301,9 @@ impl<'py> Cols<'py> {
         rules.sort_by_key(|r| rule_order.get(r).copied().unwrap_or(usize::MAX));
         self.rules.append(rules)?;
         self.errors.append(field("errors")?.as_array().map_or(0, Vec::len))?;
+        self.stage.append(stage_of(v))?;
+        self.final_decision.append(to_py(py, field("decision")?)?)?;
+        self.final_refund.append(to_py(py, field("refund")?)?)?;
         Ok(())
     }
 
@@ -290,8 +315,16 @@ impl<'py> Cols<'py> {
         d.set_item(format!("{prefix}flags"), self.flags)?;
         d.set_item(format!("{prefix}rules"), self.rules)?;
         d.set_item(format!("{prefix}errors"), self.errors)?;
+        d.set_item(format!("{prefix}stage"), self.stage)?;
+        d.set_item(format!("{prefix}final_decision"), self.final_decision)?;
+        d.set_item(format!("{prefix}final_refund"), self.final_refund)?;
         Ok(())
     }
+}
+
+/// A verdict's stage: absent at the request.
+fn stage_of(v: &Value) -> &str {
+    v.get("stage").and_then(Value::as_str).unwrap_or("request")
 }
 
 /// Replays `events` (a path, or an iterator of event dicts or JSON lines)
@@ -305,7 +338,9 @@ impl<'py> Cols<'py> {
 /// alone exactly as they are beside the first (whose verdicts otherwise
 /// decide those statuses), while the library writes only the first's.
 #[pyfunction]
-#[pyo3(signature = (policies, events, *, threads = 1, skip_invalid = false, order_retention_days = 180, pin = None))]
+// Each argument is one of the Python function's keyword arguments.
+#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (policies, events, *, threads = 1, skip_invalid = false, order_retention_days = 180, pin = None, until = None))]
 pub fn backtest<'py>(
     py: Python<'py>,
     policies: Vec<Py<Policy>>,
@@ -314,6 +349,7 @@ pub fn backtest<'py>(
     skip_invalid: bool,
     order_retention_days: i64,
     pin: Option<HashMap<u64, String>>,
+    until: Option<String>,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyDict>, bool)> {
     let source = if let Ok(path) = events.extract::<std::path::PathBuf>() {
         let file = File::open(&path).map_err(|e| PyOSError::new_err(format!("cannot read {}: {e}", path.display())))?;
@@ -336,6 +372,11 @@ pub fn backtest<'py>(
     opts.threads = threads.max(1);
     opts.skip_invalid = skip_invalid;
     opts.order_retention_days = order_retention_days;
+    if let Some(text) = until {
+        let at = chrono::DateTime::parse_from_rfc3339(&text)
+            .map_err(|e| PyValueError::new_err(format!("until: {text:?} is not an RFC 3339 time ({e})")))?;
+        opts.until = Some(at.with_timezone(&chrono::Utc));
+    }
     let mut collect = Collect::default();
     let result = {
         let programs: Vec<&rpl::Program> = policies.iter().map(|p| &p.get().program).collect();
@@ -376,23 +417,46 @@ pub fn backtest<'py>(
     let first = Cols::new(py);
     let second = Cols::new(py);
     let mut compared = false;
-    let mut seen = feed.returns.iter().filter(|s| !skipped.contains(&s.line));
+    let mut seen = feed.returns.iter().filter(|s| !skipped.contains(&s.line)).peekable();
+    // Each return's row, by id: a return's later records (its review
+    // decisions, inspections and timeouts, §11.17) settle its final columns.
+    let mut rows_of: HashMap<String, usize> = HashMap::new();
     for row in &collect.rows {
         // The record form names its line; the bare verdict is the next return not skipped.
         let (verdict, record_line) = match row.get("verdict") {
             Some(v) => (v, row.get("line").and_then(Value::as_u64)),
             None => (row, None),
         };
+        let id = verdict.get("return_id").and_then(Value::as_str);
+        let first_record = match (record_line, seen.peek()) {
+            (Some(l), Some(next)) => l >= next.line && !id.is_some_and(|id| rows_of.contains_key(id)),
+            (Some(_), None) => false,
+            (None, _) => true,
+        };
+        if !first_record {
+            let Some(&at) = id.and_then(|id| rows_of.get(id)) else {
+                return Err(PyRuntimeError::new_err(format!(
+                    "a record of line {record_line:?} for return {id:?} follows no judged return"
+                )));
+            };
+            first.settle(py, at, verdict)?;
+            if let Some(other) = row.get("compare").filter(|c| c.get("decision").is_some()) {
+                second.settle(py, at, other)?;
+            }
+            continue;
+        }
         let s = match record_line {
             Some(l) => seen.find(|s| s.line == l),
             None => seen.next(),
         };
-        let id = verdict.get("return_id").and_then(Value::as_str);
         let Some(s) = s.filter(|s| s.id.as_deref() == id) else {
             return Err(PyRuntimeError::new_err(format!(
                 "a verdict for return {id:?} does not match the returns read from the stream"
             )));
         };
+        if let Some(id) = id {
+            rows_of.insert(id.to_owned(), line_col.len());
+        }
         line_col.append(s.line)?;
         return_id.append(id)?;
         let customer = match row.get("customer_id").and_then(Value::as_str) {

@@ -130,15 +130,90 @@ def test_compare_matches_the_clis_comparison(cli, tmp_path, stream):
                 if name not in y:
                     counts[name] = counts.get(name, 0) + 1
         assert {c["name"]: c["fired"] for c in comparison[key]} == counts, key
-    # The second policy is judged on the first's history: alone, it decides
-    # some returns differently (the statuses its own verdicts give), so the
-    # columns above are not simply a second, separate replay.
-    alone = rpl.backtest(other, stream).verdicts
-    assert (alone["flags"].map(tuple) != v["compare_flags"].map(tuple)).any()
+    # The second policy is judged on the first's history, not on the statuses
+    # its own verdicts would give: one that refuses every return never sees a
+    # refund in a history of its own, but beside the first it sees the first's
+    # refunds (large_refund_volume sums them), so the compared columns are not
+    # simply a second, separate replay.
+    text = STRICTER.read_text()
+    assert "when   risk >= 60" in text
+    refuse_all = tmp_path / "refuse_all.rpl"
+    refuse_all.write_text(text.replace("when   risk >= 60", "when   risk >= -1000"))
+    beside = rpl.backtest(RISK, stream, compare=refuse_all).verdicts
+    alone = rpl.backtest(refuse_all, stream).verdicts
+    assert (alone["decision"] == "deny").all()
+    assert not alone["flags"].map(lambda f: "large_refund_volume" in f).any()
+    assert beside["compare_flags"].map(lambda f: "large_refund_volume" in f).any()
     # From dicts too (read twice inside).
     dicts = [json.loads(line) for line in stream.read_text().splitlines()]
     again = rpl.backtest(RISK, iter(dicts), compare=other)
     assert again.verdicts.equals(v) and again.summary == summary
+
+
+def assert_lives_match(frame: pd.DataFrame, records: List[Dict[str, Any]]) -> None:
+    """The request's columns are each return's first record; the final ones
+    its last (its reviews, their timeouts and its inspections), per policy."""
+    first: Dict[str, Dict[str, Any]] = {}
+    last: Dict[str, Dict[str, Any]] = {}
+    for r in records:
+        first.setdefault(r["return_id"], r)
+        last[r["return_id"]] = r
+    assert list(frame.return_id) == list(first)
+    for row in frame.itertuples(index=False):
+        a, z = first[row.return_id], last[row.return_id]
+        assert row.line == a["line"]
+        for prefix, key in (("", "verdict"), ("compare_", "compare")):
+            if key not in a:
+                continue
+            got = lambda c: getattr(row, prefix + c)  # noqa: E731
+            assert (got("decision"), got("refund")) == (a[key]["decision"], a[key]["refund"])
+            end = z[key]
+            assert (got("stage"), got("final_decision"), got("final_refund")) == (
+                end.get("stage", "request"), end["decision"], end["refund"]), row.return_id
+
+
+def test_a_returns_life_ends_in_the_final_columns(cli, tmp_path, life_stream, shop):
+    from conftest import FLOOR
+
+    out = tmp_path / "records.jsonl"
+    summary = json.loads(cli("backtest", FLOOR, life_stream, "--json", "--out", out, "--compare", shop).stdout)
+    records = read_jsonl(out)
+    life = summary["life"]
+    assert life["review_decisions"] == 6 and life["inspections"] > 20 and life["timeouts"] > 0
+    result = rpl.backtest(FLOOR, life_stream, compare=shop)
+    assert result.summary == summary
+    v = result.verdicts
+    assert list(v.columns) == rpl.VERDICT_COLUMNS + rpl.COMPARE_COLUMNS
+    assert len(v) == summary["returns"] < len(records)
+    assert_lives_match(v, records)
+    # Every stage shows, and the life moved some returns from their request's verdict.
+    assert set(v.stage) == {"request", "review", "inspection"}
+    assert (v.final_decision != v.decision).any() and (v.compare_final_refund != v.compare_refund).any()
+    # Without compare, on one thread or two, the same.
+    alone = rpl.backtest(FLOOR, life_stream, threads=1).verdicts
+    assert alone[rpl.VERDICT_COLUMNS].equals(v[rpl.VERDICT_COLUMNS])
+    assert rpl.backtest(FLOOR, life_stream, threads=2).verdicts.equals(alone)
+
+
+def test_until_is_the_streams_last_moment(life_stream):
+    from conftest import FLOOR
+
+    lines = life_stream.read_text().splitlines()
+    decided = {json.loads(x)["return_id"] for x in lines if '"review_decision"' in x}
+    full = rpl.backtest(FLOOR, life_stream).verdicts
+    held = full[(full.decision == "review") & ~full.return_id.isin(decided)].iloc[0]
+    # The stream cut just after a request the floor holds: its review is
+    # still open at the cut's own last moment, and times out by a later one.
+    head = lines[: held.line]
+    short = rpl.backtest(FLOOR, iter(head))
+    later = rpl.backtest(FLOOR, iter(head), until="2099-01-01T00:00:00+08:00")
+    a = short.verdicts.set_index("return_id").loc[held.return_id]
+    b = later.verdicts.set_index("return_id").loc[held.return_id]
+    assert (a.stage, a.final_decision) == ("request", "review")
+    assert b.stage == "review" and b.final_decision in ("approve", "deny")
+    assert later.summary["life"]["timeouts"] > short.summary.get("life", {}).get("timeouts", 0)
+    with pytest.raises(ValueError, match="until"):
+        rpl.backtest(FLOOR, iter(head), until="next tuesday")
 
 
 def test_a_bad_line_stops_with_its_line_and_path(cli, tmp_path, stream):

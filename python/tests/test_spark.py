@@ -69,6 +69,24 @@ def test_spark_verdicts_equal_the_cli_return_by_return(spark, cli, tmp_path, str
     result.verdicts.unpersist()
 
 
+@pytest.mark.parametrize("by", ["shard", "customer"])
+def test_spark_replays_a_returns_life_as_the_cli(spark, cli, tmp_path, life_stream, shop, by):
+    from conftest import FLOOR
+    from test_backtest import assert_lives_match
+
+    out = tmp_path / "records.jsonl"
+    summary = json.loads(cli("backtest", FLOOR, life_stream, "--json", "--out", out, "--compare", shop).stdout)
+    # Review decisions and inspections go to their return's customer; each
+    # customer's replay times out what was due by the whole stream's end.
+    result = rpl_spark.backtest(rpl_spark.read_events(spark, life_stream), FLOOR.read_text(), shop.read_text(), by=by)
+    frame = local_frame(result)
+    assert_lives_match(frame, read_jsonl(out))
+    assert frame.equals(rpl.backtest(FLOOR, life_stream, compare=shop).verdicts)
+    assert {k: v for k, v in summary.items() if k not in PLAN_KEYS} == result.summary
+    assert result.summary["life"]["timeouts"] > 0
+    result.verdicts.unpersist()
+
+
 def test_read_events_numbers_lines_as_the_cli_does(spark, tmp_path, stream):
     lines = stream.read_text().splitlines()
     with_blanks = tmp_path / "blanks.jsonl"

@@ -448,7 +448,7 @@ fn drive(
     }
     summary.lines = reader.line_no;
     // Reviews nobody decided, due by the stream's last moment, time out.
-    if let Some(through) = router.last_time() {
+    if let Some(through) = router.last_time().max(opts.until) {
         for (line, judged) in engine.finish(through)? {
             if let Some(w) = out.as_deref_mut() {
                 let record = judged.record(line);

@@ -59,6 +59,11 @@ pub struct Options {
     /// into the programs, the floor (if any) the policy stands on
     /// (docs/language.md §14). Empty: every program alone, in order.
     pub layers: Vec<(usize, Option<usize>)>,
+    /// The stream's last moment, when it is later than this input's own
+    /// last event: the reviews due by then that nobody decided time out at
+    /// the end (docs/language.md §11.17). A part of a larger stream (one
+    /// customer's events, on Spark) is given the whole stream's.
+    pub until: Option<crate::data::Time>,
 }
 
 impl Default for Options {
@@ -69,6 +74,7 @@ impl Default for Options {
             order_retention_days: 180,
             chunk_lines: 16_384,
             layers: Vec::new(),
+            until: None,
         }
     }
 }

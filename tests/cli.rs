@@ -214,6 +214,48 @@ fn judge_json_lines_with_bad_lines() {
     );
 }
 
+/// `--threads` shares each batch of lines among threads: the output is the
+/// same, line for line and in order, bad lines at their places, whatever the
+/// number — over several batches of a file (and the first verdict of a pipe
+/// still comes before the input ends: `judge_streams_json_lines`).
+#[test]
+fn judge_threads_keep_the_output() {
+    let cases = String::from_utf8(read("tests/cli/cases.jsonl")).unwrap();
+    let lines: Vec<&str> = cases.lines().collect();
+    let mut text = String::new();
+    for i in 0..6_000 {
+        text.push_str(lines[i % lines.len()]);
+        text.push('\n');
+        if i % 1_000 == 7 {
+            text.push_str("{\"order\": \"not an order\"}\n\n");
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("rpl-threads-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("many.jsonl");
+    std::fs::write(&path, &text).unwrap();
+    let path = path.to_string_lossy().into_owned();
+    let judge = |threads: &str| {
+        Command::new(env!("CARGO_BIN_EXE_rpl"))
+            .args(["judge", "policies/marketplace.rpl", &path, "--threads", threads])
+            .current_dir(root())
+            .output()
+            .unwrap()
+    };
+    let one = judge("1");
+    let verdicts = String::from_utf8(one.stdout.clone()).unwrap();
+    let out: Vec<&str> = verdicts.lines().collect();
+    assert_eq!(out.len(), 6_006);
+    assert!(out[8].starts_with("{\"line\":9,\"error\""), "{}", out[8]);
+    for threads in ["2", "3"] {
+        let many = judge(threads);
+        assert_eq!(many.status.code(), one.status.code());
+        assert!(many.stdout == one.stdout, "--threads {threads} changed the output");
+        assert_eq!(many.stderr, one.stderr);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// JSON Lines are judged as they arrive: verdicts come out while the input is
 /// still open, so memory does not grow with the input. (Were the whole input
 /// read first, the first verdict would wait for the end of input, which this

@@ -7,6 +7,7 @@
 mod backtest;
 mod cedar_engine;
 mod cel_engine;
+mod judge_jsonl;
 mod native;
 mod records;
 mod rpl_engine;
@@ -34,6 +35,7 @@ struct Args {
     backtest_runs: usize,
     backtest_policy: Option<String>,
     only: Option<Vec<String>>,
+    judge_cases: usize,
 }
 
 impl Args {
@@ -53,7 +55,9 @@ const USAGE: &str = "usage: rpl-bench [--records N] [--out FILE.json] [--seed S]
   --days D             the backtest stream's days (default 180)
   --backtest-runs R    timed runs per backtest measure (default 3)
   --backtest-policy F  the policy the backtest replays (default bench/policy.rpl)
-  --only E,E…          time only these of rpl, cedar, cel, zen (native always runs: it is the reference)";
+  --only E,E…          time only these of rpl, cedar, cel, zen (native always runs: it is the reference)
+  --judge-cases N      cases (the first N records) judged end to end by the rpl binary as JSON Lines
+                       (default 100000; 0 skips)";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
@@ -66,6 +70,7 @@ fn parse_args() -> Result<Args, String> {
         backtest_runs: 3,
         backtest_policy: None,
         only: None,
+        judge_cases: 100_000,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -84,6 +89,7 @@ fn parse_args() -> Result<Args, String> {
             "--backtest-runs" => args.backtest_runs = value.parse().map_err(bad)?,
             "--backtest-policy" => args.backtest_policy = Some(value),
             "--only" => args.only = Some(value.split(',').map(|e| e.trim().to_string()).collect()),
+            "--judge-cases" => args.judge_cases = value.parse().map_err(bad)?,
             _ => return Err(format!("unknown option {flag}")),
         }
     }
@@ -231,9 +237,37 @@ fn run(args: &Args) -> Result<(), String> {
             zen_rows(args, precomputed, &records, &expected, &mut rows)?;
         }
     }
-    drop(records);
-
     print_table(&rows);
+
+    // End to end: JSON Lines in, verdict lines out, by the binary.
+    let mut judged: Option<judge_jsonl::Measured> = None;
+    if args.judge_cases > 0 {
+        let n = args.judge_cases.min(records.len());
+        let t = step(&format!("judge_jsonl: {n} cases through rpl judge, 1 and 2 threads"));
+        let m = judge_jsonl::measure(&records[..n], args.runs)?;
+        done(t);
+        println!(
+            "
+end to end: {} cases as JSON Lines ({:.1} MB), best of {} runs each",
+            m.cases,
+            m.bytes as f64 / 1e6,
+            args.runs
+        );
+        println!("{:<42} {:>12} {:>14}", "", "cases/s", "vs serde typed");
+        for (label, v) in [
+            ("serde_json → typed structs, 1 thread", m.serde_typed_per_s),
+            ("rpl judge (read, check, judge, write), 1", m.rpl_per_s),
+            ("rpl judge --threads 2", m.rpl_2_threads_per_s),
+        ] {
+            println!("{label:<42} {v:>12.0} {:>13.2}×", v / m.serde_typed_per_s);
+        }
+        println!(
+            "rpl judge peak memory (its own, max of its runs): {:.1} MB",
+            m.peak_rss_mb
+        );
+        judged = Some(m);
+    }
+    drop(records);
 
     // Backtest.
     let mut bt: Vec<(&str, f64)> = Vec::new();
@@ -313,11 +347,20 @@ fn run(args: &Args) -> Result<(), String> {
                 backtest.insert(key.into(), serde_json::json!(v.round() as u64));
             }
         }
-        let json = serde_json::json!({
+        let mut json = serde_json::json!({
             "records": args.records,
             "ns_per_record": ns,
             "backtest": backtest,
         });
+        if let Some(m) = &judged {
+            json["judge_jsonl"] = serde_json::json!({
+                "cases": m.cases,
+                "serde_typed_per_s": m.serde_typed_per_s.round() as u64,
+                "rpl_per_s": m.rpl_per_s.round() as u64,
+                "rpl_2_threads_per_s": m.rpl_2_threads_per_s.round() as u64,
+                "peak_rss_mb": round(m.peak_rss_mb, 1),
+            });
+        }
         let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
         std::fs::write(out, text + "\n").map_err(|e| format!("{out}: {e}"))?;
         println!("\nwrote {out}");

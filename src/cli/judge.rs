@@ -1,9 +1,11 @@
 //! `rpl judge POLICY [CASE | -]`: one verdict for a case, or one verdict line
 //! per line of JSON Lines; a bad line gets an error object and the rest go on.
 //!
-//! JSON Lines are streamed: one line is read, judged and written at a time,
-//! so memory stays flat however long the input (a day of a platform's
-//! returns). A single document (pretty-printed or not) is one case.
+//! JSON Lines are streamed: a batch of lines at a time is read, judged (on
+//! `--threads` threads, each a share of the batch) and written in the order
+//! read, so memory stays flat however long the input (a day of a platform's
+//! returns) and the output is the same for any number of threads. A single
+//! document (pretty-printed or not) is one case.
 
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 
@@ -36,7 +38,16 @@ pub struct Args {
     /// decided are settled by their policy's timeout, at their due time.
     #[arg(long, value_name = "TIME")]
     now: Option<String>,
+    /// Threads judging JSON Lines (the output is the same, in the same order,
+    /// for any number); default: every core.
+    #[arg(long)]
+    threads: Option<usize>,
 }
+
+/// Lines judged per batch at most: enough to share among threads, little to hold.
+const BATCH_LINES: usize = 2048;
+/// The input's buffer: a batch is what it holds (a thousand cases or so).
+const READ_BUFFER: usize = 1 << 20;
 
 /// The policy to judge by, on its floor if it has one.
 struct Policies {
@@ -125,7 +136,7 @@ pub fn run(args: &Args) -> u8 {
             }
         }
     };
-    let mut reader = Lines::new(BufReader::with_capacity(1 << 16, input));
+    let mut reader = Lines::new(BufReader::with_capacity(READ_BUFFER, input));
     match judge_input(&policies, &mut reader, args) {
         Ok(code) => code,
         Err(problem) => {
@@ -139,7 +150,7 @@ pub fn run(args: &Args) -> u8 {
 /// Lines begin with a line that is a whole JSON value by itself, followed by
 /// another non-blank line. Anything else is one document. An `Err` is the
 /// whole message, naming the input.
-fn judge_input(program: &Policies, reader: &mut Lines<impl BufRead>, args: &Args) -> Result<u8, String> {
+fn judge_input(program: &Policies, reader: &mut Lines<BufReader<impl Read>>, args: &Args) -> Result<u8, String> {
     let file = args.case.as_str();
     let Some((first_no, first)) = reader
         .next_non_blank()
@@ -236,49 +247,127 @@ impl Bad {
     }
 }
 
+/// One line's output: its verdict, or its error object; and whether it was judged.
+fn judge_line(program: &Policies, number: u64, line: Result<String, InputError>, explain: bool) -> (String, bool) {
+    let result = line.and_then(|text| rpl::parse_json(&text).and_then(|v| judge_value(program, &v, explain)));
+    match result {
+        Ok(rendered) => (render(rendered, true), true),
+        Err(e) => {
+            let error = serde_json::to_string(&LineError {
+                line: number,
+                error: &e,
+            })
+            .unwrap_or_default();
+            (error, false)
+        }
+    }
+}
+
+/// Judges a batch on `threads` threads, each a contiguous share, and gives
+/// the outputs in the batch's order.
+fn judge_batch(program: &Policies, batch: Vec<Line>, threads: usize, explain: bool) -> Vec<(String, bool)> {
+    if threads <= 1 || batch.len() < 2 {
+        return batch
+            .into_iter()
+            .map(|(n, line)| judge_line(program, n, line, explain))
+            .collect();
+    }
+    let share = batch.len().div_ceil(threads);
+    let mut parts: Vec<Vec<Line>> = Vec::with_capacity(threads);
+    let mut rest = batch.into_iter();
+    loop {
+        let part: Vec<Line> = rest.by_ref().take(share).collect();
+        if part.is_empty() {
+            break;
+        }
+        parts.push(part);
+    }
+    std::thread::scope(|scope| {
+        let mut parts = parts.into_iter();
+        let mine = parts.next().unwrap_or_default();
+        let others: Vec<_> = parts
+            .map(|part| {
+                let numbers: Vec<u64> = part.iter().map(|(n, _)| *n).collect();
+                let worker = scope.spawn(move || {
+                    part.into_iter()
+                        .map(|(n, line)| judge_line(program, n, line, explain))
+                        .collect::<Vec<_>>()
+                });
+                (numbers, worker)
+            })
+            .collect();
+        let mut out: Vec<(String, bool)> = mine
+            .into_iter()
+            .map(|(n, line)| judge_line(program, n, line, explain))
+            .collect();
+        for (numbers, worker) in others {
+            match worker.join() {
+                Ok(done) => out.extend(done),
+                // A worker that panicked lost its share: each of its lines gets an error, none is dropped.
+                Err(_) => out.extend(numbers.into_iter().map(|line| {
+                    let e = InputError::new("", "internal error while judging this line's batch");
+                    (
+                        serde_json::to_string(&LineError { line, error: &e }).unwrap_or_default(),
+                        false,
+                    )
+                })),
+            }
+        }
+        out
+    })
+}
+
 /// One verdict line per line of JSON Lines; a bad line gets an error object
 /// at its place, and the count of bad lines is told on standard error.
 fn judge_lines(
     program: &Policies,
     first: Line,
     second: Option<Line>,
-    reader: &mut Lines<impl BufRead>,
+    reader: &mut Lines<BufReader<impl Read>>,
     args: &Args,
 ) -> u8 {
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    // One line at a time on one thread: nothing is held. On more, a batch
+    // is the lines already read in, so a client that sends a case and waits
+    // for its verdict gets it at once.
+    let batch_lines = if threads == 1 { 1 } else { BATCH_LINES };
     let (mut judged, mut rejected) = (0u64, 0u64);
     let mut pending = [Some(first), second].into_iter().flatten();
     let mut read_error = None;
-    loop {
-        let (number, line) = match pending.next() {
-            Some(line) => line,
-            None => match reader.next_non_blank() {
-                Ok(Some((number, line))) => (number, line.map_err(Bad::in_line)),
-                Ok(None) => break,
-                Err(e) => {
-                    read_error = Some(e);
-                    break;
-                }
-            },
-        };
-        let result = line.and_then(|text| rpl::parse_json(&text).and_then(|v| judge_value(program, &v, args.explain)));
-        let written = match result {
-            Ok(rendered) => {
+    let mut done = false;
+    while !done {
+        let mut batch: Vec<Line> = Vec::with_capacity(batch_lines);
+        while batch.len() < batch_lines && (batch.is_empty() || reader.has_line()) {
+            match pending.next() {
+                Some(line) => batch.push(line),
+                None => match reader.next_non_blank() {
+                    Ok(Some((number, line))) => batch.push((number, line.map_err(Bad::in_line))),
+                    Ok(None) => {
+                        done = true;
+                        break;
+                    }
+                    Err(e) => {
+                        read_error = Some(e);
+                        done = true;
+                        break;
+                    }
+                },
+            }
+        }
+        for (written, ok) in judge_batch(program, batch, threads, args.explain) {
+            if ok {
                 judged += 1;
-                render(rendered, true)
-            }
-            Err(e) => {
+            } else {
                 rejected += 1;
-                serde_json::to_string(&LineError {
-                    line: number,
-                    error: &e,
-                })
-                .unwrap_or_default()
             }
-        };
-        if writeln!(out, "{written}").is_err() {
-            return EXIT_INPUT;
+            if writeln!(out, "{written}").is_err() {
+                return EXIT_INPUT;
+            }
         }
     }
     if out.flush().is_err() {
@@ -308,6 +397,13 @@ struct Lines<R> {
     offset: u64,
     /// How the last line read ended: `"\n"`, `"\r\n"`, or `""` at the end.
     ending: &'static str,
+}
+
+impl<R: Read> Lines<BufReader<R>> {
+    /// Whether a whole line is already read in: the next one can be had without waiting.
+    fn has_line(&self) -> bool {
+        self.reader.buffer().contains(&b'\n')
+    }
 }
 
 impl<R: BufRead> Lines<R> {

@@ -55,12 +55,12 @@ fn given(obj: &Bound<'_, PyAny>) -> PyResult<Given> {
 type Judged = Result<(rpl::Verdict, Option<rpl::Explanation>), ConvError>;
 
 fn judge_given(program: &rpl::Program, g: Given, explain: bool) -> Judged {
-    let value = match g {
-        Given::Text(t) => rpl::parse_json(&t)?,
-        Given::Value(v) => v,
+    // JSON text is read by `parse_case` (its typed reader first); a dict, converted, by the reference.
+    let case = match g {
+        Given::Text(t) => rpl::parse_case(&t)?,
+        Given::Value(v) => rpl::parse_case_value(&v)?,
         Given::Bad(e) => return Err(e),
     };
-    let case = rpl::parse_case_value(&value)?;
     if explain {
         let (v, e) = program.judge_explained(&case)?;
         Ok((v, Some(e)))

@@ -12,144 +12,16 @@
 //! this path accepts must be one the reference accepts, read into exactly the
 //! same event; the differential tests at the end hold it to that.
 
-use std::fmt;
-
 use rust_decimal::Decimal;
 use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, Visitor, value::MapAccessDeserializer};
-use serde_json::Value;
 
 use super::events::{CANCELLED, DELIVERED, Label, OrderUpdate, PAID, SHIPPED, Stamp};
-use crate::data::json::{attrs, money, quantity};
+use crate::data::typed::{At, Item, LineAttrs, Money, Obj, Opt};
 use crate::data::{
     Attrs, Customer, Order, OrderItem, RETURN_TYPES, Return, ReturnLine, is_currency_code, order_total, repeated_sku,
 };
 use crate::ir::schema::RETURN_STATUSES;
 use crate::limits::MAX_LINES;
-
-/// A JSON object, and only an object: serde's derived structs also accept an
-/// array of their fields in order, which the reference refuses.
-struct Obj<T>(T);
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
-            type Value = Obj<T>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Obj<T>, A::Error> {
-                T::deserialize(MapAccessDeserializer::new(map)).map(Obj)
-            }
-        }
-        d.deserialize_map(V(std::marker::PhantomData))
-    }
-}
-
-/// A key as the line gives it: absent, `null`, or a value. Optional fields
-/// read "absent or null" as not given, as the reference does; a key of
-/// another kind of event makes the fast path give up even when it is `null`,
-/// since the case readers refuse keys they do not know.
-#[derive(Default)]
-enum Opt<T> {
-    #[default]
-    Absent,
-    Null,
-    Is(T),
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Opt<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Option::<T>::deserialize(d).map(|v| v.map_or(Opt::Null, Opt::Is))
-    }
-}
-
-impl<T> Opt<T> {
-    fn get(self) -> Option<T> {
-        match self {
-            Opt::Is(v) => Some(v),
-            _ => None,
-        }
-    }
-
-    fn given(&self) -> bool {
-        !matches!(self, Opt::Absent)
-    }
-}
-
-/// An RFC 3339 time with an offset, read as `data::json::time` reads it,
-/// keeping the offset for messages.
-struct At(Stamp);
-
-impl<'de> Deserialize<'de> for At {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = At;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an RFC 3339 time")
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<At, E> {
-                chrono::DateTime::parse_from_rfc3339(s)
-                    .map(At)
-                    .map_err(|_| E::custom("not a time"))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
-
-/// An amount, read by the reference's own reader (`data::json::money`).
-struct Money(Decimal);
-
-impl<'de> Deserialize<'de> for Money {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = Value::deserialize(d)?;
-        money(&v, "").map(Money).map_err(|_| de::Error::custom("not an amount"))
-    }
-}
-
-/// A quantity, read by the reference's own reader (`data::json::quantity`).
-struct Quantity(i64);
-
-impl<'de> Deserialize<'de> for Quantity {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = Value::deserialize(d)?;
-        quantity(&v, "")
-            .map(Quantity)
-            .map_err(|_| de::Error::custom("not a quantity"))
-    }
-}
-
-/// An `attrs` object, refused if a name comes twice (which `Value` would
-/// silently resolve), then read by the reference's own reader.
-struct LineAttrs(Attrs);
-
-impl<'de> Deserialize<'de> for LineAttrs {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = LineAttrs;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an object of scalars")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LineAttrs, A::Error> {
-                let mut object = serde_json::Map::new();
-                while let Some(name) = map.next_key::<String>()? {
-                    let value: Value = map.next_value()?;
-                    if object.insert(name, value).is_some() {
-                        return Err(de::Error::custom("a name given twice"));
-                    }
-                }
-                attrs(&Value::Object(object), "")
-                    .map(LineAttrs)
-                    .map_err(|_| de::Error::custom("not attrs"))
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
 
 /// What the `event` key says.
 #[derive(Deserialize, Clone, Copy, PartialEq)]
@@ -167,20 +39,6 @@ enum EventKind {
 enum LabelWord {
     Abuse,
     Ok,
-}
-
-/// An order's line or a return's: the fields of both. Unknown keys, and
-/// known keys given twice, are errors (serde's derive refuses the latter).
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
-struct Item {
-    sku: Opt<String>,
-    category: Opt<String>,
-    unit_price: Opt<Money>,
-    quantity: Opt<Quantity>,
-    condition: Opt<String>,
-    tags: Opt<Vec<String>>,
-    attrs: Opt<LineAttrs>,
 }
 
 /// Every field of the four events, flat, so `event` may come anywhere in

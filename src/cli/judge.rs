@@ -249,7 +249,7 @@ impl Bad {
 
 /// One line's output: its verdict, or its error object; and whether it was judged.
 fn judge_line(program: &Policies, number: u64, line: Result<String, InputError>, explain: bool) -> (String, bool) {
-    let result = line.and_then(|text| rpl::parse_json(&text).and_then(|v| judge_value(program, &v, explain)));
+    let result = line.and_then(|text| judge_text(program, &text, explain));
     match result {
         Ok(rendered) => (render(rendered, true), true),
         Err(e) => {
@@ -537,7 +537,16 @@ enum Rendered {
 }
 
 fn judge_value(program: &Policies, value: &serde_json::Value, explain: bool) -> Result<Rendered, InputError> {
-    let case = rpl::parse_case_value(value)?;
+    judge_case(program, rpl::parse_case_value(value)?, explain)
+}
+
+/// A line's case, read by `parse_case` (its typed reader first): the same
+/// case, and the same error, as `parse_json` then `parse_case_value`.
+fn judge_text(program: &Policies, text: &str, explain: bool) -> Result<Rendered, InputError> {
+    judge_case(program, rpl::parse_case(text)?, explain)
+}
+
+fn judge_case(program: &Policies, case: rpl::Case, explain: bool) -> Result<Rendered, InputError> {
     Ok(if explain {
         let (v, e) = program.judge_explained(&case)?;
         Rendered::Explained(v, e)

@@ -7,6 +7,10 @@ pub(crate) mod json;
 mod model;
 mod parse;
 pub(crate) mod text;
+pub(crate) mod typed;
+mod typed_case;
+#[cfg(feature = "service")]
+pub(crate) use typed_case::parse as parse_case_typed;
 
 pub use model::*;
 pub use parse::{

@@ -1,0 +1,339 @@
+//! The typed reader of a case, `rpl judge`'s fast path: serde straight from
+//! the text into typed values (`typed.rs`), no `serde_json::Value` tree and
+//! no JSON path built, then the contract's checks on the typed values.
+//!
+//! It reads the common case — an order, a return, a customer profile and a
+//! history — and answers `None` on anything else: any problem at all, and
+//! the parts of a return's life (`return.reviews`, a line's `inspection`,
+//! `customer.restrictions`), which the reference reads. [`parse_case`]
+//! then asks the reference (`parse.rs`), which alone words errors, so an
+//! error is the same, path and message, whichever reader met the input
+//! first. The differential tests hold every case this path reads to the
+//! reference's reading of it.
+//!
+//! [`parse_case`]: super::parse_case
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+
+use super::contract::{self, order_holds, requested_in_time};
+use super::typed::{At, Item, LineAttrs, Money, Obj, Opt};
+use super::{
+    Case, Customer, History, Order, OrderItem, PastOrder, PastReturn, RETURN_TYPES, Return, ReturnLine,
+    is_currency_code, order_total, repeated_sku,
+};
+use crate::ir::schema::RETURN_STATUSES;
+use crate::limits::{MAX_CASE_BYTES, MAX_HISTORY, MAX_LINES};
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct Doc {
+    order: Opt<Obj<OrderDoc>>,
+    #[serde(rename = "return")]
+    ret: Opt<Obj<ReturnDoc>>,
+    customer: Opt<Obj<CustomerDoc>>,
+    history: Opt<Obj<HistoryDoc>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct OrderDoc {
+    id: Opt<String>,
+    customer_id: Opt<String>,
+    merchant_id: Opt<String>,
+    currency: Opt<String>,
+    placed_at: Opt<At>,
+    paid_at: Opt<At>,
+    shipped_at: Opt<At>,
+    delivered_at: Opt<At>,
+    total: Opt<Money>,
+    shipping_fee: Opt<Money>,
+    shipping_insurance: Opt<bool>,
+    tags: Opt<Vec<String>>,
+    attrs: Opt<LineAttrs>,
+    items: Opt<Vec<Obj<Item>>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct ReturnDoc {
+    id: Opt<String>,
+    requested_at: Opt<At>,
+    #[serde(rename = "type")]
+    kind: Opt<String>,
+    reason: Opt<String>,
+    evidence: Opt<Vec<String>>,
+    attrs: Opt<LineAttrs>,
+    items: Opt<Vec<Obj<Item>>>,
+    /// Only an empty list is read here: decisions are the reference's.
+    reviews: Opt<Vec<IgnoredAny>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct CustomerDoc {
+    id: Opt<String>,
+    created_at: Opt<At>,
+    vip: Opt<bool>,
+    tags: Opt<Vec<String>>,
+    attrs: Opt<LineAttrs>,
+    /// Only an empty list is read here: restrictions are the reference's.
+    restrictions: Opt<Vec<IgnoredAny>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct HistoryDoc {
+    orders: Opt<Vec<Obj<PastOrderDoc>>>,
+    returns: Opt<Vec<Obj<PastReturnDoc>>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct PastOrderDoc {
+    id: Opt<String>,
+    placed_at: Opt<At>,
+    total: Opt<Money>,
+    tags: Opt<Vec<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct PastReturnDoc {
+    id: Opt<String>,
+    order_id: Opt<String>,
+    requested_at: Opt<At>,
+    #[serde(rename = "type")]
+    kind: Opt<String>,
+    reason: Opt<String>,
+    amount: Opt<Money>,
+    status: Opt<String>,
+}
+
+/// Reads a case, or `None` where the reference must look at it.
+pub(crate) fn parse(text: &str) -> Option<Case> {
+    // A byte-order mark, leading blanks, an oversized text: the reference decides.
+    if !text.starts_with('{') || text.len() > MAX_CASE_BYTES {
+        return None;
+    }
+    let Obj(doc) = serde_json::from_str::<Obj<Doc>>(text).ok()?;
+    let order = order(doc.order.get()?.0)?;
+    let ret = ret(doc.ret.get()?.0, &order)?;
+    let mut customer = customer(doc.customer.get().map(|c| c.0).unwrap_or_default(), &order)?;
+    if customer.created_at.is_some_and(|c| c > ret.requested_at) {
+        return None;
+    }
+    customer.restrict_at(ret.requested_at);
+    let history = match doc.history.get() {
+        Some(Obj(h)) => history(h, &order.currency, ret.requested_at)?,
+        None => History::default(),
+    };
+    Some(Case {
+        order,
+        ret,
+        customer,
+        history,
+    })
+}
+
+fn order(o: OrderDoc) -> Option<Order> {
+    let currency = o.currency.get()?;
+    if !is_currency_code(&currency) {
+        return None;
+    }
+    let raw = o.items.get()?;
+    if raw.is_empty() || raw.len() > MAX_LINES {
+        return None;
+    }
+    let items = raw
+        .into_iter()
+        .map(|Obj(i)| {
+            // A returned line's key: the order's reader refuses it.
+            if i.condition.given() {
+                return None;
+            }
+            Some(OrderItem {
+                sku: i.sku.get()?,
+                category: i.category.get()?,
+                unit_price: i.unit_price.get()?.0,
+                quantity: i.quantity.get()?.0,
+                tags: i.tags.get().unwrap_or_default(),
+                attrs: i.attrs.get().map(|a| a.0).unwrap_or_default(),
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    if repeated_sku(items.len(), |i| items[i].sku.as_str()).is_some() {
+        return None;
+    }
+    let shipping_fee = o.shipping_fee.get().map(|m| m.0).unwrap_or_default();
+    let total = match o.total.get() {
+        Some(t) => t.0,
+        None => order_total(&items, shipping_fee).ok()?,
+    };
+    let order = Order {
+        id: o.id.get()?,
+        customer_id: o.customer_id.get()?,
+        merchant_id: o.merchant_id.get(),
+        currency,
+        placed_at: o.placed_at.get()?.0.to_utc(),
+        paid_at: o.paid_at.get().map(|t| t.0.to_utc()),
+        shipped_at: o.shipped_at.get().map(|t| t.0.to_utc()),
+        delivered_at: o.delivered_at.get().map(|t| t.0.to_utc()),
+        total,
+        shipping_fee,
+        shipping_insurance: o.shipping_insurance.get().unwrap_or_default(),
+        tags: o.tags.get().unwrap_or_default(),
+        attrs: o.attrs.get().map(|a| a.0).unwrap_or_default(),
+        items,
+    };
+    // Times out of order, amounts finer than the currency: the reference words it.
+    order_holds(&order).then_some(order)
+}
+
+fn ret(r: ReturnDoc, order: &Order) -> Option<Return> {
+    if let Opt::Is(reviews) = &r.reviews
+        && !reviews.is_empty()
+    {
+        return None;
+    }
+    let requested = r.requested_at.get()?.0;
+    let requested_at = requested.to_utc();
+    if !requested_in_time(order, requested_at) {
+        return None;
+    }
+    let kind = r.kind.get()?;
+    if !RETURN_TYPES.contains(&kind.as_str()) {
+        return None;
+    }
+    let raw = r.items.get()?;
+    if raw.is_empty() || raw.len() > MAX_LINES {
+        return None;
+    }
+    let mut amount = Decimal::ZERO;
+    let mut items = Vec::with_capacity(raw.len());
+    for Obj(i) in raw {
+        // An order line's keys: the return's reader refuses them.
+        if i.category.given() || i.unit_price.given() {
+            return None;
+        }
+        let sku = i.sku.get()?;
+        // Skus on an order are distinct, so the first match is the one.
+        let line = order.items.iter().find(|l| l.sku == sku)?;
+        let quantity = i.quantity.get()?.0;
+        if quantity > line.quantity {
+            return None;
+        }
+        let line_amount = line.unit_price.checked_mul(Decimal::from(quantity))?;
+        let mut tags = line.tags.clone();
+        tags.extend(i.tags.get().unwrap_or_default());
+        let mut attrs = i.attrs.get().map(|a| a.0).unwrap_or_default();
+        let own = attrs.len();
+        attrs.extend(
+            line.attrs
+                .iter()
+                .filter(|(name, _)| !attrs[..own].iter().any(|(mine, _)| mine == name))
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
+        items.push(ReturnLine {
+            sku,
+            category: line.category.clone(),
+            unit_price: line.unit_price,
+            quantity,
+            ordered_quantity: line.quantity,
+            amount: line_amount,
+            condition: i.condition.get().unwrap_or_else(|| "unknown".into()),
+            tags,
+            attrs,
+            inspection: None,
+        });
+    }
+    if repeated_sku(items.len(), |i| items[i].sku.as_str()).is_some() {
+        return None;
+    }
+    for line in &items {
+        amount = amount.checked_add(line.amount)?;
+    }
+    Some(Return {
+        id: r.id.get()?,
+        requested_at,
+        kind,
+        reason: r.reason.get()?,
+        evidence: r.evidence.get().unwrap_or_default(),
+        attrs: r.attrs.get().map(|a| a.0).unwrap_or_default(),
+        items,
+        amount,
+        offset: *requested.offset(),
+        reviews: Vec::new(),
+    })
+}
+
+fn customer(c: CustomerDoc, order: &Order) -> Option<Customer> {
+    if let Opt::Is(restrictions) = &c.restrictions
+        && !restrictions.is_empty()
+    {
+        return None;
+    }
+    let id = match c.id {
+        Opt::Is(id) => id,
+        // The order's customer, as the reference defaults it.
+        Opt::Absent | Opt::Null => order.customer_id.clone(),
+    };
+    if id != order.customer_id {
+        return None;
+    }
+    Some(Customer {
+        id,
+        created_at: c.created_at.get().map(|t| t.0.to_utc()),
+        vip: c.vip.get().unwrap_or_default(),
+        tags: c.tags.get().unwrap_or_default(),
+        attrs: c.attrs.get().map(|a| a.0).unwrap_or_default(),
+        restrictions: Vec::new(),
+        restricted: Vec::new(),
+    })
+}
+
+fn history(h: HistoryDoc, currency: &str, now: crate::data::Time) -> Option<History> {
+    let orders = h.orders.get().unwrap_or_default();
+    let returns = h.returns.get().unwrap_or_default();
+    if orders.len() > MAX_HISTORY || returns.len() > MAX_HISTORY {
+        return None;
+    }
+    let orders = orders
+        .into_iter()
+        .map(|Obj(o)| {
+            let order = PastOrder {
+                id: o.id.get()?,
+                placed_at: o.placed_at.get()?.0.to_utc(),
+                total: o.total.get()?.0,
+                tags: o.tags.get().unwrap_or_default(),
+            };
+            (order.placed_at <= now && contract::minor_units(order.total, currency, "").is_ok()).then_some(order)
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let returns = returns
+        .into_iter()
+        .map(|Obj(r)| {
+            let ret = PastReturn {
+                id: r.id.get()?,
+                order_id: r.order_id.get()?,
+                requested_at: r.requested_at.get()?.0.to_utc(),
+                kind: r.kind.get()?,
+                reason: r.reason.get()?,
+                amount: r.amount.get()?.0,
+                status: r.status.get()?,
+            };
+            let holds = ret.requested_at <= now
+                && RETURN_TYPES.contains(&ret.kind.as_str())
+                && RETURN_STATUSES.contains(&ret.status.as_str())
+                && contract::minor_units(ret.amount, currency, "").is_ok();
+            holds.then_some(ret)
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(History { orders, returns })
+}
+
+#[cfg(test)]
+#[path = "typed_case_tests.rs"]
+mod tests;

@@ -104,7 +104,7 @@ pub(crate) fn minor_units(amount: Decimal, currency: &str, path: &str) -> Result
     let Some(places) = crate::currency::minor_units(currency) else {
         return Ok(());
     };
-    if amount.scale() <= places || amount.normalize().scale() <= places {
+    if fits(amount, Some(places)) {
         return Ok(());
     }
     let unit = match places {
@@ -116,6 +116,13 @@ pub(crate) fn minor_units(amount: Decimal, currency: &str, path: &str) -> Result
         path,
         format!("\"{amount}\" is finer than the currency allows: {unit}"),
     ))
+}
+
+/// Whether `amount` has no more decimal places than `places` (a currency's
+/// minor unit; `None`, an unknown currency, takes any): [`minor_units`]
+/// without the error, for the typed readers.
+pub(crate) fn fits(amount: Decimal, places: Option<u32>) -> bool {
+    places.is_none_or(|places| amount.scale() <= places || amount.normalize().scale() <= places)
 }
 
 /// `t` written in the offset `text` (an RFC 3339 time of the same input)
@@ -163,9 +170,13 @@ pub(crate) fn order_times<'t>(order: &Order, path: &str, text: impl Fn(&str) -> 
 /// Every amount of an order in its currency's minor unit.
 pub(crate) fn order_amounts(order: &Order, path: &str) -> Result<(), InputError> {
     let c = order.currency.as_str();
-    let items = field_path(path, "items");
+    let places = crate::currency::minor_units(c);
     for (i, item) in order.items.iter().enumerate() {
-        minor_units(item.unit_price, c, &field_path(&index_path(&items, i), "unit_price"))?;
+        // The path is built only for the error.
+        if !fits(item.unit_price, places) {
+            let items = field_path(path, "items");
+            minor_units(item.unit_price, c, &field_path(&index_path(&items, i), "unit_price"))?;
+        }
     }
     minor_units(order.shipping_fee, c, &field_path(path, "shipping_fee"))?;
     minor_units(order.total, c, &field_path(path, "total"))
@@ -174,7 +185,17 @@ pub(crate) fn order_amounts(order: &Order, path: &str) -> Result<(), InputError>
 /// Whether an order already built (by a backtest's typed reader) keeps the
 /// contract the validating reader holds it to; the reader words the error.
 pub(crate) fn order_holds(order: &Order) -> bool {
-    order_times(order, "", |_| "").is_ok() && order_amounts(order, "").is_ok()
+    let placed = order.placed_at;
+    let times = [order.paid_at, order.shipped_at, order.delivered_at]
+        .into_iter()
+        .flatten()
+        .all(|t| t >= placed)
+        && !matches!((order.delivered_at, order.shipped_at), (Some(d), Some(s)) if d < s);
+    let places = crate::currency::minor_units(&order.currency);
+    let amounts = order.items.iter().all(|i| fits(i.unit_price, places))
+        && fits(order.shipping_fee, places)
+        && fits(order.total, places);
+    times && amounts
 }
 
 /// Whether a return asked for at `requested_at` fits its order's times.

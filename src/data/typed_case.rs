@@ -300,6 +300,7 @@ fn history(h: HistoryDoc, currency: &str, now: crate::data::Time) -> Option<Hist
     if orders.len() > MAX_HISTORY || returns.len() > MAX_HISTORY {
         return None;
     }
+    let places = crate::currency::minor_units(currency);
     let orders = orders
         .into_iter()
         .map(|Obj(o)| {
@@ -309,7 +310,7 @@ fn history(h: HistoryDoc, currency: &str, now: crate::data::Time) -> Option<Hist
                 total: o.total.get()?.0,
                 tags: o.tags.get().unwrap_or_default(),
             };
-            (order.placed_at <= now && contract::minor_units(order.total, currency, "").is_ok()).then_some(order)
+            (order.placed_at <= now && contract::fits(order.total, places)).then_some(order)
         })
         .collect::<Option<Vec<_>>>()?;
     let returns = returns
@@ -327,7 +328,7 @@ fn history(h: HistoryDoc, currency: &str, now: crate::data::Time) -> Option<Hist
             let holds = ret.requested_at <= now
                 && RETURN_TYPES.contains(&ret.kind.as_str())
                 && RETURN_STATUSES.contains(&ret.status.as_str())
-                && contract::minor_units(ret.amount, currency, "").is_ok();
+                && contract::fits(ret.amount, places);
             holds.then_some(ret)
         })
         .collect::<Option<Vec<_>>>()?;

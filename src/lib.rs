@@ -91,6 +91,7 @@ pub mod internals {
     pub use crate::data::parse_order;
     pub use crate::eval::steps;
     pub use crate::floor::judge_layered_reference;
+    pub use crate::generator::policy::generated_policy;
     pub use crate::syntax::ast;
     pub use crate::syntax::format::format as format_tree;
     pub use crate::syntax::{parse, parse_both};

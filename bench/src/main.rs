@@ -11,6 +11,7 @@ mod judge_jsonl;
 mod native;
 mod records;
 mod rpl_engine;
+mod scaling;
 mod zen_engine;
 
 use std::hint::black_box;
@@ -267,6 +268,41 @@ end to end: {} cases as JSON Lines ({:.1} MB), best of {} runs each",
         );
         judged = Some(m);
     }
+
+    // How a case's cost grows with its history and with the policy.
+    let t = step("scaling: history 10 → 10,000 events, policies of 10 → 1,000 rules");
+    let history = scaling::history(&program, &records[0])?;
+    let rules = scaling::rules(&records[..records.len().min(2_000)])?;
+    done(t);
+    println!(
+        "
+scaling with the history (bench policy; the case read untimed, the stream's lines all timed):"
+    );
+    println!(
+        "{:>16} {:>16} {:>22}",
+        "history events", "judge one case", "backtest, per return"
+    );
+    for r in &history {
+        println!(
+            "{:>16} {:>13.2} µs {:>19.2} µs",
+            r.events,
+            r.judge_ns / 1e3,
+            r.backtest_ns_per_return / 1e3
+        );
+    }
+    println!(
+        "
+scaling with the policy (generated rules, full verdict, 2,000 cases):"
+    );
+    println!("{:>8} {:>14} {:>14}", "rules", "per case", "per rule");
+    for r in &rules {
+        println!(
+            "{:>8} {:>11.2} µs {:>11.1} ns",
+            r.rules,
+            r.judge_ns / 1e3,
+            r.judge_ns / r.rules as f64
+        );
+    }
     drop(records);
 
     // Backtest.
@@ -351,6 +387,17 @@ end to end: {} cases as JSON Lines ({:.1} MB), best of {} runs each",
             "records": args.records,
             "ns_per_record": ns,
             "backtest": backtest,
+        });
+        json["scaling"] = serde_json::json!({
+            "history": history.iter().map(|r| serde_json::json!({
+                "events": r.events,
+                "judge_ns": round(r.judge_ns, 0),
+                "backtest_ns_per_return": round(r.backtest_ns_per_return, 0),
+            })).collect::<Vec<_>>(),
+            "rules": rules.iter().map(|r| serde_json::json!({
+                "rules": r.rules,
+                "judge_ns": round(r.judge_ns, 0),
+            })).collect::<Vec<_>>(),
         });
         if let Some(m) = &judged {
             json["judge_jsonl"] = serde_json::json!({

@@ -34,6 +34,8 @@ mod catalog;
 mod emit;
 mod json;
 mod plan;
+#[cfg(feature = "internals")]
+pub(crate) mod policy;
 #[cfg(test)]
 mod tests;
 

@@ -16,10 +16,8 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::events::{CANCELLED, DELIVERED, Label, OrderUpdate, PAID, SHIPPED, Stamp};
-use crate::data::typed::{At, Item, LineAttrs, Money, Obj, Opt};
-use crate::data::{
-    Attrs, Customer, Order, OrderItem, RETURN_TYPES, Return, ReturnLine, is_currency_code, order_total, repeated_sku,
-};
+use crate::data::typed::{At, Item, LineAttrs, Money, Obj, Opt, OrderFields};
+use crate::data::{Attrs, Customer, Order, RETURN_TYPES, Return, ReturnLine, repeated_sku};
 use crate::ir::schema::RETURN_STATUSES;
 use crate::limits::MAX_LINES;
 
@@ -184,67 +182,33 @@ fn customer(l: Line) -> Option<Customer> {
 }
 
 fn order(l: Line) -> Option<Read> {
-    let currency = l.currency.get()?;
-    if !is_currency_code(&currency) {
-        return None;
-    }
-    let raw = l.items.get()?;
-    if raw.is_empty() || raw.len() > MAX_LINES {
-        return None;
-    }
-    let items = raw
-        .into_iter()
-        .map(|Obj(i)| {
-            // A returned line's key: the order's reader would refuse it.
-            if i.condition.given() {
-                return None;
-            }
-            Some(OrderItem {
-                sku: i.sku.get()?,
-                category: i.category.get()?,
-                unit_price: i.unit_price.get()?.0,
-                quantity: i.quantity.get()?.0,
-                tags: i.tags.get().unwrap_or_default(),
-                attrs: i.attrs.get().map(|a| a.0).unwrap_or_default(),
-            })
-        })
-        .collect::<Option<Vec<_>>>()?;
-    if repeated_sku(items.len(), |i| items[i].sku.as_str()).is_some() {
-        return None;
-    }
-    let shipping_fee = l.shipping_fee.get().map(|m| m.0).unwrap_or_default();
-    let total = match l.total.get() {
-        Some(t) => t.0,
-        None => order_total(&items, shipping_fee).ok()?,
+    let cancelled = l.cancelled_at.get().map(|t| t.0);
+    let fields = OrderFields {
+        id: l.id,
+        customer_id: l.customer_id,
+        merchant_id: l.merchant_id,
+        currency: l.currency,
+        placed_at: l.placed_at,
+        paid_at: l.paid_at,
+        shipped_at: l.shipped_at,
+        delivered_at: l.delivered_at,
+        total: l.total,
+        shipping_fee: l.shipping_fee,
+        shipping_insurance: l.shipping_insurance,
+        tags: l.tags,
+        attrs: l.attrs,
+        items: l.items,
     };
-    let placed = l.placed_at.get()?.0;
-    let times = [
-        l.paid_at.get().map(|t| t.0),
-        l.shipped_at.get().map(|t| t.0),
-        l.delivered_at.get().map(|t| t.0),
-        l.cancelled_at.get().map(|t| t.0),
-    ];
-    if times[CANCELLED].is_some_and(|c| c < placed) {
+    let (order, placed, [paid, shipped, delivered]) = crate::data::typed::order(fields)?;
+    if cancelled.is_some_and(|c| c < placed) {
         return None;
     }
-    let order = Order {
-        id: l.id.get()?,
-        customer_id: l.customer_id.get()?,
-        merchant_id: l.merchant_id.get(),
-        currency,
-        placed_at: placed.to_utc(),
-        paid_at: times[PAID].map(|t| t.to_utc()),
-        shipped_at: times[SHIPPED].map(|t| t.to_utc()),
-        delivered_at: times[DELIVERED].map(|t| t.to_utc()),
-        total,
-        shipping_fee,
-        shipping_insurance: l.shipping_insurance.get().unwrap_or_default(),
-        tags: l.tags.get().unwrap_or_default(),
-        attrs: l.attrs.get().map(|a| a.0).unwrap_or_default(),
-        items,
-    };
-    // Times out of order, amounts finer than the currency: the reference words it.
-    crate::data::order_holds(&order).then_some(Read::Order(order, placed, times))
+    let mut times = [None; 4];
+    times[PAID] = paid;
+    times[SHIPPED] = shipped;
+    times[DELIVERED] = delivered;
+    times[CANCELLED] = cancelled;
+    Some(Read::Order(order, placed, times))
 }
 
 fn update(l: Line) -> Option<OrderUpdate> {

@@ -15,8 +15,9 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor, value::MapAccessDeserializer};
 use serde_json::Value;
 
-use super::Attrs;
 use super::json::{attrs, money, quantity};
+use super::{Attrs, Order, OrderItem, is_currency_code, order_holds, order_total, repeated_sku};
+use crate::limits::MAX_LINES;
 
 /// A time as written: its instant and its offset.
 pub(crate) type Stamp = DateTime<FixedOffset>;
@@ -157,4 +158,87 @@ pub(crate) struct Item {
     pub condition: Opt<String>,
     pub tags: Opt<Vec<String>>,
     pub attrs: Opt<LineAttrs>,
+}
+
+/// An order's fields as given, in a case's `order` or an `order` event.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct OrderFields {
+    pub id: Opt<String>,
+    pub customer_id: Opt<String>,
+    pub merchant_id: Opt<String>,
+    pub currency: Opt<String>,
+    pub placed_at: Opt<At>,
+    pub paid_at: Opt<At>,
+    pub shipped_at: Opt<At>,
+    pub delivered_at: Opt<At>,
+    pub total: Opt<Money>,
+    pub shipping_fee: Opt<Money>,
+    pub shipping_insurance: Opt<bool>,
+    pub tags: Opt<Vec<String>>,
+    pub attrs: Opt<LineAttrs>,
+    pub items: Opt<Vec<Obj<Item>>>,
+}
+
+/// The order, its `placed_at` as written and its `paid_at`, `shipped_at`
+/// and `delivered_at` as written; `None` on anything the validating reader
+/// (`parse_order_with`) would refuse.
+pub(crate) fn order(o: OrderFields) -> Option<(Order, Stamp, [Option<Stamp>; 3])> {
+    let currency = o.currency.get()?;
+    if !is_currency_code(&currency) {
+        return None;
+    }
+    let raw = o.items.get()?;
+    if raw.is_empty() || raw.len() > MAX_LINES {
+        return None;
+    }
+    let items = raw
+        .into_iter()
+        .map(|Obj(i)| {
+            // A returned line's key: the order's reader refuses it.
+            if i.condition.given() {
+                return None;
+            }
+            Some(OrderItem {
+                sku: i.sku.get()?,
+                category: i.category.get()?,
+                unit_price: i.unit_price.get()?.0,
+                quantity: i.quantity.get()?.0,
+                tags: i.tags.get().unwrap_or_default(),
+                attrs: i.attrs.get().map(|a| a.0).unwrap_or_default(),
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    if repeated_sku(items.len(), |i| items[i].sku.as_str()).is_some() {
+        return None;
+    }
+    let shipping_fee = o.shipping_fee.get().map(|m| m.0).unwrap_or_default();
+    let total = match o.total.get() {
+        Some(t) => t.0,
+        None => order_total(&items, shipping_fee).ok()?,
+    };
+    let placed = o.placed_at.get()?.0;
+    let times = [
+        o.paid_at.get().map(|t| t.0),
+        o.shipped_at.get().map(|t| t.0),
+        o.delivered_at.get().map(|t| t.0),
+    ];
+    let order = Order {
+        id: o.id.get()?,
+        customer_id: o.customer_id.get()?,
+        merchant_id: o.merchant_id.get(),
+        currency,
+        placed_at: placed.to_utc(),
+        paid_at: times[0].map(|t| t.to_utc()),
+        shipped_at: times[1].map(|t| t.to_utc()),
+        delivered_at: times[2].map(|t| t.to_utc()),
+        total,
+        shipping_fee,
+        shipping_insurance: o.shipping_insurance.get().unwrap_or_default(),
+        tags: o.tags.get().unwrap_or_default(),
+        attrs: o.attrs.get().map(|a| a.0).unwrap_or_default(),
+        items,
+    };
+    // Times out of order, amounts finer than the currency: the reference words it.
+    order_holds(&order).then_some((order, placed, times))
 }

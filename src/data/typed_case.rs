@@ -17,42 +17,20 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-use super::contract::{self, order_holds, requested_in_time};
-use super::typed::{At, Item, LineAttrs, Money, Obj, Opt};
-use super::{
-    Case, Customer, History, Order, OrderItem, PastOrder, PastReturn, RETURN_TYPES, Return, ReturnLine,
-    is_currency_code, order_total, repeated_sku,
-};
+use super::contract::{self, requested_in_time};
+use super::typed::{self, At, Item, LineAttrs, Money, Obj, Opt, OrderFields};
+use super::{Case, Customer, History, Order, PastOrder, PastReturn, RETURN_TYPES, Return, ReturnLine, repeated_sku};
 use crate::ir::schema::RETURN_STATUSES;
 use crate::limits::{MAX_CASE_BYTES, MAX_HISTORY, MAX_LINES};
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 struct Doc {
-    order: Opt<Obj<OrderDoc>>,
+    order: Opt<Obj<OrderFields>>,
     #[serde(rename = "return")]
     ret: Opt<Obj<ReturnDoc>>,
     customer: Opt<Obj<CustomerDoc>>,
     history: Opt<Obj<HistoryDoc>>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
-struct OrderDoc {
-    id: Opt<String>,
-    customer_id: Opt<String>,
-    merchant_id: Opt<String>,
-    currency: Opt<String>,
-    placed_at: Opt<At>,
-    paid_at: Opt<At>,
-    shipped_at: Opt<At>,
-    delivered_at: Opt<At>,
-    total: Opt<Money>,
-    shipping_fee: Opt<Money>,
-    shipping_insurance: Opt<bool>,
-    tags: Opt<Vec<String>>,
-    attrs: Opt<LineAttrs>,
-    items: Opt<Vec<Obj<Item>>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -118,7 +96,7 @@ pub(crate) fn parse(text: &str) -> Option<Case> {
         return None;
     }
     let Obj(doc) = serde_json::from_str::<Obj<Doc>>(text).ok()?;
-    let order = order(doc.order.get()?.0)?;
+    let (order, ..) = typed::order(doc.order.get()?.0)?;
     let ret = ret(doc.ret.get()?.0, &order)?;
     let mut customer = customer(doc.customer.get().map(|c| c.0).unwrap_or_default(), &order)?;
     if customer.created_at.is_some_and(|c| c > ret.requested_at) {
@@ -135,60 +113,6 @@ pub(crate) fn parse(text: &str) -> Option<Case> {
         customer,
         history,
     })
-}
-
-fn order(o: OrderDoc) -> Option<Order> {
-    let currency = o.currency.get()?;
-    if !is_currency_code(&currency) {
-        return None;
-    }
-    let raw = o.items.get()?;
-    if raw.is_empty() || raw.len() > MAX_LINES {
-        return None;
-    }
-    let items = raw
-        .into_iter()
-        .map(|Obj(i)| {
-            // A returned line's key: the order's reader refuses it.
-            if i.condition.given() {
-                return None;
-            }
-            Some(OrderItem {
-                sku: i.sku.get()?,
-                category: i.category.get()?,
-                unit_price: i.unit_price.get()?.0,
-                quantity: i.quantity.get()?.0,
-                tags: i.tags.get().unwrap_or_default(),
-                attrs: i.attrs.get().map(|a| a.0).unwrap_or_default(),
-            })
-        })
-        .collect::<Option<Vec<_>>>()?;
-    if repeated_sku(items.len(), |i| items[i].sku.as_str()).is_some() {
-        return None;
-    }
-    let shipping_fee = o.shipping_fee.get().map(|m| m.0).unwrap_or_default();
-    let total = match o.total.get() {
-        Some(t) => t.0,
-        None => order_total(&items, shipping_fee).ok()?,
-    };
-    let order = Order {
-        id: o.id.get()?,
-        customer_id: o.customer_id.get()?,
-        merchant_id: o.merchant_id.get(),
-        currency,
-        placed_at: o.placed_at.get()?.0.to_utc(),
-        paid_at: o.paid_at.get().map(|t| t.0.to_utc()),
-        shipped_at: o.shipped_at.get().map(|t| t.0.to_utc()),
-        delivered_at: o.delivered_at.get().map(|t| t.0.to_utc()),
-        total,
-        shipping_fee,
-        shipping_insurance: o.shipping_insurance.get().unwrap_or_default(),
-        tags: o.tags.get().unwrap_or_default(),
-        attrs: o.attrs.get().map(|a| a.0).unwrap_or_default(),
-        items,
-    };
-    // Times out of order, amounts finer than the currency: the reference words it.
-    order_holds(&order).then_some(order)
 }
 
 fn ret(r: ReturnDoc, order: &Order) -> Option<Return> {

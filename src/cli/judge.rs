@@ -46,6 +46,8 @@ pub struct Args {
 
 /// Lines judged per batch at most: enough to share among threads, little to hold.
 const BATCH_LINES: usize = 2048;
+/// Lines a thread takes at a time from a batch.
+const CHUNK_LINES: usize = 32;
 /// The input's buffer: a batch is what it holds (a thousand cases or so).
 const READ_BUFFER: usize = 1 << 20;
 
@@ -125,8 +127,8 @@ pub fn run(args: &Args) -> u8 {
         floor,
         now,
     };
-    let input: Box<dyn Read> = if args.case == "-" {
-        Box::new(std::io::stdin().lock())
+    let input: Box<dyn Read + Send> = if args.case == "-" {
+        Box::new(std::io::stdin())
     } else {
         match std::fs::File::open(&args.case) {
             Ok(f) => Box::new(f),
@@ -150,7 +152,7 @@ pub fn run(args: &Args) -> u8 {
 /// Lines begin with a line that is a whole JSON value by itself, followed by
 /// another non-blank line. Anything else is one document. An `Err` is the
 /// whole message, naming the input.
-fn judge_input(program: &Policies, reader: &mut Lines<BufReader<impl Read>>, args: &Args) -> Result<u8, String> {
+fn judge_input(program: &Policies, reader: &mut Input, args: &Args) -> Result<u8, String> {
     let file = args.case.as_str();
     let Some((first_no, first)) = reader
         .next_non_blank()
@@ -248,8 +250,11 @@ impl Bad {
 }
 
 /// One line's output: its verdict, or its error object; and whether it was judged.
-fn judge_line(program: &Policies, number: u64, line: Result<String, InputError>, explain: bool) -> (String, bool) {
-    let result = line.and_then(|text| judge_text(program, &text, explain));
+fn judge_line(program: &Policies, number: u64, line: &Result<String, InputError>, explain: bool) -> (String, bool) {
+    let result = match line {
+        Ok(text) => judge_text(program, text, explain),
+        Err(e) => Err(e.clone()),
+    };
     match result {
         Ok(rendered) => (render(rendered, true), true),
         Err(e) => {
@@ -268,111 +273,103 @@ fn judge_line(program: &Policies, number: u64, line: Result<String, InputError>,
 fn judge_batch(program: &Policies, batch: Vec<Line>, threads: usize, explain: bool) -> Vec<(String, bool)> {
     if threads <= 1 || batch.len() < 2 {
         return batch
-            .into_iter()
-            .map(|(n, line)| judge_line(program, n, line, explain))
+            .iter()
+            .map(|(n, line)| judge_line(program, *n, line, explain))
             .collect();
     }
-    let share = batch.len().div_ceil(threads);
-    let mut parts: Vec<Vec<Line>> = Vec::with_capacity(threads);
-    let mut rest = batch.into_iter();
-    loop {
-        let part: Vec<Line> = rest.by_ref().take(share).collect();
-        if part.is_empty() {
-            break;
+    // Small chunks, taken in turn by whichever thread is free: none waits
+    // long for another at the end of the batch.
+    let chunks: Vec<&[Line]> = batch.chunks(CHUNK_LINES).collect();
+    let done: Vec<std::sync::OnceLock<Vec<(String, bool)>>> = chunks.iter().map(|_| Default::default()).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let (Some(chunk), Some(slot)) = (chunks.get(i), done.get(i)) else {
+                return;
+            };
+            let _ = slot.set(
+                chunk
+                    .iter()
+                    .map(|(n, line)| judge_line(program, *n, line, explain))
+                    .collect(),
+            );
         }
-        parts.push(part);
-    }
+    };
     std::thread::scope(|scope| {
-        let mut parts = parts.into_iter();
-        let mine = parts.next().unwrap_or_default();
-        let others: Vec<_> = parts
-            .map(|part| {
-                let numbers: Vec<u64> = part.iter().map(|(n, _)| *n).collect();
-                let worker = scope.spawn(move || {
-                    part.into_iter()
-                        .map(|(n, line)| judge_line(program, n, line, explain))
-                        .collect::<Vec<_>>()
-                });
-                (numbers, worker)
-            })
-            .collect();
-        let mut out: Vec<(String, bool)> = mine
-            .into_iter()
-            .map(|(n, line)| judge_line(program, n, line, explain))
-            .collect();
-        for (numbers, worker) in others {
-            match worker.join() {
-                Ok(done) => out.extend(done),
-                // A worker that panicked lost its share: each of its lines gets an error, none is dropped.
-                Err(_) => out.extend(numbers.into_iter().map(|line| {
-                    let e = InputError::new("", "internal error while judging this line's batch");
-                    (
-                        serde_json::to_string(&LineError { line, error: &e }).unwrap_or_default(),
-                        false,
-                    )
-                })),
-            }
+        for _ in 1..threads {
+            scope.spawn(work);
         }
-        out
-    })
+        work();
+    });
+    let mut out = Vec::with_capacity(batch.len());
+    for (chunk, slot) in chunks.iter().zip(done) {
+        match slot.into_inner() {
+            Some(results) => out.extend(results),
+            // A worker that panicked lost its chunk: each of its lines gets an error, none is dropped.
+            None => out.extend(chunk.iter().map(|(line, _)| {
+                let e = InputError::new("", "internal error while judging this line's batch");
+                (
+                    serde_json::to_string(&LineError { line: *line, error: &e }).unwrap_or_default(),
+                    false,
+                )
+            })),
+        }
+    }
+    out
+}
+
+/// The input, as `run` opens it.
+type Input = Lines<BufReader<Box<dyn Read + Send>>>;
+
+/// How reading a batch ended: more to come, the end, or a read error.
+enum End {
+    More,
+    Done,
+    Failed(String),
+}
+
+/// The next batch: up to `max` lines, the first waited for, the rest only
+/// those already read in (so a client that sends a case and waits is
+/// answered), `pending` ones first.
+fn read_batch(reader: &mut Input, pending: &mut Vec<Line>, max: usize) -> (Vec<Line>, End) {
+    let mut batch: Vec<Line> = Vec::with_capacity(max.min(BATCH_LINES));
+    while batch.len() < max && (batch.is_empty() || !pending.is_empty() || reader.has_line()) {
+        if !pending.is_empty() {
+            batch.push(pending.remove(0));
+            continue;
+        }
+        match reader.next_non_blank() {
+            Ok(Some((number, line))) => batch.push((number, line.map_err(Bad::in_line))),
+            Ok(None) => return (batch, End::Done),
+            Err(e) => return (batch, End::Failed(e)),
+        }
+    }
+    (batch, End::More)
 }
 
 /// One verdict line per line of JSON Lines; a bad line gets an error object
 /// at its place, and the count of bad lines is told on standard error.
-fn judge_lines(
-    program: &Policies,
-    first: Line,
-    second: Option<Line>,
-    reader: &mut Lines<BufReader<impl Read>>,
-    args: &Args,
-) -> u8 {
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+///
+/// On one thread, a line at a time: nothing is held. On more, a reader
+/// thread reads the next batches and a writer thread writes the verdicts of
+/// the last (two at most wait on each side, so memory stays flat), while the
+/// judging threads have the current batch.
+fn judge_lines(program: &Policies, first: Line, second: Option<Line>, reader: &mut Input, args: &Args) -> u8 {
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    // One line at a time on one thread: nothing is held. On more, a batch
-    // is the lines already read in, so a client that sends a case and waits
-    // for its verdict gets it at once.
-    let batch_lines = if threads == 1 { 1 } else { BATCH_LINES };
-    let (mut judged, mut rejected) = (0u64, 0u64);
-    let mut pending = [Some(first), second].into_iter().flatten();
-    let mut read_error = None;
-    let mut done = false;
-    while !done {
-        let mut batch: Vec<Line> = Vec::with_capacity(batch_lines);
-        while batch.len() < batch_lines && (batch.is_empty() || reader.has_line()) {
-            match pending.next() {
-                Some(line) => batch.push(line),
-                None => match reader.next_non_blank() {
-                    Ok(Some((number, line))) => batch.push((number, line.map_err(Bad::in_line))),
-                    Ok(None) => {
-                        done = true;
-                        break;
-                    }
-                    Err(e) => {
-                        read_error = Some(e);
-                        done = true;
-                        break;
-                    }
-                },
-            }
-        }
-        for (written, ok) in judge_batch(program, batch, threads, args.explain) {
-            if ok {
-                judged += 1;
-            } else {
-                rejected += 1;
-            }
-            if writeln!(out, "{written}").is_err() {
-                return EXIT_INPUT;
-            }
-        }
-    }
-    if out.flush().is_err() {
+    let pending: Vec<Line> = [Some(first), second].into_iter().flatten().collect();
+    let outcome = if threads == 1 {
+        judge_lines_here(program, pending, reader, args)
+    } else {
+        let input = std::mem::replace(reader, Lines::new(BufReader::new(Box::new(std::io::empty()))));
+        judge_lines_threaded(program, pending, input, threads, args)
+    };
+    let Some((judged, rejected, read_error)) = outcome else {
         return EXIT_INPUT;
-    }
+    };
     if let Some(e) = read_error {
         eprintln!("error: {}: {e}", args.case);
         return EXIT_INPUT;
@@ -383,6 +380,120 @@ fn judge_lines(
         return EXIT_INPUT;
     }
     0
+}
+
+/// What judging lines came to: lines judged, lines rejected, and the read
+/// error that ended the input early; `None` when the output could not be written.
+type Outcome = Option<(u64, u64, Option<String>)>;
+
+/// Writes a batch's verdicts, counting them; false when the output fails.
+fn write_results(out: &mut impl Write, results: Vec<(String, bool)>, judged: &mut u64, rejected: &mut u64) -> bool {
+    for (written, ok) in results {
+        if ok {
+            *judged += 1;
+        } else {
+            *rejected += 1;
+        }
+        if writeln!(out, "{written}").is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+fn judge_lines_here(program: &Policies, mut pending: Vec<Line>, reader: &mut Input, args: &Args) -> Outcome {
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let (mut judged, mut rejected) = (0u64, 0u64);
+    loop {
+        let (batch, end) = read_batch(reader, &mut pending, 1);
+        if !write_results(
+            &mut out,
+            judge_batch(program, batch, 1, args.explain),
+            &mut judged,
+            &mut rejected,
+        ) {
+            return None;
+        }
+        match end {
+            // The next line is not read in yet: what is written goes out before waiting for it.
+            End::More if pending.is_empty() && !reader.has_line() => out.flush().ok()?,
+            End::More => {}
+            End::Done => break,
+            End::Failed(e) => {
+                out.flush().ok()?;
+                return Some((judged, rejected, Some(e)));
+            }
+        }
+    }
+    out.flush().ok()?;
+    Some((judged, rejected, None))
+}
+
+fn judge_lines_threaded(
+    program: &Policies,
+    mut pending: Vec<Line>,
+    mut input: Input,
+    threads: usize,
+    args: &Args,
+) -> Outcome {
+    use std::sync::mpsc::{TryRecvError, sync_channel};
+    // Both threads are detached: should writing fail, the process ends with them.
+    let (batches, next) = sync_channel::<(Vec<Line>, End)>(2);
+    std::thread::spawn(move || {
+        loop {
+            let (batch, end) = read_batch(&mut input, &mut pending, BATCH_LINES);
+            let last = !matches!(end, End::More);
+            if batches.send((batch, end)).is_err() || last {
+                return;
+            }
+        }
+    });
+    let (results, written) = sync_channel::<Vec<(String, bool)>>(2);
+    let writer = std::thread::spawn(move || -> Option<(u64, u64)> {
+        let stdout = std::io::stdout();
+        let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+        let (mut judged, mut rejected) = (0u64, 0u64);
+        loop {
+            let batch = match written.try_recv() {
+                Ok(b) => b,
+                Err(TryRecvError::Disconnected) => break,
+                // Nothing judged yet: what is written so far goes out before waiting.
+                Err(TryRecvError::Empty) => {
+                    out.flush().ok()?;
+                    match written.recv() {
+                        Ok(b) => b,
+                        Err(_) => break,
+                    }
+                }
+            };
+            if !write_results(&mut out, batch, &mut judged, &mut rejected) {
+                return None;
+            }
+        }
+        out.flush().ok()?;
+        Some((judged, rejected))
+    });
+    let mut read_error = None;
+    while let Ok((batch, end)) = next.recv() {
+        if results
+            .send(judge_batch(program, batch, threads, args.explain))
+            .is_err()
+        {
+            break;
+        }
+        match end {
+            End::More => {}
+            End::Done => break,
+            End::Failed(e) => {
+                read_error = Some(e);
+                break;
+            }
+        }
+    }
+    drop(results);
+    let (judged, rejected) = writer.join().ok()??;
+    Some((judged, rejected, read_error))
 }
 
 /// Lines of the input, each within [`MAX_CASE_BYTES`]: a longer line is an

@@ -582,6 +582,11 @@ fn check_tokens(server: &Server) {
     wrong
         .post("/v1/events", &format!("{CUSTOMER}\n"))
         .error(401, "unauthorized");
+    // A refusal is an answer the client gets whatever the body's size: the
+    // service reads the body first, never closing the connection under it.
+    let large = format!("{CUSTOMER}\n").repeat(60_000);
+    assert!(large.len() > 4 << 20);
+    open.post("/v1/events", &large).error(401, "unauthorized");
     client.post("/v1/events", &format!("{CUSTOMER}\n{ORDER}\n")).expect(200);
     admin.post("/v1/events", &format!("{RETURN}\n")).expect(200);
     open.post("/v1/judge", RETURN).error(401, "unauthorized");

@@ -73,9 +73,23 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .merge(super::studio::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(shared.clone(), read_body))
         .layer(limits)
         .layer(middleware::from_fn_with_state(shared.clone(), measure))
         .with_state(shared)
+}
+
+/// Reads the whole body (within `--max-body-bytes`) before any handler
+/// answers: an answer given with the body unread (a missing token, no
+/// policy yet) made the connection close under the client, which could see
+/// a reset instead of the answer. Inside the concurrency limit, so at most
+/// `--max-in-flight` bodies are held.
+async fn read_body(State(s): S, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    match body_bytes(&s, body).await {
+        Ok(bytes) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        Err(e) => e.into_response(),
+    }
 }
 
 /// Counts and times every request (shed and timed-out ones too).

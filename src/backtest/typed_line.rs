@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use super::events::{CANCELLED, DELIVERED, Label, OrderUpdate, PAID, SHIPPED, Stamp};
 use crate::data::typed::{At, Item, LineAttrs, Money, Obj, Opt, OrderFields};
-use crate::data::{Attrs, Customer, Order, RETURN_TYPES, Return, ReturnLine, repeated_sku};
+use crate::data::{Attrs, Customer, Order, RETURN_TYPES, Return, repeated_sku};
 use crate::ir::schema::RETURN_STATUSES;
 use crate::limits::MAX_LINES;
 
@@ -295,34 +295,16 @@ pub fn join(r: &RawReturn, order: &Order) -> Option<Return> {
     let mut amount = Decimal::ZERO;
     let mut items = Vec::with_capacity(r.items.len());
     for raw in &r.items {
-        // Skus on an order are distinct, so the first match is the one.
-        let line = order.items.iter().find(|i| i.sku == raw.sku)?;
-        if raw.quantity > line.quantity {
-            return None;
-        }
-        let line_amount = line.unit_price.checked_mul(Decimal::from(raw.quantity))?;
-        amount = amount.checked_add(line_amount)?;
-        let mut tags = line.tags.clone();
-        tags.extend(raw.tags.iter().cloned());
-        let mut attrs = raw.attrs.clone();
-        attrs.extend(
-            line.attrs
-                .iter()
-                .filter(|(name, _)| !raw.attrs.iter().any(|(own, _)| own == name))
-                .cloned(),
-        );
-        items.push(ReturnLine {
-            sku: raw.sku.clone(),
-            category: line.category.clone(),
-            unit_price: line.unit_price,
-            quantity: raw.quantity,
-            ordered_quantity: line.quantity,
-            amount: line_amount,
-            condition: raw.condition.clone().unwrap_or_else(|| "unknown".into()),
-            tags,
-            attrs,
-            inspection: None,
-        });
+        let line = crate::data::typed::return_line(
+            order,
+            raw.sku.clone(),
+            raw.quantity,
+            raw.condition.clone(),
+            raw.tags.clone(),
+            raw.attrs.clone(),
+        )?;
+        amount = amount.checked_add(line.amount)?;
+        items.push(line);
     }
     Some(Return {
         id: r.id.clone(),

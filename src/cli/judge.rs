@@ -1,11 +1,12 @@
 //! `rpl judge POLICY [CASE | -]`: one verdict for a case, or one verdict line
 //! per line of JSON Lines; a bad line gets an error object and the rest go on.
 //!
-//! JSON Lines are streamed: a batch of lines at a time is read, judged (on
-//! `--threads` threads, each a share of the batch) and written in the order
-//! read, so memory stays flat however long the input (a day of a platform's
-//! returns) and the output is the same for any number of threads. A single
-//! document (pretty-printed or not) is one case.
+//! JSON Lines are streamed: on one thread a line at a time is read, judged
+//! and written; on `--threads N` batches of lines are read ahead, judged in
+//! chunks by N threads and written in the order read (`judge_lines`). Memory
+//! stays flat however long the input (a day of a platform's returns), and the
+//! output is the same for any number of threads. A single document
+//! (pretty-printed or not) is one case.
 
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 
@@ -268,8 +269,8 @@ fn judge_line(program: &Policies, number: u64, line: &Result<String, InputError>
     }
 }
 
-/// Judges a batch on `threads` threads, each a contiguous share, and gives
-/// the outputs in the batch's order.
+/// Judges a batch on `threads` threads, which take its chunks in turn, and
+/// gives the outputs in the batch's order.
 fn judge_batch(program: &Policies, batch: Vec<Line>, threads: usize, explain: bool) -> Vec<(String, bool)> {
     if threads <= 1 || batch.len() < 2 {
         return batch

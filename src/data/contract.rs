@@ -156,11 +156,16 @@ pub(crate) fn order_times<'t>(order: &Order, path: &str, text: impl Fn(&str) -> 
         ("shipped_at", order.shipped_at),
         ("delivered_at", order.delivered_at),
     ] {
-        if let Some(t) = t {
+        // Paths are built only for the error.
+        if let Some(t) = t
+            && t < order.placed_at
+        {
             not_before(t, text(key), order.placed_at, &field_path(path, key), "placed_at")?;
         }
     }
-    if let (Some(delivered), Some(shipped)) = (order.delivered_at, order.shipped_at) {
+    if let (Some(delivered), Some(shipped)) = (order.delivered_at, order.shipped_at)
+        && delivered < shipped
+    {
         let path = field_path(path, "delivered_at");
         not_before(delivered, text("delivered_at"), shipped, &path, "shipped_at")?;
     }
@@ -171,31 +176,25 @@ pub(crate) fn order_times<'t>(order: &Order, path: &str, text: impl Fn(&str) -> 
 pub(crate) fn order_amounts(order: &Order, path: &str) -> Result<(), InputError> {
     let c = order.currency.as_str();
     let places = crate::currency::minor_units(c);
+    // Paths are built only for the error.
     for (i, item) in order.items.iter().enumerate() {
-        // The path is built only for the error.
         if !fits(item.unit_price, places) {
             let items = field_path(path, "items");
             minor_units(item.unit_price, c, &field_path(&index_path(&items, i), "unit_price"))?;
         }
     }
-    minor_units(order.shipping_fee, c, &field_path(path, "shipping_fee"))?;
-    minor_units(order.total, c, &field_path(path, "total"))
+    for (key, amount) in [("shipping_fee", order.shipping_fee), ("total", order.total)] {
+        if !fits(amount, places) {
+            minor_units(amount, c, &field_path(path, key))?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether an order already built (by a backtest's typed reader) keeps the
 /// contract the validating reader holds it to; the reader words the error.
 pub(crate) fn order_holds(order: &Order) -> bool {
-    let placed = order.placed_at;
-    let times = [order.paid_at, order.shipped_at, order.delivered_at]
-        .into_iter()
-        .flatten()
-        .all(|t| t >= placed)
-        && !matches!((order.delivered_at, order.shipped_at), (Some(d), Some(s)) if d < s);
-    let places = crate::currency::minor_units(&order.currency);
-    let amounts = order.items.iter().all(|i| fits(i.unit_price, places))
-        && fits(order.shipping_fee, places)
-        && fits(order.total, places);
-    times && amounts
+    order_times(order, "", |_| "").is_ok() && order_amounts(order, "").is_ok()
 }
 
 /// Whether a return asked for at `requested_at` fits its order's times.

@@ -16,7 +16,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor, value::MapAccessDeserial
 use serde_json::Value;
 
 use super::json::{attrs, money, quantity};
-use super::{Attrs, Order, OrderItem, is_currency_code, order_holds, order_total, repeated_sku};
+use super::{Attrs, Order, OrderItem, ReturnLine, is_currency_code, order_holds, order_total, repeated_sku};
 use crate::limits::MAX_LINES;
 
 /// A time as written: its instant and its offset.
@@ -241,4 +241,45 @@ pub(crate) fn order(o: OrderFields) -> Option<(Order, Stamp, [Option<Stamp>; 3])
     };
     // Times out of order, amounts finer than the currency: the reference words it.
     order_holds(&order).then_some((order, placed, times))
+}
+
+/// A returned line joined with its order's line, as `parse_return_line`
+/// joins it: the order line's category, price and tags, the returned
+/// line's own attributes over the order line's; `None` on a sku not on the
+/// order, more returned than ordered, or an overflow, which the validating
+/// reader words.
+pub(crate) fn return_line(
+    order: &Order,
+    sku: String,
+    quantity: i64,
+    condition: Option<String>,
+    own_tags: Vec<String>,
+    mut attrs: Attrs,
+) -> Option<ReturnLine> {
+    // Skus on an order are distinct, so the first match is the one.
+    let line = order.items.iter().find(|l| l.sku == sku)?;
+    if quantity > line.quantity {
+        return None;
+    }
+    let amount = line.unit_price.checked_mul(Decimal::from(quantity))?;
+    let mut tags = line.tags.clone();
+    tags.extend(own_tags);
+    let own = attrs.len();
+    for (name, value) in &line.attrs {
+        if !attrs[..own].iter().any(|(mine, _)| mine == name) {
+            attrs.push((name.clone(), value.clone()));
+        }
+    }
+    Some(ReturnLine {
+        sku,
+        category: line.category.clone(),
+        unit_price: line.unit_price,
+        quantity,
+        ordered_quantity: line.quantity,
+        amount,
+        condition: condition.unwrap_or_else(|| "unknown".into()),
+        tags,
+        attrs,
+        inspection: None,
+    })
 }

@@ -19,7 +19,7 @@ use serde::de::IgnoredAny;
 
 use super::contract::{self, requested_in_time};
 use super::typed::{self, At, Item, LineAttrs, Money, Obj, Opt, OrderFields};
-use super::{Case, Customer, History, Order, PastOrder, PastReturn, RETURN_TYPES, Return, ReturnLine, repeated_sku};
+use super::{Case, Customer, History, Order, PastOrder, PastReturn, RETURN_TYPES, Return, repeated_sku};
 use crate::ir::schema::RETURN_STATUSES;
 use crate::limits::{MAX_CASE_BYTES, MAX_HISTORY, MAX_LINES};
 
@@ -141,37 +141,14 @@ fn ret(r: ReturnDoc, order: &Order) -> Option<Return> {
         if i.category.given() || i.unit_price.given() {
             return None;
         }
-        let sku = i.sku.get()?;
-        // Skus on an order are distinct, so the first match is the one.
-        let line = order.items.iter().find(|l| l.sku == sku)?;
-        let quantity = i.quantity.get()?.0;
-        if quantity > line.quantity {
-            return None;
-        }
-        let line_amount = line.unit_price.checked_mul(Decimal::from(quantity))?;
-        let mut tags = line.tags.clone();
-        tags.extend(i.tags.get().unwrap_or_default());
-        let mut attrs = i.attrs.get().map(|a| a.0).unwrap_or_default();
-        let own = attrs.len();
-        attrs.extend(
-            line.attrs
-                .iter()
-                .filter(|(name, _)| !attrs[..own].iter().any(|(mine, _)| mine == name))
-                .cloned()
-                .collect::<Vec<_>>(),
-        );
-        items.push(ReturnLine {
-            sku,
-            category: line.category.clone(),
-            unit_price: line.unit_price,
-            quantity,
-            ordered_quantity: line.quantity,
-            amount: line_amount,
-            condition: i.condition.get().unwrap_or_else(|| "unknown".into()),
-            tags,
-            attrs,
-            inspection: None,
-        });
+        items.push(typed::return_line(
+            order,
+            i.sku.get()?,
+            i.quantity.get()?.0,
+            i.condition.get(),
+            i.tags.get().unwrap_or_default(),
+            i.attrs.get().map(|a| a.0).unwrap_or_default(),
+        )?);
     }
     if repeated_sku(items.len(), |i| items[i].sku.as_str()).is_some() {
         return None;

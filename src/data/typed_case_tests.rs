@@ -81,48 +81,25 @@ fn every_case_of_the_repository() {
     );
 }
 
-const KEYS: &[&str] = &[
-    "order",
-    "return",
-    "customer",
-    "history",
-    "id",
-    "customer_id",
-    "merchant_id",
-    "currency",
-    "placed_at",
-    "paid_at",
-    "shipped_at",
-    "delivered_at",
-    "total",
-    "shipping_fee",
-    "shipping_insurance",
-    "tags",
-    "attrs",
-    "items",
-    "sku",
-    "category",
-    "unit_price",
-    "quantity",
-    "condition",
-    "inspection",
-    "requested_at",
-    "type",
-    "reason",
-    "evidence",
-    "reviews",
-    "created_at",
-    "vip",
-    "restrictions",
-    "orders",
-    "returns",
-    "order_id",
-    "amount",
-    "status",
-    "event",
-    "other",
-    "\u{0}",
-];
+/// The keys a mutation sets: every key of the case's objects (the
+/// contract's own lists), and some of none.
+fn keys() -> Vec<&'static str> {
+    use crate::data::contract::*;
+    let mut keys: Vec<&str> = [
+        CASE_KEYS,
+        ORDER_KEYS,
+        ORDER_ITEM_KEYS,
+        RETURN_KEYS,
+        RETURN_LINE_KEYS,
+        CUSTOMER_KEYS,
+        HISTORY_KEYS,
+        PAST_ORDER_KEYS,
+        PAST_RETURN_KEYS,
+    ]
+    .concat();
+    keys.extend(["event", "other", "\u{0}"]);
+    keys
+}
 
 const VALUES: &[&str] = &[
     "null",
@@ -193,7 +170,8 @@ fn mutate(rng: &mut Rng, text: &str) -> String {
         return text.to_string();
     };
     let value = serde_json::from_str::<Value>(VALUES[rng.index(VALUES.len())]).unwrap();
-    let key = KEYS[rng.index(KEYS.len())].to_string();
+    let keys = keys();
+    let key = keys[rng.index(keys.len())].to_string();
     let mut at = Vec::new();
     objects(&v, String::new(), &mut at);
     let pointer = at[rng.index(at.len())].clone();

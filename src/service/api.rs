@@ -331,29 +331,26 @@ async fn judge(
     let bytes = body_bytes(&s, body).await?;
     let text = json_text(&bytes)?;
     let text_input = ingest::one_line(text);
-    // A whole case, read straight from the text (no `event` key: not an event);
-    // anything else is read as JSON first.
-    let fast = crate::data::parse_case_typed(text);
-    let input = match fast {
-        Some(_) => None,
-        None => Some(crate::data::parse_json(text).map_err(ApiError::input)?),
+    // A whole case, read straight from the text (it has no `event` key);
+    // anything else is read as JSON first, and a return event is judged on
+    // the history the store holds.
+    let (case, event) = match crate::data::parse_case_typed(text) {
+        Some(case) => (case, false),
+        None => {
+            let input = crate::data::parse_json(text).map_err(ApiError::input)?;
+            if input.get("event").and_then(Value::as_str) == Some("return") {
+                let tx = s.store.db.begin_read().map_err(storage)?;
+                let case_json = ingest::case_for(&tx, &input, access.scope())?.0;
+                let case = crate::data::parse_case_value(&case_json)
+                    .map_err(|e| ApiError::input(ingest::relative_to_line(e)))?;
+                (case, true)
+            } else {
+                (crate::data::parse_case_value(&input).map_err(ApiError::input)?, false)
+            }
+        }
     };
-    let event = input
-        .as_ref()
-        .is_some_and(|i| i.get("event").and_then(Value::as_str) == Some("return"));
     // Paths point into the body sent: an event's `items[0]`, not the built case's `return.items[0]`.
     let bad = |e: InputError| ApiError::input(if event { ingest::relative_to_line(e) } else { e });
-    let case = match (fast, input) {
-        (Some(case), _) => case,
-        // A return event is judged on the history the store holds.
-        (None, Some(input)) if event => {
-            let tx = s.store.db.begin_read().map_err(storage)?;
-            let case_json = ingest::case_for(&tx, &input, access.scope())?.0;
-            crate::data::parse_case_value(&case_json).map_err(bad)?
-        }
-        (None, Some(input)) => crate::data::parse_case_value(&input).map_err(bad)?,
-        (None, None) => crate::data::parse_case(text).map_err(bad)?,
-    };
     if let Some(m) = access.scope()
         && case.order.merchant_id.as_deref() != Some(m)
     {

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::events::{
     CANCELLED, DELIVERED, InspectionEvent, Label, OrderEvent, OrderUpdate, PAID, ReturnEvent, ReviewEvent, SHIPPED,
-    Stamp, UPDATE_TIMES, customer_part, not_before_placed, order_from_line, order_part, order_times, shown,
+    Stamp, UPDATE_TIMES, customer_part, not_before_placed, order_from_line, order_part, shown,
 };
 use super::window::{Failure, Past, Read, Window};
 use crate::Program;
@@ -120,24 +120,26 @@ struct Known {
 }
 
 /// An order as the stream has told it so far. Kept small, for every order
-/// of the retention: the times the order's line carries stay in the line.
+/// of the retention: its times, which updates check against, parsed; the rest
+/// as its line, read again only when a return needs the order (returns come
+/// for a few orders in ten; the parsed order takes over twice the memory).
 #[derive(Debug)]
 struct OrderRecord {
-    /// The order's line, read again when a return needs the order.
+    /// The order's line.
     line: Box<str>,
-    placed: Time,
-    /// Which of `paid_at`, `shipped_at`, `delivered_at`, `cancelled_at` the
-    /// line carries (bit `i` for `UPDATE_TIMES[i]`).
-    carried: u8,
+    /// `placed_at` as written.
+    placed_at: Stamp,
+    /// `paid_at`, `shipped_at`, `delivered_at`, `cancelled_at` as the line wrote them.
+    carried: [Option<Stamp>; 4],
     /// The times updates set; none until one does.
     updated: Option<Box<[Option<Known>; 4]>>,
 }
 
 impl OrderRecord {
     /// Each time known strictly before `now`: an update's from its `at`, one
-    /// the order carries (`carried`, read from its line) from the moment it names.
-    fn known_before(&self, now: Time, carried: &[Option<Stamp>; 4]) -> [Option<Stamp>; 4] {
-        let mut known = carried.map(|t| t.filter(|t| t.to_utc() < now));
+    /// the order's line carries from the moment it names.
+    fn known_before(&self, now: Time) -> [Option<Stamp>; 4] {
+        let mut known = self.carried.map(|t| t.filter(|t| t.to_utc() < now));
         if let Some(updated) = &self.updated {
             for (slot, k) in known.iter_mut().zip(updated.iter()) {
                 if let Some(k) = k.filter(|k| k.since < now) {
@@ -336,13 +338,10 @@ impl Shard {
             state.orders.push_back(past);
         }
         self.order_queue.push_back((order.placed_at, order.id.clone()));
-        let carried = (0..4)
-            .filter(|&i| times[i].is_some())
-            .fold(0u8, |bits, i| bits | 1 << i);
         let record = OrderRecord {
             line,
-            placed: placed.to_utc(),
-            carried,
+            placed_at: placed,
+            carried: times,
             updated: None,
         };
         self.orders.insert(order.id, record);
@@ -353,20 +352,14 @@ impl Shard {
     /// Nothing changes if any of them is refused.
     pub fn update(&mut self, u: &OrderUpdate) -> Result<(), InputError> {
         let record = self.orders.get_mut(&u.id).ok_or_else(|| unknown_order(&u.id, "id"))?;
-        // The times the line carries, and as it wrote them, only where needed:
-        // an order that carries none (orders as they are placed) is not read again.
-        let carried = match record.carried {
-            0 => [None; 4],
-            _ => order_times(&record.line)?.1,
-        };
+        let carried = record.carried;
         let updated = record.updated.as_deref().copied().unwrap_or([None; 4]);
         let set = |i: usize| updated[i].map(|k| k.value).or(carried[i]);
         for (i, t) in u.times.iter().enumerate() {
             let Some(t) = *t else { continue };
             let key = UPDATE_TIMES[i];
-            if t.to_utc() < record.placed {
-                let (placed, _) = order_times(&record.line)?;
-                not_before_placed(t, placed, key)?;
+            if t < record.placed_at {
+                not_before_placed(t, record.placed_at, key)?;
             }
             if let Some(before) = set(i)
                 && before != t
@@ -445,9 +438,9 @@ impl Shard {
             .ok_or_else(|| unknown_order(&r.order_id, "order_id"))?;
         let now = r.at.to_utc();
         // The line parsed when the order arrived; it parses the same way now.
-        let (mut order, carried) =
+        let mut order =
             order_from_line(&record.line).map_err(|e| err("order_id", format!("the order no longer parses: {e}")))?;
-        let known = record.known_before(now, &carried);
+        let known = record.known_before(now);
         order.paid_at = known[PAID].map(|t| t.to_utc());
         order.shipped_at = known[SHIPPED].map(|t| t.to_utc());
         order.delivered_at = known[DELIVERED].map(|t| t.to_utc());

@@ -354,7 +354,7 @@ mod tests {
                 // Offsets too, for messages.
                 assert_eq!(placed.offset(), r.placed.offset(), "{line}");
                 assert_eq!(&*r.line, line);
-                assert_eq!(crate::backtest::events::order_from_line(line), Ok((f.clone(), times)));
+                assert_eq!(crate::backtest::events::order_from_line(line).as_ref(), Ok(&f));
                 orders.push(f);
             }
             (Read::OrderUpdate(f), Event::OrderUpdate(r)) => {

@@ -45,7 +45,16 @@ pub(super) struct Frame<'a> {
     compiled: bool,
     /// Nodes evaluated and events visited, added to [`steps`] when the frame ends.
     pub(super) steps: u64,
+    /// The texts last looked up in the program's string table, by address
+    /// and length, with their numbers (`NOT_A_SYMBOL`: not in it): a field
+    /// tested against several lists (`return.reason`) is looked up once.
+    symbols: [(usize, usize, u32); SYMBOL_CACHE],
+    next_symbol: usize,
 }
+
+const SYMBOL_CACHE: usize = 8;
+const NOT_A_SYMBOL: u32 = u32::MAX;
+const NO_SYMBOLS: [(usize, usize, u32); SYMBOL_CACHE] = [(0, usize::MAX, NOT_A_SYMBOL); SYMBOL_CACHE];
 
 thread_local! {
     static STEPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
@@ -172,6 +181,8 @@ impl<'a> Frame<'a> {
             trace: explain.then(Trace::default),
             compiled: !explain,
             steps: 0,
+            symbols: NO_SYMBOLS,
+            next_symbol: 0,
         }
     }
 
@@ -202,6 +213,8 @@ impl<'a> Frame<'a> {
             trace: None,
             compiled: true,
             steps: 0,
+            symbols: NO_SYMBOLS,
+            next_symbol: 0,
         }
     }
 
@@ -220,6 +233,23 @@ impl<'a> Frame<'a> {
     pub(super) fn without_code(mut self) -> Self {
         self.compiled = false;
         self
+    }
+
+    /// The number of `s` in the program's string table. A text the frame
+    /// hands out lives as long as the frame, so its address and length name
+    /// it while the frame lasts.
+    pub(super) fn symbol(&mut self, s: &'a str) -> Option<u32> {
+        let key = (s.as_ptr() as usize, s.len());
+        let symbol = match self.symbols.iter().find(|(p, l, _)| (*p, *l) == key) {
+            Some(&(_, _, symbol)) => symbol,
+            None => {
+                let symbol = self.p.code.symbol(s).unwrap_or(NOT_A_SYMBOL);
+                self.symbols[self.next_symbol] = (key.0, key.1, symbol);
+                self.next_symbol = (self.next_symbol + 1) % SYMBOL_CACHE;
+                symbol
+            }
+        };
+        (symbol != NOT_A_SYMBOL).then_some(symbol)
     }
 
     /// Calendar days from `t` to now in the policy's zone.

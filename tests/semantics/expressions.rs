@@ -222,6 +222,39 @@ fn in_and_not_in() {
     assert!(holds_on("\"receipt\" not in return.evidence", &c));
 }
 
+/// A constant list compiles to a set of numbers in the program's string
+/// table, a needle to its number (looked up once per evaluation): long lists
+/// (past one 64-bit word), lists sharing strings, one field tested against
+/// several lists, and a text in no list, all as the tree walk has them.
+#[test]
+fn membership_in_long_and_shared_lists() {
+    let many: Vec<String> = (0..150).map(|i| format!("\"cat-{i}\"")).collect();
+    let (head, tail) = (many[..70].join(", "), many[70..].join(", "));
+    let policy = format!(
+        r#"set first = [{head}, "apparel"]
+set rest = [{tail}]
+set reasons = ["cat-3", "changed_mind", "damaged"]
+set fault = ["damaged", "wrong_item"]
+rule probe {{
+  when item.category in first and item.category not in rest
+       and return.reason in reasons and return.reason not in fault
+       and "cat-149" in rest and "cat-149" not in first
+       and "cat-69" in first and "cat-70" in rest and "nowhere" not in rest
+  approve
+}}"#
+    );
+    let v = run(&policy, &case());
+    assert_eq!(v.lines[0].decision.as_ref(), "approve", "{:#?}", v.errors);
+    // A category of the second word, and a reason in both reason lists.
+    for c in [
+        case().order_line(0, "category", json!("cat-140")),
+        case().set("return.reason", json!("damaged")),
+    ] {
+        let v = run(&policy, &c);
+        assert_eq!(v.lines[0].decision.as_ref(), "deny", "{:#?}", v.errors);
+    }
+}
+
 #[test]
 fn is_missing_and_is_present() {
     let c = case().undelivered();

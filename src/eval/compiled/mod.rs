@@ -63,6 +63,11 @@ pub(super) enum Closure {
 pub struct Code {
     roots: Arc<[Option<Closure>]>,
     lets: Arc<[Closure]>,
+    /// The program's string table: every string of a constant list that a
+    /// text is looked up in, numbered. A list compiles to the set of its
+    /// strings' numbers, and `x in list` to one lookup of `x` (once per
+    /// evaluation, see [`Frame::symbol`]) and a bit test.
+    symbols: Arc<rustc_hash::FxHashMap<Box<str>, u32>>,
 }
 
 impl std::fmt::Debug for Code {
@@ -80,12 +85,28 @@ impl Code {
     pub(super) fn let_body(&self, i: usize) -> Option<&Closure> {
         self.lets.get(i)
     }
+
+    /// The number of `s` in the program's string table.
+    pub(super) fn symbol(&self, s: &str) -> Option<u32> {
+        self.symbols.get(s).copied()
+    }
+}
+
+/// A set of the program's strings, by their numbers.
+pub(super) struct SymbolSet(Box<[u64]>);
+
+impl SymbolSet {
+    pub(super) fn contains(&self, symbol: u32) -> bool {
+        let (word, bit) = ((symbol / 64) as usize, symbol % 64);
+        self.0.get(word).is_some_and(|w| w >> bit & 1 == 1)
+    }
 }
 
 pub(crate) fn compile(p: &Checked) -> Code {
     let mut c = Compiler {
         p,
         let_types: vec![None; p.lets.len()],
+        symbols: rustc_hash::FxHashMap::default(),
     };
     let mut roots: Vec<Option<Closure>> = Vec::new();
     roots.resize_with(p.nodes.len(), || None);
@@ -124,6 +145,7 @@ pub(crate) fn compile(p: &Checked) -> Code {
     Code {
         roots: roots.into(),
         lets,
+        symbols: Arc::new(c.symbols),
     }
 }
 
@@ -177,9 +199,25 @@ fn overflow(node: NodeId) -> EvalError {
 struct Compiler<'p> {
     p: &'p Checked,
     let_types: Vec<Option<Static>>,
+    symbols: rustc_hash::FxHashMap<Box<str>, u32>,
 }
 
 impl Compiler<'_> {
+    /// The set of `items`' numbers in the string table, numbering the new ones.
+    fn symbol_set(&mut self, items: &[String]) -> SymbolSet {
+        let mut words: Vec<u64> = Vec::new();
+        for item in items {
+            let next = self.symbols.len() as u32;
+            let symbol = *self.symbols.entry(item.as_str().into()).or_insert(next);
+            let (word, bit) = ((symbol / 64) as usize, symbol % 64);
+            if words.len() <= word {
+                words.resize(word + 1, 0);
+            }
+            words[word] |= 1 << bit;
+        }
+        SymbolSet(words.into())
+    }
+
     fn get(&self, id: NodeId) -> Option<&Node> {
         self.p.nodes.get(id as usize)
     }

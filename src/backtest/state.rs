@@ -358,9 +358,7 @@ impl Shard {
         for (i, t) in u.times.iter().enumerate() {
             let Some(t) = *t else { continue };
             let key = UPDATE_TIMES[i];
-            if t < record.placed_at {
-                not_before_placed(t, record.placed_at, key)?;
-            }
+            not_before_placed(t, record.placed_at, key)?;
             if let Some(before) = set(i)
                 && before != t
             {

@@ -231,7 +231,7 @@ fn membership_in_long_and_shared_lists() {
     let many: Vec<String> = (0..150).map(|i| format!("\"cat-{i}\"")).collect();
     let (head, tail) = (many[..70].join(", "), many[70..].join(", "));
     let policy = format!(
-        r#"set first = [{head}, "apparel"]
+        r#"set first = [{head}, "apparel", "cat-75"]
 set rest = [{tail}]
 set reasons = ["cat-3", "changed_mind", "damaged"]
 set fault = ["damaged", "wrong_item"]
@@ -240,6 +240,7 @@ rule probe {{
        and return.reason in reasons and return.reason not in fault
        and "cat-149" in rest and "cat-149" not in first
        and "cat-69" in first and "cat-70" in rest and "nowhere" not in rest
+       and "cat-75" in first and "cat-75" in rest
   approve
 }}"#
     );

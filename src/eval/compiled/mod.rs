@@ -63,10 +63,10 @@ pub(super) enum Closure {
 pub struct Code {
     roots: Arc<[Option<Closure>]>,
     lets: Arc<[Closure]>,
-    /// The program's string table: every string of a constant list that a
-    /// text is looked up in, numbered. A list compiles to the set of its
-    /// strings' numbers, and `x in list` to one lookup of `x` (once per
-    /// evaluation, see [`Frame::symbol`]) and a bit test.
+    /// The program's string table: every string of a constant list long
+    /// enough to be looked up in (see `compare::SCAN_AT_MOST`), numbered. Such
+    /// a list compiles to the set of its strings' numbers, and `x in list` to
+    /// one lookup of `x` (once per evaluation, see `Frame::symbol`) and a bit test.
     symbols: Arc<rustc_hash::FxHashMap<Box<str>, u32>>,
 }
 
@@ -96,9 +96,26 @@ impl Code {
 pub(super) struct SymbolSet(Box<[u64]>);
 
 impl SymbolSet {
+    fn of(symbols: impl Iterator<Item = u32>) -> SymbolSet {
+        let mut words: Vec<u64> = Vec::new();
+        for symbol in symbols {
+            let (word, bit) = Self::place(symbol);
+            if words.len() <= word {
+                words.resize(word + 1, 0);
+            }
+            words[word] |= 1 << bit;
+        }
+        SymbolSet(words.into())
+    }
+
     pub(super) fn contains(&self, symbol: u32) -> bool {
-        let (word, bit) = ((symbol / 64) as usize, symbol % 64);
+        let (word, bit) = Self::place(symbol);
         self.0.get(word).is_some_and(|w| w >> bit & 1 == 1)
+    }
+
+    /// A symbol's word, and its bit in the word.
+    fn place(symbol: u32) -> (usize, u32) {
+        ((symbol / 64) as usize, symbol % 64)
     }
 }
 
@@ -205,17 +222,11 @@ struct Compiler<'p> {
 impl Compiler<'_> {
     /// The set of `items`' numbers in the string table, numbering the new ones.
     fn symbol_set(&mut self, items: &[String]) -> SymbolSet {
-        let mut words: Vec<u64> = Vec::new();
-        for item in items {
-            let next = self.symbols.len() as u32;
-            let symbol = *self.symbols.entry(item.as_str().into()).or_insert(next);
-            let (word, bit) = ((symbol / 64) as usize, symbol % 64);
-            if words.len() <= word {
-                words.resize(word + 1, 0);
-            }
-            words[word] |= 1 << bit;
-        }
-        SymbolSet(words.into())
+        let symbols = &mut self.symbols;
+        SymbolSet::of(items.iter().map(|item| {
+            let next = symbols.len() as u32;
+            *symbols.entry(item.as_str().into()).or_insert(next)
+        }))
     }
 
     fn get(&self, id: NodeId) -> Option<&Node> {

@@ -340,10 +340,7 @@ async fn judge(
             let input = crate::data::parse_json(text).map_err(ApiError::input)?;
             if input.get("event").and_then(Value::as_str) == Some("return") {
                 let tx = s.store.db.begin_read().map_err(storage)?;
-                let case_json = ingest::case_for(&tx, &input, access.scope())?.0;
-                let case = crate::data::parse_case_value(&case_json)
-                    .map_err(|e| ApiError::input(ingest::relative_to_line(e)))?;
-                (case, true)
+                (ingest::case_for(&tx, &input, access.scope())?.0, true)
             } else {
                 (crate::data::parse_case_value(&input).map_err(ApiError::input)?, false)
             }

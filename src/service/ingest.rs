@@ -16,9 +16,9 @@ use super::live::Policies;
 use super::store::{
     BY_TIME, CUSTOMER_ORDERS, CUSTOMER_RETURNS, CUSTOMERS, DECISIONS, DECISIONS_BY_CUSTOMER, DECISIONS_BY_MERCHANT,
     DECISIONS_BY_RETURN, Decision, LATEST, META, NEXT_DECISION, ORDERS, RESTRICTIONS, RETURNS, StoredOrder,
-    StoredReturn, content_hash, micros, range_values, storage, without,
+    StoredReturn, content_hash, micros, range_json, storage, without,
 };
-use crate::data::{InputError, parse_case_value, parse_customer_with, parse_order_with};
+use crate::data::{Case, InputError, parse_case_value, parse_customer_with, parse_order_with};
 
 /// The keys an event line adds to the object of its kind.
 const CUSTOMER_LINE: &[&str] = &["event"];
@@ -295,6 +295,13 @@ pub(super) fn forget(tx: &WriteTransaction, keep: i64, max: usize) -> Result<usi
 /// The case a return is judged on, from what `tx` holds: its order as known
 /// strictly before the request (times the order names from then on had not
 /// happened), the customer's profile, and their orders and returns before it.
+/// Its errors are the line's (`items[0]`, not the case's `return.items[0]`).
+///
+/// The case is put together as JSON text from the bytes the store holds (the
+/// history's entries and the profile are copied, never parsed into a tree)
+/// and read by the typed case reader; whatever that reader leaves to the
+/// reference is read as `rpl judge` reads it, so the case and every error are
+/// the same either way.
 ///
 /// `scope`, a merchant's: an order of another merchant is unknown to it,
 /// answered exactly as an order never sent.
@@ -302,7 +309,7 @@ pub(super) fn case_for(
     tx: &impl Reads,
     line: &Value,
     scope: Option<&str>,
-) -> Result<(Value, String, chrono::DateTime<chrono::Utc>), ApiError> {
+) -> Result<(Case, String, chrono::DateTime<chrono::Utc>), ApiError> {
     let order_id = line
         .get("order_id")
         .ok_or_else(|| ApiError::input(InputError::new("order_id", "missing")))?;
@@ -338,27 +345,49 @@ pub(super) fn case_for(
         // The case schema has no cancellation: it is kept, not judged on.
         o.remove("cancelled_at");
     }
-    let mut case = json!({
-        "order": order,
-        "return": without(line, RETURN_LINE),
-        "history": tx.history(&stored.customer_id, micros(requested_at))?,
-    });
-    if let Some(profile) = tx.profile(&stored.customer_id)? {
-        case["customer"] = profile;
-    }
-    // What earlier verdicts set on the customer, as known at the request.
-    let set = super::life::restrictions_at(tx, &stored.customer_id, requested_at)?;
-    if !set.is_empty() {
-        if case.get("customer").is_none() {
-            case["customer"] = json!({"id": stored.customer_id});
+    let customer = &stored.customer_id;
+    let mut text = Vec::with_capacity(4096);
+    text.extend_from_slice(b"{\"order\":");
+    serde_json::to_writer(&mut text, &order).map_err(storage)?;
+    text.extend_from_slice(b",\"return\":");
+    serde_json::to_writer(&mut text, &without(line, RETURN_LINE)).map_err(storage)?;
+    text.extend_from_slice(b",\"history\":");
+    tx.history(customer, micros(requested_at), &mut text)?;
+    // What earlier verdicts set on the customer, as known at the request,
+    // joins the profile's own restrictions.
+    let set = super::life::restrictions_at(tx, customer, requested_at)?;
+    match tx.profile(customer)? {
+        Some(profile) if set.is_empty() => {
+            text.extend_from_slice(b",\"customer\":");
+            text.extend_from_slice(&profile);
         }
-        let list = case["customer"]
-            .as_object_mut()
-            .map(|c| c.entry("restrictions").or_insert_with(|| json!([])));
-        if let Some(Value::Array(list)) = list {
-            list.extend(set);
+        profile if !set.is_empty() => {
+            let mut profile = match profile {
+                Some(bytes) => serde_json::from_slice(&bytes).map_err(storage)?,
+                None => json!({"id": customer}),
+            };
+            let list = profile
+                .as_object_mut()
+                .map(|c| c.entry("restrictions").or_insert_with(|| json!([])));
+            if let Some(Value::Array(list)) = list {
+                list.extend(set);
+            }
+            text.extend_from_slice(b",\"customer\":");
+            serde_json::to_writer(&mut text, &profile).map_err(storage)?;
         }
+        _ => {}
     }
+    text.push(b'}');
+    let text = std::str::from_utf8(&text).map_err(storage)?;
+    let case = match crate::data::parse_case_typed(text) {
+        Some(case) => case,
+        None => {
+            // No size limit here: a case built from the store is read whole,
+            // as the tree it stands for.
+            let value: Value = serde_json::from_str(text).map_err(storage)?;
+            parse_case_value(&value).map_err(|e| ApiError::input(relative_to_line(e)))?
+        }
+    };
     Ok((case, stored.customer_id, requested_at))
 }
 
@@ -366,8 +395,11 @@ pub(super) fn case_for(
 /// read transaction for `POST /v1/judge`.
 pub(super) trait Reads {
     fn order(&self, id: &str) -> Result<Option<StoredOrder>, ApiError>;
-    fn profile(&self, id: &str) -> Result<Option<Value>, ApiError>;
-    fn history(&self, customer: &str, now: i64) -> Result<Value, ApiError>;
+    /// The customer's profile, as the JSON text stored.
+    fn profile(&self, id: &str) -> Result<Option<Vec<u8>>, ApiError>;
+    /// Appends the customer's orders and returns before `now` (µs) to `out`,
+    /// as a case's `history` object (JSON text).
+    fn history(&self, customer: &str, now: i64, out: &mut Vec<u8>) -> Result<(), ApiError>;
     /// The restrictions kept on `customer` set before `now` (µs).
     fn restrictions(&self, customer: &str, now: i64) -> Result<Vec<super::life::StoredRestriction>, ApiError>;
 }
@@ -378,29 +410,31 @@ macro_rules! reads_for {
             fn order(&self, id: &str) -> Result<Option<StoredOrder>, ApiError> {
                 let t = self.open_table(ORDERS).map_err(storage)?;
                 let v = t.get(id).map_err(storage)?;
-                v.map(|v| serde_json::from_slice(v.value()).map_err(storage)).transpose()
+                v.map(|v| serde_json::from_slice(v.value()).map_err(storage))
+                    .transpose()
             }
-            fn profile(&self, id: &str) -> Result<Option<Value>, ApiError> {
+            fn profile(&self, id: &str) -> Result<Option<Vec<u8>>, ApiError> {
                 let t = self.open_table(CUSTOMERS).map_err(storage)?;
                 let v = t.get(id).map_err(storage)?;
-                v.map(|v| serde_json::from_slice(v.value()).map_err(storage)).transpose()
+                Ok(v.map(|v| v.value().to_vec()))
             }
-            fn history(&self, customer: &str, now: i64) -> Result<Value, ApiError> {
+            fn history(&self, customer: &str, now: i64, out: &mut Vec<u8>) -> Result<(), ApiError> {
                 let orders = self.open_table(CUSTOMER_ORDERS).map_err(storage)?;
                 let returns = self.open_table(CUSTOMER_RETURNS).map_err(storage)?;
-                Ok(json!({
-                    "orders": range_values(&orders, customer, now)?,
-                    "returns": range_values(&returns, customer, now)?,
-                }))
+                out.extend_from_slice(b"{\"orders\":");
+                range_json(&orders, customer, now, out)?;
+                out.extend_from_slice(b",\"returns\":");
+                range_json(&returns, customer, now, out)?;
+                out.push(b'}');
+                Ok(())
             }
-            fn restrictions(
-                &self,
-                customer: &str,
-                now: i64,
-            ) -> Result<Vec<super::life::StoredRestriction>, ApiError> {
+            fn restrictions(&self, customer: &str, now: i64) -> Result<Vec<super::life::StoredRestriction>, ApiError> {
                 let t = self.open_table(RESTRICTIONS).map_err(storage)?;
                 let mut out = Vec::new();
-                for entry in t.range((customer, i64::MIN, "")..(customer, now, "")).map_err(storage)? {
+                for entry in t
+                    .range((customer, i64::MIN, "")..(customer, now, ""))
+                    .map_err(storage)?
+                {
                     let (_, v) = entry.map_err(storage)?;
                     out.push(serde_json::from_slice(v.value()).map_err(storage)?);
                 }
@@ -447,8 +481,7 @@ fn ret(tx: &WriteTransaction, live: &Policies, line: &Value, text: &str, now: &s
             fresh: false,
         });
     }
-    let (case_json, customer_id, requested_at) = case_for(tx, line, None)?;
-    let case = parse_case_value(&case_json).map_err(|e| ApiError::input(relative_to_line(e)))?;
+    let (case, customer_id, requested_at) = case_for(tx, line, None)?;
     let judged = live
         .judge(&case, false)
         .map_err(|e| ApiError::input(relative_to_line(e)))?;

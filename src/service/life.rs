@@ -358,9 +358,7 @@ pub(super) fn inspection_line(
         d.input
     };
     let request: Value = serde_json::from_str(first.get()).map_err(storage)?;
-    let (case_json, _, _) = ingest::case_for(tx, &request, None)?;
-    let mut case =
-        crate::data::parse_case_value(&case_json).map_err(|e| ApiError::input(ingest::relative_to_line(e)))?;
+    let (mut case, _, _) = ingest::case_for(tx, &request, None)?;
     let floor = live
         .floor
         .iter()

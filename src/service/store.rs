@@ -337,21 +337,29 @@ pub(super) fn policy_at(
         .transpose()
 }
 
-/// The values under `(customer, t, _)` for `t < now`, in time order.
-pub(super) fn range_values(
+/// Appends the values under `(customer, t, _)` for `t < now` to `out`, in
+/// time order, as a JSON array: the stored bytes, not parsed.
+pub(super) fn range_json(
     table: &impl ReadableTable<(&'static str, i64, &'static str), &'static [u8]>,
     customer: &str,
     now: i64,
-) -> Result<Vec<Value>, ApiError> {
-    let mut out = Vec::new();
+    out: &mut Vec<u8>,
+) -> Result<(), ApiError> {
+    out.push(b'[');
+    let mut first = true;
     for entry in table
         .range((customer, i64::MIN, "")..(customer, now, ""))
         .map_err(storage)?
     {
         let (_, v) = entry.map_err(storage)?;
-        out.push(serde_json::from_slice(v.value()).map_err(storage)?);
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        out.extend_from_slice(v.value());
     }
-    Ok(out)
+    out.push(b']');
+    Ok(())
 }
 
 /// A JSON object without some of its keys (an event line's own).

@@ -352,6 +352,7 @@ fn verify_after_crash(client: &Client, parts: &[Arc<Mutex<Part>>]) -> usize {
         }
     }
     assert_eq!(all_decisions(client, "").len(), log.len(), "re-sends added decisions");
+    assert_index_agrees(client, &log);
     log.len()
 }
 
@@ -394,7 +395,8 @@ fn kill_9_loses_nothing_acknowledged() {
         .sum();
 
     let data = scratch.path("data");
-    let options = Options::policy(RISK);
+    // Short runs of the decision log's index, so that kills land while runs are written.
+    let options = Options::policy(RISK).arg("--decision-index-run").arg("5");
     let acks = Arc::new(AtomicUsize::new(0));
     let mut killed_in_flight = 0;
     // Kill after this many acknowledged batches (at different moments), then once more to the end.
@@ -918,8 +920,53 @@ fn sigterm_finishes_requests_in_flight() {
 
 #[test]
 fn decision_log_filters() {
-    let scratch = Scratch::new("decisions");
-    let server = Server::start(&scratch.path("data"), &Options::policy(RISK));
+    decision_log_filters_with(Options::policy(RISK), "decisions");
+}
+
+/// The same filters when the index is written in runs of 2 decisions: the
+/// answers come from complete runs, the run being written and the log's tail
+/// at once, and again after a restart.
+#[test]
+fn decision_log_filters_over_index_runs() {
+    let options = Options::policy(RISK).arg("--decision-index-run").arg("2");
+    let (scratch, log) = decision_log_filters_with(options.clone(), "decisions-runs");
+    let server = Server::start(&scratch.path("data"), &options);
+    let client = Client::new(&server);
+    assert_eq!(all_decisions(&client, ""), log, "the log changed over a restart");
+    assert_index_agrees(&client, &log);
+    server.stop();
+}
+
+/// Every return's and customer's decisions, asked by filter (and a page at
+/// a time), are the log's own in order.
+fn assert_index_agrees(client: &Client, log: &[Value]) {
+    for key in ["return_id", "customer_id"] {
+        let mut values: Vec<&str> = log.iter().filter_map(|d| d[key].as_str()).collect();
+        values.sort_unstable();
+        values.dedup();
+        for v in values {
+            let want: Vec<&Value> = log.iter().filter(|d| d[key] == json!(v)).collect();
+            let got = all_decisions(client, &format!("{key}={v}"));
+            assert_eq!(got.iter().collect::<Vec<_>>(), want, "{key}={v}");
+            // One at a time, each page after the last.
+            let mut after = 0;
+            for d in &want {
+                let body = client
+                    .get(&format!("/v1/decisions?{key}={v}&after={after}&limit=1"))
+                    .expect(200)
+                    .body;
+                let page: Value = serde_json::from_str(body.trim_end()).unwrap_or(Value::Null);
+                assert_eq!(&&page, d, "{key}={v} after {after}");
+                after = page["decision_id"].as_u64().unwrap_or(u64::MAX);
+            }
+        }
+    }
+}
+
+/// Runs the filter checks on a fresh store; returns its scratch and the log.
+fn decision_log_filters_with(options: Options, name: &str) -> (Scratch, Vec<Value>) {
+    let scratch = Scratch::new(name);
+    let server = Server::start(&scratch.path("data"), &options);
     let client = Client::new(&server);
     let stream = read("tests/service/same_second.jsonl");
     let lines = parse_stream(&stream);
@@ -1015,7 +1062,9 @@ fn decision_log_filters() {
     ] {
         client.get(&format!("/v1/decisions?{bad}")).error(400, "bad_request");
     }
+    assert_index_agrees(&client, &log);
     server.stop();
+    (scratch, log)
 }
 
 #[test]

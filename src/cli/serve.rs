@@ -39,6 +39,9 @@ pub struct Args {
     /// How often, in milliseconds, the timer times out the reviews that are due.
     #[arg(long, default_value_t = 1000)]
     review_tick_ms: u64,
+    /// Decisions per run of the decision log's index, for a new store (tests use short runs).
+    #[arg(long, hide = true)]
+    decision_index_run: Option<u64>,
     /// Worker threads (default: every core).
     #[arg(long)]
     threads: Option<usize>,
@@ -75,6 +78,9 @@ fn serve(args: &Args) -> Result<(), String> {
     config.max_in_flight = args.max_in_flight;
     config.order_retention_days = args.order_retention_days;
     config.review_tick = std::time::Duration::from_millis(args.review_tick_ms.max(1));
+    if let Some(n) = args.decision_index_run {
+        config.decision_index_run = n;
+    }
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = args.threads {
         runtime.worker_threads(n.max(1));

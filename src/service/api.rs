@@ -23,13 +23,11 @@ use tower::limit::GlobalConcurrencyLimitLayer;
 
 use super::Shared;
 use super::errors::ApiError;
+use super::index::{self, By};
 use super::ingest;
 use super::live::{Policies, new_token, sha256, valid_merchant_id};
 use super::metrics::ENDPOINTS;
-use super::store::{
-    DECISIONS, DECISIONS_BY_CUSTOMER, DECISIONS_BY_MERCHANT, DECISIONS_BY_RETURN, Decision, StoredMerchant,
-    StoredPolicy, storage,
-};
+use super::store::{DECISIONS, DECISIONS_BY_MERCHANT, Decision, StoredMerchant, StoredPolicy, storage};
 use super::writer::{Job, MerchantChange, NewDecision};
 use crate::data::InputError;
 
@@ -439,25 +437,26 @@ async fn decisions(
     let limit = (number("limit", 1000)? as usize).min(MAX_DECISIONS);
     let tx = s.store.db.begin_read().map_err(storage)?;
     let table = tx.open_table(DECISIONS).map_err(storage)?;
-    let by_key = |index: redb::TableDefinition<(&str, u64), ()>, key: &str| -> Result<Vec<u64>, ApiError> {
-        let index = tx.open_table(index).map_err(storage)?;
+    let by_merchant = |m: &str| -> Result<Vec<u64>, ApiError> {
+        let index = tx.open_table(DECISIONS_BY_MERCHANT).map_err(storage)?;
         index
-            .range((key, after.saturating_add(1))..=(key, u64::MAX))
+            .range((m, after.saturating_add(1))..=(m, u64::MAX))
             .map_err(storage)?
             .map(|e| e.map(|(k, _)| k.value().1).map_err(storage))
             .collect()
     };
+    let by_key = |by: By, key: &str| index::candidates(&tx, by, key, after);
     // The ids to look at, in order: a merchant's token reads its own index
     // only, so what others hold changes neither its answer nor its work.
     let scope = access.scope();
     let ids: Vec<u64> = if let Some(m) = scope {
-        by_key(DECISIONS_BY_MERCHANT, m)?
+        by_merchant(m)?
     } else if let Some(r) = q.get("return_id") {
-        by_key(DECISIONS_BY_RETURN, r)?
+        by_key(By::Return, r)?
     } else if let Some(c) = q.get("customer_id") {
-        by_key(DECISIONS_BY_CUSTOMER, c)?
+        by_key(By::Customer, c)?
     } else if let Some(m) = q.get("merchant_id") {
-        by_key(DECISIONS_BY_MERCHANT, m)?
+        by_merchant(m)?
     } else {
         table
             .range(after.saturating_add(1)..)

@@ -14,9 +14,9 @@ use serde_json::{Value, json};
 use super::errors::ApiError;
 use super::live::Policies;
 use super::store::{
-    BY_TIME, CUSTOMER_ORDERS, CUSTOMER_RETURNS, CUSTOMERS, DECISIONS, DECISIONS_BY_CUSTOMER, DECISIONS_BY_MERCHANT,
-    DECISIONS_BY_RETURN, Decision, LATEST, META, NEXT_DECISION, ORDERS, RESTRICTIONS, RETURNS, StoredOrder,
-    StoredReturn, content_hash, micros, range_json, storage, without,
+    BY_TIME, CUSTOMER_ORDERS, CUSTOMER_RETURNS, CUSTOMERS, DECISIONS, DECISIONS_BY_MERCHANT, Decision, LATEST, META,
+    NEXT_DECISION, ORDERS, RESTRICTIONS, RETURNS, StoredOrder, StoredReturn, content_hash, micros, range_json, storage,
+    without,
 };
 use crate::data::{Case, InputError, parse_case_value, parse_customer_with, parse_order_with};
 
@@ -588,14 +588,11 @@ pub(super) fn record_decision(
     decisions
         .insert(id, serde_json::to_vec(&entry).map_err(storage)?.as_slice())
         .map_err(storage)?;
-    let mut by_return = tx.open_table(DECISIONS_BY_RETURN).map_err(storage)?;
-    by_return.insert((return_id, id), ()).map_err(storage)?;
-    let mut by_customer = tx.open_table(DECISIONS_BY_CUSTOMER).map_err(storage)?;
-    by_customer.insert((customer_id, id), ()).map_err(storage)?;
     if let Some(m) = versions.1 {
         let mut by_merchant = tx.open_table(DECISIONS_BY_MERCHANT).map_err(storage)?;
         by_merchant.insert((m, id), ()).map_err(storage)?;
     }
+    // Returns and customers are indexed from the log, in runs (`index.rs`).
     Ok(id)
 }
 

@@ -11,6 +11,7 @@
 
 mod api;
 mod errors;
+mod index;
 mod ingest;
 mod life;
 mod live;
@@ -58,6 +59,9 @@ pub struct ServiceConfig {
     pub order_retention_days: i64,
     /// How often the timer times out the reviews that are due.
     pub review_tick: Duration,
+    /// Decisions per run of the decision log's index, for a store created
+    /// now (a store keeps the length it was created with; `index.rs`).
+    pub decision_index_run: u64,
 }
 
 impl ServiceConfig {
@@ -74,6 +78,7 @@ impl ServiceConfig {
             max_in_flight: 4096,
             order_retention_days: 180,
             review_tick: Duration::from_secs(1),
+            decision_index_run: index::DEFAULT_RUN,
         }
     }
 }
@@ -101,6 +106,7 @@ impl Service {
     /// starts the writer.
     pub async fn open(config: ServiceConfig) -> Result<Service, String> {
         let store = Store::open(&config.data)?;
+        let index = index::Index::open(&store.db, config.decision_index_run)?;
         let live = Arc::new(ArcSwap::from_pointee(store.load()?));
         let mut notices = Vec::new();
         if let Some(stored) = store.current_policy().map_err(|e| e.message)?
@@ -118,7 +124,7 @@ impl Service {
             let days = config.order_retention_days;
             std::thread::Builder::new()
                 .name("rpl-writer".into())
-                .spawn(move || writer::run(store, inbox, live, metrics, days))
+                .spawn(move || writer::run(store, inbox, live, metrics, days, index))
                 .map_err(|e| format!("cannot start the writer: {e}"))?
         };
         spawn_timer(jobs.downgrade(), config.review_tick);

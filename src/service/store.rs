@@ -30,11 +30,16 @@ pub(super) const DECISIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("
 /// Every stored order and return by its time, for retention:
 /// `(time, "o" | "r", customer, id)`.
 pub(super) const BY_TIME: TableDefinition<(i64, &str, &str, &str), ()> = TableDefinition::new("by_time");
-pub(super) const DECISIONS_BY_RETURN: TableDefinition<(&str, u64), ()> = TableDefinition::new("decisions_by_return");
-pub(super) const DECISIONS_BY_CUSTOMER: TableDefinition<(&str, u64), ()> =
-    TableDefinition::new("decisions_by_customer");
+/// A merchant's decisions, by `(merchant, decision id)`, written with each
+/// verdict (returns and customers are indexed in runs: `index.rs`).
 pub(super) const DECISIONS_BY_MERCHANT: TableDefinition<(&str, u64), ()> =
     TableDefinition::new("decisions_by_merchant");
+/// The decision log's index of earlier builds, one B-tree per key; a store
+/// that has them is indexed anew in runs and they are deleted.
+pub(super) const LEGACY_INDEXES: [TableDefinition<(&str, u64), ()>; 2] = [
+    TableDefinition::new("decisions_by_return"),
+    TableDefinition::new("decisions_by_customer"),
+];
 /// The review queue: `(due µs, return)` → its entry, due first.
 pub(super) const REVIEWS: TableDefinition<(i64, &str), &[u8]> = TableDefinition::new("reviews");
 /// Where a return sits in the review queue (its due µs).
@@ -187,10 +192,12 @@ impl Store {
                 tx.open_table(RETURNS)?;
                 tx.open_table(CUSTOMER_RETURNS)?;
                 tx.open_table(DECISIONS)?;
-                tx.open_table(DECISIONS_BY_RETURN)?;
-                tx.open_table(DECISIONS_BY_CUSTOMER)?;
+                tx.open_table(super::index::DECISION_INDEX)?;
                 tx.open_table(BY_TIME)?;
                 tx.open_table(DECISIONS_BY_MERCHANT)?;
+                for legacy in LEGACY_INDEXES {
+                    tx.delete_table(legacy)?;
+                }
                 tx.open_table(MERCHANTS)?;
                 tx.open_table(MERCHANT_POLICIES)?;
                 tx.open_table(REVIEWS)?;

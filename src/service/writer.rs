@@ -16,6 +16,7 @@ use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot};
 
 use super::errors::ApiError;
+use super::index::Index;
 use super::ingest::{self, Applied};
 use super::live::{Merchant, Policies, Version, hex};
 use super::metrics::Metrics;
@@ -136,6 +137,7 @@ pub(super) fn run(
     live: Arc<ArcSwap<Policies>>,
     metrics: Arc<Metrics>,
     order_retention_days: i64,
+    mut index: Index,
 ) {
     while let Some(first) = jobs.blocking_recv() {
         let mut group = vec![first];
@@ -160,7 +162,7 @@ pub(super) fn run(
             Some(p) => retention(p, order_retention_days),
             None => retention(&live.load(), order_retention_days),
         };
-        let (logged, synced) = last_commit(&store, decisions, keep);
+        let (logged, synced) = last_commit(&store, decisions, keep, &mut index);
         answers.extend(logged);
         if synced.is_ok()
             && let Some(next) = next
@@ -177,13 +179,14 @@ pub(super) fn run(
 
 /// The group's last transaction, the durable one that persists every commit
 /// before it: the verdicts to log (one transaction for all of them, which is
-/// most of what a busy `POST /v1/judge` costs) and the history retention no
-/// longer needs. If it fails, the verdicts are not logged, and an empty
+/// most of what a busy `POST /v1/judge` costs), the index's next slice and
+/// the history retention no longer needs. If it fails, the verdicts are not logged, and an empty
 /// durable commit is tried so the group's other requests are.
 fn last_commit(
     store: &Store,
     decisions: Vec<(NewDecision, oneshot::Sender<Result<u64, ApiError>>)>,
     keep: Option<i64>,
+    index: &mut Index,
 ) -> (Vec<Answer>, Result<(), ApiError>) {
     let at = now();
     let attempt = (|| -> Result<Vec<u64>, ApiError> {
@@ -205,9 +208,13 @@ fn last_commit(
         if let Some(keep) = keep {
             ingest::forget(&tx, keep, FORGET_AT_ONCE)?;
         }
+        index.step(&tx)?;
         tx.commit().map_err(storage)?;
         Ok(ids)
     })();
+    if attempt.is_err() {
+        index.failed();
+    }
     match attempt {
         Ok(ids) => {
             let answers = decisions

@@ -187,7 +187,7 @@ impl Index {
         let mut table = tx.open_table(DECISION_INDEX).map_err(storage)?;
         loop {
             if self.writing.is_none() {
-                let end = self.through + self.length;
+                let end = self.through.saturating_add(self.length);
                 if self.seen < end {
                     return Ok(());
                 }

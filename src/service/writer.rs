@@ -179,9 +179,10 @@ pub(super) fn run(
 
 /// The group's last transaction, the durable one that persists every commit
 /// before it: the verdicts to log (one transaction for all of them, which is
-/// most of what a busy `POST /v1/judge` costs), the index's next slice and
-/// the history retention no longer needs. If it fails, the verdicts are not logged, and an empty
-/// durable commit is tried so the group's other requests are.
+/// most of what a busy `POST /v1/judge` costs), the index's next slice
+/// (`index.rs`) and the history retention no longer needs. If it fails, the
+/// verdicts are not logged, and an empty durable commit is tried so the
+/// group's other requests are.
 fn last_commit(
     store: &Store,
     decisions: Vec<(NewDecision, oneshot::Sender<Result<u64, ApiError>>)>,

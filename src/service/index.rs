@@ -70,6 +70,19 @@ struct Keys<'a> {
     customer_id: Cow<'a, str>,
 }
 
+impl Keys<'_> {
+    /// What the decision is found by as `by`.
+    fn of(&self, by: By) -> &str {
+        match by {
+            By::Return => &self.return_id,
+            By::Customer => &self.customer_id,
+        }
+    }
+}
+
+/// Every kind of key, in the order a decision's entries are read.
+const KINDS: [By; 2] = [By::Return, By::Customer];
+
 /// The run being written: its entries in key order, and how many are in.
 struct Writing {
     run: u32,
@@ -147,15 +160,13 @@ impl Index {
             let (id, raw) = entry.map_err(storage)?;
             let id = id.value();
             let keys: Keys = serde_json::from_slice(raw.value()).map_err(storage)?;
-            let mut push = |by: By, key: &str| {
+            for by in KINDS {
                 self.pending.push(Entry {
                     by: by as u8,
-                    key: key.into(),
+                    key: keys.of(by).into(),
                     id,
-                })
-            };
-            push(By::Return, &keys.return_id);
-            push(By::Customer, &keys.customer_id);
+                });
+            }
             self.seen = id;
         }
         Ok(())
@@ -250,11 +261,7 @@ pub(super) fn candidates(tx: &redb::ReadTransaction, by: By, key: &str, after: u
     {
         let (id, raw) = e.map_err(storage)?;
         let keys: Keys = serde_json::from_slice(raw.value()).map_err(storage)?;
-        let names = match by {
-            By::Return => keys.return_id == key,
-            By::Customer => keys.customer_id == key,
-        };
-        if names {
+        if keys.of(by) == key {
             ids.push(id.value());
         }
     }

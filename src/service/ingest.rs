@@ -356,26 +356,25 @@ pub(super) fn case_for(
     // What earlier verdicts set on the customer, as known at the request,
     // joins the profile's own restrictions.
     let set = super::life::restrictions_at(tx, customer, requested_at)?;
-    match tx.profile(customer)? {
-        Some(profile) if set.is_empty() => {
+    let profile = tx.profile(customer)?;
+    if set.is_empty() {
+        if let Some(profile) = profile {
             text.extend_from_slice(b",\"customer\":");
             text.extend_from_slice(&profile);
         }
-        profile if !set.is_empty() => {
-            let mut profile = match profile {
-                Some(bytes) => serde_json::from_slice(&bytes).map_err(storage)?,
-                None => json!({"id": customer}),
-            };
-            let list = profile
-                .as_object_mut()
-                .map(|c| c.entry("restrictions").or_insert_with(|| json!([])));
-            if let Some(Value::Array(list)) = list {
-                list.extend(set);
-            }
-            text.extend_from_slice(b",\"customer\":");
-            serde_json::to_writer(&mut text, &profile).map_err(storage)?;
+    } else {
+        let mut profile = match profile {
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(storage)?,
+            None => json!({"id": customer}),
+        };
+        let list = profile
+            .as_object_mut()
+            .map(|c| c.entry("restrictions").or_insert_with(|| json!([])));
+        if let Some(Value::Array(list)) = list {
+            list.extend(set);
         }
-        _ => {}
+        text.extend_from_slice(b",\"customer\":");
+        serde_json::to_writer(&mut text, &profile).map_err(storage)?;
     }
     text.push(b'}');
     let text = std::str::from_utf8(&text).map_err(storage)?;

@@ -7,16 +7,15 @@
 //! implies. Re-sending an order or a return already stored is accepted and
 //! changes nothing; the same id with other content is a conflict.
 
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::errors::ApiError;
 use super::live::Policies;
 use super::store::{
-    BY_TIME, CUSTOMER_ORDERS, CUSTOMER_RETURNS, CUSTOMERS, DECISIONS, DECISIONS_BY_MERCHANT, Decision, LATEST, META,
-    NEXT_DECISION, ORDERS, RESTRICTIONS, RETURNS, StoredOrder, StoredReturn, content_hash, micros, range_json, storage,
-    without,
+    CUSTOMER_ORDERS, CUSTOMER_RETURNS, CUSTOMERS, Decision, LATEST, NEXT_DECISION, ORDERS, RESTRICTIONS, StoredOrder,
+    StoredReturn, Tables, content_hash, micros, range_json, storage, without,
 };
 use crate::data::{Case, InputError, parse_case_value, parse_customer_with, parse_order_with};
 
@@ -49,7 +48,7 @@ pub(super) struct Applied {
 /// Applies `lines` (numbered from 1 in the request) with the policies in
 /// force `live`; any error leaves the transaction to be dropped.
 pub(super) fn apply(
-    tx: &WriteTransaction,
+    t: &mut Tables,
     live: &Policies,
     lines: &[(usize, String)],
     now: &str,
@@ -65,30 +64,30 @@ pub(super) fn apply(
         let kind = value.get("event").and_then(Value::as_str).unwrap_or_default();
         match kind {
             "customer" => {
-                customer(tx, &value).map_err(|e| e.at_line(*number))?;
+                customer(t, &value).map_err(|e| e.at_line(*number))?;
                 applied.kinds[0] += 1;
             }
             "order" => {
-                order(tx, &value).map_err(|e| e.at_line(*number))?;
+                order(t, &value).map_err(|e| e.at_line(*number))?;
                 applied.kinds[1] += 1;
             }
             "order_update" => {
-                update(tx, text).map_err(|e| e.at_line(*number))?;
+                update(t, text).map_err(|e| e.at_line(*number))?;
                 applied.kinds[1] += 1;
             }
             "return" => {
-                let judged = ret(tx, live, &value, text, now).map_err(|e| e.at_line(*number))?;
+                let judged = ret(t, live, &value, text, now).map_err(|e| e.at_line(*number))?;
                 applied.verdicts.push(judged);
                 applied.kinds[2] += 1;
             }
             "review_decision" => {
-                let judged = super::life::review_line(tx, &value, text, now).map_err(|e| e.at_line(*number))?;
+                let judged = super::life::review_line(t, &value, text, now).map_err(|e| e.at_line(*number))?;
                 applied.verdicts.push(judged);
                 applied.kinds[2] += 1;
             }
             "inspection" => {
                 let judged =
-                    super::life::inspection_line(tx, live, &value, text, now).map_err(|e| e.at_line(*number))?;
+                    super::life::inspection_line(t, live, &value, text, now).map_err(|e| e.at_line(*number))?;
                 applied.verdicts.push(judged);
                 applied.kinds[2] += 1;
             }
@@ -106,20 +105,18 @@ pub(super) fn apply(
     Ok(applied)
 }
 
-fn customer(tx: &WriteTransaction, line: &Value) -> Result<(), ApiError> {
+fn customer(t: &mut Tables, line: &Value) -> Result<(), ApiError> {
     let c = parse_customer_with(line, "", None, CUSTOMER_LINE).map_err(ApiError::input)?;
     let profile = serde_json::to_vec(&without(line, CUSTOMER_LINE)).map_err(storage)?;
-    let mut t = tx.open_table(CUSTOMERS).map_err(storage)?;
-    t.insert(c.id.as_str(), profile.as_slice()).map_err(storage)?;
+    t.customers.insert(c.id.as_str(), profile.as_slice()).map_err(storage)?;
     Ok(())
 }
 
-fn order(tx: &WriteTransaction, line: &Value) -> Result<(), ApiError> {
+fn order(t: &mut Tables, line: &Value) -> Result<(), ApiError> {
     let o = parse_order_with(line, "", ORDER_LINE).map_err(ApiError::input)?;
     let body = without(line, ORDER_LINE);
     let hash = content_hash(&body);
-    let mut orders = tx.open_table(ORDERS).map_err(storage)?;
-    if let Some(stored) = orders.get(o.id.as_str()).map_err(storage)? {
+    if let Some(stored) = t.orders.get(o.id.as_str()).map_err(storage)? {
         let stored: StoredOrder = serde_json::from_slice(stored.value()).map_err(storage)?;
         if stored.hash == hash {
             return Ok(());
@@ -132,7 +129,7 @@ fn order(tx: &WriteTransaction, line: &Value) -> Result<(), ApiError> {
         order: body,
         updates: Default::default(),
     };
-    orders
+    t.orders
         .insert(o.id.as_str(), serde_json::to_vec(&stored).map_err(storage)?.as_slice())
         .map_err(storage)?;
     let past = json!({
@@ -141,26 +138,24 @@ fn order(tx: &WriteTransaction, line: &Value) -> Result<(), ApiError> {
         "total": o.total.to_string(),
         "tags": o.tags,
     });
-    let mut history = tx.open_table(CUSTOMER_ORDERS).map_err(storage)?;
     let at = micros(o.placed_at);
     let key = (o.customer_id.as_str(), at, o.id.as_str());
-    history
+    t.customer_orders
         .insert(key, serde_json::to_vec(&past).map_err(storage)?.as_slice())
         .map_err(storage)?;
-    remember(tx, at, "o", &o.customer_id, &o.id)
+    remember(t, at, "o", &o.customer_id, &o.id)
 }
 
 /// An `order_update`: the times it sets join the order, each known from the
 /// update's `at`, exactly as a backtest keeps them (docs/language.md §11): a
 /// time once set cannot change (the same time again changes nothing), none is
 /// before the order was placed, and a delivery is not before the shipping.
-fn update(tx: &WriteTransaction, text: &str) -> Result<(), ApiError> {
+fn update(t: &mut Tables, text: &str) -> Result<(), ApiError> {
     use crate::backtest::{UPDATE_TIMES, shown};
     let crate::backtest::Event::OrderUpdate(u) = crate::backtest::parse_event(text).map_err(ApiError::input)? else {
         return Err(ApiError::input(InputError::new("event", "expected an order_update")));
     };
-    let mut orders = tx.open_table(ORDERS).map_err(storage)?;
-    let mut stored: StoredOrder = match orders.get(u.id.as_str()).map_err(storage)? {
+    let mut stored: StoredOrder = match t.orders.get(u.id.as_str()).map_err(storage)? {
         Some(v) => serde_json::from_slice(v.value()).map_err(storage)?,
         None => {
             let msg = format!(
@@ -224,68 +219,43 @@ fn update(tx: &WriteTransaction, text: &str) -> Result<(), ApiError> {
             stored.updates.insert((*key).to_string(), (shown(t), since.clone()));
         }
     }
-    orders
+    t.orders
         .insert(u.id.as_str(), serde_json::to_vec(&stored).map_err(storage)?.as_slice())
         .map_err(storage)?;
-    drop(orders);
-    let at = micros(u.at.to_utc());
-    let mut meta = tx.open_table(META).map_err(storage)?;
-    if meta.get(LATEST).map_err(storage)?.is_none_or(|v| v.value() < at as u64) {
-        meta.insert(LATEST, at.max(0) as u64).map_err(storage)?;
-    }
-    Ok(())
+    t.advance_clock(micros(u.at.to_utc()))
 }
 
 /// Files an order or a return under its time, for retention, and moves the
 /// stream's clock on.
-fn remember(tx: &WriteTransaction, at: i64, kind: &str, customer: &str, id: &str) -> Result<(), ApiError> {
-    let mut by_time = tx.open_table(BY_TIME).map_err(storage)?;
-    by_time.insert((at, kind, customer, id), ()).map_err(storage)?;
-    let mut meta = tx.open_table(META).map_err(storage)?;
-    if meta.get(LATEST).map_err(storage)?.is_none_or(|v| v.value() < at as u64) {
-        meta.insert(LATEST, at.max(0) as u64).map_err(storage)?;
-    }
-    Ok(())
+fn remember(t: &mut Tables, at: i64, kind: &str, customer: &str, id: &str) -> Result<(), ApiError> {
+    t.by_time.insert((at, kind, customer, id), ()).map_err(storage)?;
+    t.advance_clock(at)
 }
 
 /// Forgets orders and returns older than `keep` seconds before the latest
 /// event time, at most `max` of them; says how many went. Decisions stay.
-pub(super) fn forget(tx: &WriteTransaction, keep: i64, max: usize) -> Result<usize, ApiError> {
-    let latest = {
-        let meta = tx.open_table(META).map_err(storage)?;
-        meta.get(LATEST).map_err(storage)?.map_or(0, |v| v.value() as i64)
-    };
+pub(super) fn forget(t: &mut Tables, keep: i64, max: usize) -> Result<usize, ApiError> {
+    let latest = t.meta.get(LATEST).map_err(storage)?.map_or(0, |v| v.value() as i64);
     let cutoff = latest.saturating_sub(keep.saturating_mul(1_000_000));
-    let old: Vec<(i64, String, String, String)> = {
-        let by_time = tx.open_table(BY_TIME).map_err(storage)?;
-        let mut old = Vec::new();
-        for entry in by_time.range(..(cutoff, "", "", "")).map_err(storage)?.take(max) {
-            let (k, _) = entry.map_err(storage)?;
-            let (t, kind, customer, id) = k.value();
-            old.push((t, kind.to_string(), customer.to_string(), id.to_string()));
-        }
-        old
-    };
-    let mut by_time = tx.open_table(BY_TIME).map_err(storage)?;
-    let (mut orders, mut returns) = (
-        tx.open_table(ORDERS).map_err(storage)?,
-        tx.open_table(RETURNS).map_err(storage)?,
-    );
-    let mut customer_orders = tx.open_table(CUSTOMER_ORDERS).map_err(storage)?;
-    let mut customer_returns = tx.open_table(CUSTOMER_RETURNS).map_err(storage)?;
-    for (t, kind, customer, id) in &old {
-        by_time
-            .remove((*t, kind.as_str(), customer.as_str(), id.as_str()))
+    let mut old: Vec<(i64, String, String, String)> = Vec::new();
+    for entry in t.by_time.range(..(cutoff, "", "", "")).map_err(storage)?.take(max) {
+        let (k, _) = entry.map_err(storage)?;
+        let (at, kind, customer, id) = k.value();
+        old.push((at, kind.to_string(), customer.to_string(), id.to_string()));
+    }
+    for (at, kind, customer, id) in &old {
+        t.by_time
+            .remove((*at, kind.as_str(), customer.as_str(), id.as_str()))
             .map_err(storage)?;
         if kind == "o" {
-            orders.remove(id.as_str()).map_err(storage)?;
-            customer_orders
-                .remove((customer.as_str(), *t, id.as_str()))
+            t.orders.remove(id.as_str()).map_err(storage)?;
+            t.customer_orders
+                .remove((customer.as_str(), *at, id.as_str()))
                 .map_err(storage)?;
         } else {
-            returns.remove(id.as_str()).map_err(storage)?;
-            customer_returns
-                .remove((customer.as_str(), *t, id.as_str()))
+            t.returns.remove(id.as_str()).map_err(storage)?;
+            t.customer_returns
+                .remove((customer.as_str(), *at, id.as_str()))
                 .map_err(storage)?;
         }
     }
@@ -403,69 +373,95 @@ pub(super) trait Reads {
     fn restrictions(&self, customer: &str, now: i64) -> Result<Vec<super::life::StoredRestriction>, ApiError>;
 }
 
-macro_rules! reads_for {
-    ($t:ty) => {
-        impl Reads for $t {
-            fn order(&self, id: &str) -> Result<Option<StoredOrder>, ApiError> {
-                let t = self.open_table(ORDERS).map_err(storage)?;
-                let v = t.get(id).map_err(storage)?;
-                v.map(|v| serde_json::from_slice(v.value()).map_err(storage))
-                    .transpose()
-            }
-            fn profile(&self, id: &str) -> Result<Option<Vec<u8>>, ApiError> {
-                let t = self.open_table(CUSTOMERS).map_err(storage)?;
-                let v = t.get(id).map_err(storage)?;
-                Ok(v.map(|v| v.value().to_vec()))
-            }
-            fn history(&self, customer: &str, now: i64, out: &mut Vec<u8>) -> Result<(), ApiError> {
-                let orders = self.open_table(CUSTOMER_ORDERS).map_err(storage)?;
-                let returns = self.open_table(CUSTOMER_RETURNS).map_err(storage)?;
-                out.extend_from_slice(b"{\"orders\":");
-                range_json(&orders, customer, now, out)?;
-                out.extend_from_slice(b",\"returns\":");
-                range_json(&returns, customer, now, out)?;
-                out.push(b'}');
-                Ok(())
-            }
-            fn restrictions(&self, customer: &str, now: i64) -> Result<Vec<super::life::StoredRestriction>, ApiError> {
-                let t = self.open_table(RESTRICTIONS).map_err(storage)?;
-                let mut out = Vec::new();
-                for entry in t
-                    .range((customer, i64::MIN, "")..(customer, now, ""))
-                    .map_err(storage)?
-                {
-                    let (_, v) = entry.map_err(storage)?;
-                    out.push(serde_json::from_slice(v.value()).map_err(storage)?);
-                }
-                Ok(out)
-            }
-        }
-    };
+type Bytes = &'static [u8];
+type HistoryKey = (&'static str, i64, &'static str);
+
+fn order_in(t: &impl ReadableTable<&'static str, Bytes>, id: &str) -> Result<Option<StoredOrder>, ApiError> {
+    let v = t.get(id).map_err(storage)?;
+    v.map(|v| serde_json::from_slice(v.value()).map_err(storage))
+        .transpose()
 }
 
-reads_for!(WriteTransaction);
-reads_for!(redb::ReadTransaction);
+fn profile_in(t: &impl ReadableTable<&'static str, Bytes>, id: &str) -> Result<Option<Vec<u8>>, ApiError> {
+    Ok(t.get(id).map_err(storage)?.map(|v| v.value().to_vec()))
+}
 
-fn ret(tx: &WriteTransaction, live: &Policies, line: &Value, text: &str, now: &str) -> Result<Judged, ApiError> {
+fn history_in(
+    orders: &impl ReadableTable<HistoryKey, Bytes>,
+    returns: &impl ReadableTable<HistoryKey, Bytes>,
+    customer: &str,
+    now: i64,
+    out: &mut Vec<u8>,
+) -> Result<(), ApiError> {
+    out.extend_from_slice(b"{\"orders\":");
+    range_json(orders, customer, now, out)?;
+    out.extend_from_slice(b",\"returns\":");
+    range_json(returns, customer, now, out)?;
+    out.push(b'}');
+    Ok(())
+}
+
+fn restrictions_in(
+    t: &impl ReadableTable<HistoryKey, Bytes>,
+    customer: &str,
+    now: i64,
+) -> Result<Vec<super::life::StoredRestriction>, ApiError> {
+    let mut out = Vec::new();
+    for entry in t
+        .range((customer, i64::MIN, "")..(customer, now, ""))
+        .map_err(storage)?
+    {
+        let (_, v) = entry.map_err(storage)?;
+        out.push(serde_json::from_slice(v.value()).map_err(storage)?);
+    }
+    Ok(out)
+}
+
+impl Reads for Tables<'_> {
+    fn order(&self, id: &str) -> Result<Option<StoredOrder>, ApiError> {
+        order_in(&self.orders, id)
+    }
+    fn profile(&self, id: &str) -> Result<Option<Vec<u8>>, ApiError> {
+        profile_in(&self.customers, id)
+    }
+    fn history(&self, customer: &str, now: i64, out: &mut Vec<u8>) -> Result<(), ApiError> {
+        history_in(&self.customer_orders, &self.customer_returns, customer, now, out)
+    }
+    fn restrictions(&self, customer: &str, now: i64) -> Result<Vec<super::life::StoredRestriction>, ApiError> {
+        restrictions_in(&self.restrictions, customer, now)
+    }
+}
+
+impl Reads for redb::ReadTransaction {
+    fn order(&self, id: &str) -> Result<Option<StoredOrder>, ApiError> {
+        order_in(&self.open_table(ORDERS).map_err(storage)?, id)
+    }
+    fn profile(&self, id: &str) -> Result<Option<Vec<u8>>, ApiError> {
+        profile_in(&self.open_table(CUSTOMERS).map_err(storage)?, id)
+    }
+    fn history(&self, customer: &str, now: i64, out: &mut Vec<u8>) -> Result<(), ApiError> {
+        let orders = self.open_table(CUSTOMER_ORDERS).map_err(storage)?;
+        let returns = self.open_table(CUSTOMER_RETURNS).map_err(storage)?;
+        history_in(&orders, &returns, customer, now, out)
+    }
+    fn restrictions(&self, customer: &str, now: i64) -> Result<Vec<super::life::StoredRestriction>, ApiError> {
+        restrictions_in(&self.open_table(RESTRICTIONS).map_err(storage)?, customer, now)
+    }
+}
+
+fn ret(t: &mut Tables, live: &Policies, line: &Value, text: &str, now: &str) -> Result<Judged, ApiError> {
     let id = match line.get("id").and_then(Value::as_str) {
         Some(id) => id.to_string(),
         None => return Err(ApiError::input(InputError::new("id", "missing, or not a string"))),
     };
     let hash = content_hash(&without(line, &["event"]));
-    let stored = {
-        let returns = tx.open_table(RETURNS).map_err(storage)?;
-        let v = returns.get(id.as_str()).map_err(storage)?;
-        v.map(|v| serde_json::from_slice::<StoredReturn>(v.value()))
-            .transpose()
-            .map_err(storage)?
-    };
+    let stored = super::life::stored_return(t, &id)?;
     if let Some(stored) = stored {
         if stored.hash != hash {
             return Err(ApiError::conflict("return", &id));
         }
         // A retry: the verdict it was given the first time.
-        let decisions = tx.open_table(DECISIONS).map_err(storage)?;
-        let Some(d) = decisions.get(stored.decision_id).map_err(storage)? else {
+        let Some(d) = t.decisions.get(stored.decision_id).map_err(storage)? else {
             return Err(ApiError::storage(format!("return {id} has lost its decision")));
         };
         let d: Decision = serde_json::from_slice(d.value()).map_err(storage)?;
@@ -480,7 +476,7 @@ fn ret(tx: &WriteTransaction, live: &Policies, line: &Value, text: &str, now: &s
             fresh: false,
         });
     }
-    let (case, customer_id, requested_at) = case_for(tx, line, None)?;
+    let (case, customer_id, requested_at) = case_for(&*t, line, None)?;
     let judged = live
         .judge(&case, false)
         .map_err(|e| ApiError::input(relative_to_line(e)))?;
@@ -503,7 +499,7 @@ fn ret(tx: &WriteTransaction, live: &Policies, line: &Value, text: &str, now: &s
         judged.merchant_id.as_deref(),
         judged.merchant_version,
     );
-    let decision_id = record_decision(tx, "events", &id, &customer_id, versions, input, verdict.clone(), now)?;
+    let decision_id = record_decision(t, "events", &id, &customer_id, versions, input, verdict.clone(), now)?;
 
     let past = json!({
         "id": id,
@@ -514,14 +510,11 @@ fn ret(tx: &WriteTransaction, live: &Policies, line: &Value, text: &str, now: &s
         "amount": case.ret.amount.to_string(),
         "status": status,
     });
-    {
-        let mut history = tx.open_table(CUSTOMER_RETURNS).map_err(storage)?;
-        let key = (customer_id.as_str(), micros(requested_at), id.as_str());
-        history
-            .insert(key, serde_json::to_vec(&past).map_err(storage)?.as_slice())
-            .map_err(storage)?;
-    }
-    remember(tx, micros(requested_at), "r", &customer_id, &id)?;
+    let key = (customer_id.as_str(), micros(requested_at), id.as_str());
+    t.customer_returns
+        .insert(key, serde_json::to_vec(&past).map_err(storage)?.as_slice())
+        .map_err(storage)?;
+    remember(t, micros(requested_at), "r", &customer_id, &id)?;
     let stored = StoredReturn {
         customer_id,
         order_id: case.order.id.clone(),
@@ -534,8 +527,8 @@ fn ret(tx: &WriteTransaction, live: &Policies, line: &Value, text: &str, now: &s
         merchant_version: judged.merchant_version,
         paid: false,
     };
-    super::life::track(tx, &id, &stored, &verdict_value, 0)?;
-    super::life::save(tx, &id, &stored)?;
+    super::life::track(t, &id, &stored, &verdict_value, 0)?;
+    super::life::save(t, &id, &stored)?;
     Ok(Judged {
         verdict,
         decision_id,
@@ -559,7 +552,7 @@ pub(super) fn relative_to_line(mut e: InputError) -> InputError {
 /// the floor's, the order's merchant and its version.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn record_decision(
-    tx: &WriteTransaction,
+    t: &mut Tables,
     source: &str,
     return_id: &str,
     customer_id: &str,
@@ -568,9 +561,8 @@ pub(super) fn record_decision(
     verdict: Box<RawValue>,
     now: &str,
 ) -> Result<u64, ApiError> {
-    let mut meta = tx.open_table(META).map_err(storage)?;
-    let id = meta.get(NEXT_DECISION).map_err(storage)?.map_or(1, |v| v.value());
-    meta.insert(NEXT_DECISION, id + 1).map_err(storage)?;
+    let id = t.meta.get(NEXT_DECISION).map_err(storage)?.map_or(1, |v| v.value());
+    t.meta.insert(NEXT_DECISION, id + 1).map_err(storage)?;
     let entry = Decision {
         decision_id: id,
         at: now.to_string(),
@@ -583,13 +575,11 @@ pub(super) fn record_decision(
         input,
         verdict,
     };
-    let mut decisions = tx.open_table(DECISIONS).map_err(storage)?;
-    decisions
+    t.decisions
         .insert(id, serde_json::to_vec(&entry).map_err(storage)?.as_slice())
         .map_err(storage)?;
     if let Some(m) = versions.1 {
-        let mut by_merchant = tx.open_table(DECISIONS_BY_MERCHANT).map_err(storage)?;
-        by_merchant.insert((m, id), ()).map_err(storage)?;
+        t.by_merchant.insert((m, id), ()).map_err(storage)?;
     }
     // Returns and customers are indexed from the log, in runs (`index.rs`).
     Ok(id)

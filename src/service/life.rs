@@ -6,7 +6,7 @@
 //! review queue (due first), the timers (reviews with a timeout outcome), the
 //! refunds due, and the restrictions it set on the customer.
 
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -14,10 +14,7 @@ use serde_json::{Value, json};
 use super::errors::ApiError;
 use super::ingest::{self, Judged, raw, record_decision};
 use super::live::Policies;
-use super::store::{
-    DECISIONS, Decision, REFUNDS, REFUNDS_OF, RESTRICTIONS, RETURNS, REVIEW_OF, REVIEWS, StoredReturn, TIMERS, micros,
-    storage,
-};
+use super::store::{Decision, StoredReturn, Tables, micros, storage};
 use crate::data::{InputError, ReviewDecision, Time};
 use crate::{Verdict, review_due};
 
@@ -71,10 +68,9 @@ fn time_of(text: &str) -> Option<Time> {
 }
 
 /// The return's verdict as it stands (its latest decision).
-pub(super) fn current(tx: &WriteTransaction, stored: &StoredReturn) -> Result<(Verdict, Decision), ApiError> {
-    let decisions = tx.open_table(DECISIONS).map_err(storage)?;
+pub(super) fn current(t: &Tables, stored: &StoredReturn) -> Result<(Verdict, Decision), ApiError> {
     let id = stored.trail.last().copied().unwrap_or(stored.decision_id);
-    let Some(d) = decisions.get(id).map_err(storage)? else {
+    let Some(d) = t.decisions.get(id).map_err(storage)? else {
         return Err(ApiError::storage(format!("decision {id} is missing")));
     };
     let d: Decision = serde_json::from_slice(d.value()).map_err(storage)?;
@@ -82,9 +78,8 @@ pub(super) fn current(tx: &WriteTransaction, stored: &StoredReturn) -> Result<(V
     Ok((v, d))
 }
 
-pub(super) fn stored_return(tx: &WriteTransaction, id: &str) -> Result<Option<StoredReturn>, ApiError> {
-    let returns = tx.open_table(RETURNS).map_err(storage)?;
-    let v = returns.get(id).map_err(storage)?;
+pub(super) fn stored_return(t: &Tables, id: &str) -> Result<Option<StoredReturn>, ApiError> {
+    let v = t.returns.get(id).map_err(storage)?;
     v.map(|v| serde_json::from_slice(v.value()).map_err(storage))
         .transpose()
 }
@@ -99,16 +94,22 @@ fn unknown_return(id: &str) -> InputError {
 /// Files the return's queues from its verdict: its review (and timer), its
 /// refunds due, and the restrictions it set beyond the first `set_before`.
 pub(super) fn track(
-    tx: &WriteTransaction,
+    t: &mut Tables,
     return_id: &str,
     stored: &StoredReturn,
     v: &Verdict,
     set_before: usize,
 ) -> Result<(), ApiError> {
     // The review queue and the timers: the old entry out, the new one in.
-    let mut of = tx.open_table(REVIEW_OF).map_err(storage)?;
-    let mut reviews = tx.open_table(REVIEWS).map_err(storage)?;
-    let mut timers = tx.open_table(TIMERS).map_err(storage)?;
+    let Tables {
+        review_of: of,
+        reviews,
+        timers,
+        refunds_of,
+        refunds,
+        restrictions: kept,
+        ..
+    } = t;
     if let Some(old) = of.remove(return_id).map_err(storage)?.map(|v| v.value()) {
         reviews.remove((old, return_id)).map_err(storage)?;
         timers.remove((old, return_id)).map_err(storage)?;
@@ -131,8 +132,6 @@ pub(super) fn track(
         of.insert(return_id, at).map_err(storage)?;
     }
     // Refunds due: the lines approved with a due time, unless paid.
-    let mut refunds_of = tx.open_table(REFUNDS_OF).map_err(storage)?;
-    let mut refunds = tx.open_table(REFUNDS).map_err(storage)?;
     let old: Vec<(i64, String)> = match refunds_of.get(return_id).map_err(storage)? {
         Some(v) => serde_json::from_slice(v.value()).map_err(storage)?,
         None => Vec::new(),
@@ -166,7 +165,6 @@ pub(super) fn track(
         refunds_of.insert(return_id, bytes.as_slice()).map_err(storage)?;
     }
     // The restrictions the verdict set since.
-    let mut kept = tx.open_table(RESTRICTIONS).map_err(storage)?;
     for (i, r) in crate::restrictions_set(v).into_iter().enumerate().skip(set_before) {
         let since = r.since.map_or(i64::MIN, micros);
         let key = format!("{return_id}#{i}");
@@ -211,7 +209,7 @@ pub(super) fn restrictions_at(tx: &impl ingest::Reads, customer: &str, t: Time) 
 /// current one and files its queues.
 #[allow(clippy::too_many_arguments)]
 fn record(
-    tx: &WriteTransaction,
+    t: &mut Tables,
     mut stored: StoredReturn,
     return_id: &str,
     before: &Verdict,
@@ -227,7 +225,7 @@ fn record(
         stored.merchant_version,
     );
     let id = record_decision(
-        tx,
+        t,
         source,
         return_id,
         &stored.customer_id,
@@ -237,8 +235,8 @@ fn record(
         now,
     )?;
     stored.trail.push(id);
-    track(tx, return_id, &stored, after, before.restrictions.len())?;
-    save(tx, return_id, &stored)?;
+    track(t, return_id, &stored, after, before.restrictions.len())?;
+    save(t, return_id, &stored)?;
     Ok(Judged {
         verdict,
         decision_id: id,
@@ -247,9 +245,8 @@ fn record(
     })
 }
 
-pub(super) fn save(tx: &WriteTransaction, id: &str, stored: &StoredReturn) -> Result<(), ApiError> {
-    let mut returns = tx.open_table(RETURNS).map_err(storage)?;
-    returns
+pub(super) fn save(t: &mut Tables, id: &str, stored: &StoredReturn) -> Result<(), ApiError> {
+    t.returns
         .insert(id, serde_json::to_vec(stored).map_err(storage)?.as_slice())
         .map_err(storage)?;
     Ok(())
@@ -260,9 +257,9 @@ pub(super) fn save(tx: &WriteTransaction, id: &str, stored: &StoredReturn) -> Re
 /// time is after the event (a stream replayed from the past); the event
 /// comes first, so those timeouts are set aside — the timer applies them
 /// again after it if they are still due. The log keeps them, superseded.
-fn as_of(tx: &WriteTransaction, stored: &mut StoredReturn, at: Time) -> Result<Verdict, ApiError> {
+fn as_of(t: &Tables, stored: &mut StoredReturn, at: Time) -> Result<Verdict, ApiError> {
     loop {
-        let (v, d) = current(tx, stored)?;
+        let (v, d) = current(t, stored)?;
         let timed_out_later = d.source == "timeout"
             && v.reviews
                 .iter()
@@ -278,14 +275,14 @@ fn as_of(tx: &WriteTransaction, stored: &mut StoredReturn, at: Time) -> Result<V
 
 /// The stored return a life event names, and whether this very event was
 /// applied to it already (a re-send: its current verdict answers).
-fn target(tx: &WriteTransaction, id: &str, hash: &str) -> Result<(StoredReturn, bool), ApiError> {
-    let stored = stored_return(tx, id)?.ok_or_else(|| ApiError::input(unknown_return(id)))?;
+fn target(t: &Tables, id: &str, hash: &str) -> Result<(StoredReturn, bool), ApiError> {
+    let stored = stored_return(t, id)?.ok_or_else(|| ApiError::input(unknown_return(id)))?;
     let again = stored.life.iter().any(|h| h == hash);
     Ok((stored, again))
 }
 
-fn resent(tx: &WriteTransaction, stored: &StoredReturn) -> Result<Judged, ApiError> {
-    let (v, d) = current(tx, stored)?;
+fn resent(t: &Tables, stored: &StoredReturn) -> Result<Judged, ApiError> {
+    let (v, d) = current(t, stored)?;
     Ok(Judged {
         verdict: d.verdict,
         decision_id: d.decision_id,
@@ -298,23 +295,23 @@ fn resent(tx: &WriteTransaction, stored: &StoredReturn) -> Result<Judged, ApiErr
 /// the person's decision settles what is still in review — as a backtest
 /// replays it (a decision on nothing in review, or after the timeout
 /// decided, leaves the verdict as it was, and is logged all the same).
-pub(super) fn review_line(tx: &WriteTransaction, line: &Value, text: &str, now: &str) -> Result<Judged, ApiError> {
+pub(super) fn review_line(t: &mut Tables, line: &Value, text: &str, now: &str) -> Result<Judged, ApiError> {
     let crate::backtest::Event::ReviewDecision(e) = crate::backtest::parse_event(text).map_err(ApiError::input)? else {
         return Err(ApiError::input(InputError::new("event", "expected a review_decision")));
     };
     let hash = super::store::content_hash(line);
-    let (mut stored, again) = target(tx, &e.return_id, &hash)?;
+    let (mut stored, again) = target(t, &e.return_id, &hash)?;
     if again {
-        return resent(tx, &stored);
+        return resent(t, &stored);
     }
     let at = e.at.to_utc();
-    let v = as_of(tx, &mut stored, at)?;
+    let v = as_of(t, &mut stored, at)?;
     before_request(&v, at)?;
     let timed = crate::eval::life::time_out_before(v.clone(), at);
     let next = crate::settle_review(&timed, &e.decision).unwrap_or(timed);
     stored.life.push(hash);
     let input = RawValue::from_string(text.to_string()).map_err(storage)?;
-    record(tx, stored, &e.return_id, &v, &next, "review_decision", input, now)
+    record(t, stored, &e.return_id, &v, &next, "review_decision", input, now)
 }
 
 fn before_request(v: &Verdict, at: Time) -> Result<(), ApiError> {
@@ -333,7 +330,7 @@ fn before_request(v: &Verdict, at: Time) -> Result<(), ApiError> {
 /// version and the floor's), on the case rebuilt from the store as it was
 /// at the request.
 pub(super) fn inspection_line(
-    tx: &WriteTransaction,
+    t: &mut Tables,
     live: &Policies,
     line: &Value,
     text: &str,
@@ -343,14 +340,14 @@ pub(super) fn inspection_line(
         return Err(ApiError::input(InputError::new("event", "expected an inspection")));
     };
     let hash = super::store::content_hash(line);
-    let (mut stored, again) = target(tx, &e.return_id, &hash)?;
+    let (mut stored, again) = target(t, &e.return_id, &hash)?;
     if again {
-        return resent(tx, &stored);
+        return resent(t, &stored);
     }
-    let v = as_of(tx, &mut stored, e.at.to_utc())?;
+    let v = as_of(t, &mut stored, e.at.to_utc())?;
     let first = {
-        let decisions = tx.open_table(DECISIONS).map_err(storage)?;
-        let d = decisions
+        let d = t
+            .decisions
             .get(stored.decision_id)
             .map_err(storage)?
             .ok_or_else(|| ApiError::storage(format!("return {} has lost its request", e.return_id)))?;
@@ -358,7 +355,7 @@ pub(super) fn inspection_line(
         d.input
     };
     let request: Value = serde_json::from_str(first.get()).map_err(storage)?;
-    let (mut case, _, _) = ingest::case_for(tx, &request, None)?;
+    let (mut case, _, _) = ingest::case_for(&*t, &request, None)?;
     let floor = live
         .floor
         .iter()
@@ -386,24 +383,24 @@ pub(super) fn inspection_line(
     })?;
     stored.life.push(hash);
     let input = RawValue::from_string(text.to_string()).map_err(storage)?;
-    record(tx, stored, &e.return_id, &v, &next, "inspection", input, now)
+    record(t, stored, &e.return_id, &v, &next, "inspection", input, now)
 }
 
 /// A person's decision through `POST /v1/reviews/{id}`: as a
 /// `review_decision` line, but refused when nothing is in review or the
 /// review timed out (the timer may not have run yet: it is timed out here).
 pub(super) fn review_by_person(
-    tx: &WriteTransaction,
+    t: &mut Tables,
     return_id: &str,
     scope: Option<&str>,
     decision: &ReviewDecision,
     body: Box<RawValue>,
     now: &str,
 ) -> Result<Judged, ApiError> {
-    let stored = stored_return(tx, return_id)?
+    let stored = stored_return(t, return_id)?
         .filter(|s| scope.is_none_or(|m| s.merchant_id.as_deref() == Some(m)))
         .ok_or_else(|| ApiError::not_found("no such return"))?;
-    let (v, _) = current(tx, &stored)?;
+    let (v, _) = current(t, &stored)?;
     let timed = crate::eval::life::time_out_before(v.clone(), decision.at);
     let next = crate::settle_review(&timed, decision).map_err(|e| {
         let code = match e {
@@ -416,19 +413,19 @@ pub(super) fn review_by_person(
         // The timeout came first: it is logged as such, then the decision.
         let stored = stored.clone();
         let input = raw(&json!({"timeout": true}))?;
-        record(tx, stored, return_id, &v, &timed, "timeout", input, now)?;
+        record(t, stored, return_id, &v, &timed, "timeout", input, now)?;
     }
-    let stored = stored_return(tx, return_id)?.ok_or_else(|| ApiError::not_found("no such return"))?;
-    record(tx, stored, return_id, &timed, &next, "review", body, now)
+    let stored = stored_return(t, return_id)?.ok_or_else(|| ApiError::not_found("no such return"))?;
+    record(t, stored, return_id, &timed, &next, "review", body, now)
 }
 
 /// Times out every review due by `through` (at most `max`): each at its due
 /// time, by its policy's outcome. Says how many.
-pub(super) fn time_out(tx: &WriteTransaction, through: Time, now: &str, max: usize) -> Result<Vec<Judged>, ApiError> {
+pub(super) fn time_out(t: &mut Tables, through: Time, now: &str, max: usize) -> Result<Vec<Judged>, ApiError> {
     let due: Vec<String> = {
-        let timers = tx.open_table(TIMERS).map_err(storage)?;
         let mut ids = Vec::new();
-        for entry in timers
+        for entry in t
+            .timers
             .range(..=(micros(through), "\u{10ffff}"))
             .map_err(storage)?
             .take(max)
@@ -440,21 +437,19 @@ pub(super) fn time_out(tx: &WriteTransaction, through: Time, now: &str, max: usi
     };
     let mut out = Vec::new();
     for id in due {
-        let Some(stored) = stored_return(tx, &id)? else {
+        let Some(stored) = stored_return(t, &id)? else {
             continue;
         };
-        let (v, _) = current(tx, &stored)?;
+        let (v, _) = current(t, &stored)?;
         match crate::time_out_reviews(&v, through) {
             Some(next) => {
                 let input = raw(&json!({"timeout": true, "through": rfc3339(through)}))?;
-                out.push(record(tx, stored, &id, &v, &next, "timeout", input, now)?);
+                out.push(record(t, stored, &id, &v, &next, "timeout", input, now)?);
             }
             // Nothing it can decide: out of the timers (a person will).
             None => {
-                let mut timers = tx.open_table(TIMERS).map_err(storage)?;
-                let of = tx.open_table(REVIEW_OF).map_err(storage)?;
-                if let Some(at) = of.get(id.as_str()).map_err(storage)?.map(|v| v.value()) {
-                    timers.remove((at, id.as_str())).map_err(storage)?;
+                if let Some(at) = t.review_of.get(id.as_str()).map_err(storage)?.map(|v| v.value()) {
+                    t.timers.remove((at, id.as_str())).map_err(storage)?;
                 }
             }
         }
@@ -463,28 +458,25 @@ pub(super) fn time_out(tx: &WriteTransaction, through: Time, now: &str, max: usi
 }
 
 /// Marks a return's refunds paid: they leave the list of refunds due.
-pub(super) fn paid(tx: &WriteTransaction, return_id: &str, scope: Option<&str>) -> Result<usize, ApiError> {
-    let mut stored = stored_return(tx, return_id)?
+pub(super) fn paid(t: &mut Tables, return_id: &str, scope: Option<&str>) -> Result<usize, ApiError> {
+    let mut stored = stored_return(t, return_id)?
         .filter(|s| scope.is_none_or(|m| s.merchant_id.as_deref() == Some(m)))
         .ok_or_else(|| ApiError::not_found("no such return"))?;
-    let mut refunds_of = tx.open_table(REFUNDS_OF).map_err(storage)?;
-    let old: Vec<(i64, String)> = match refunds_of.remove(return_id).map_err(storage)? {
+    let old: Vec<(i64, String)> = match t.refunds_of.remove(return_id).map_err(storage)? {
         Some(v) => serde_json::from_slice(v.value()).map_err(storage)?,
         None => Vec::new(),
     };
-    let mut refunds = tx.open_table(REFUNDS).map_err(storage)?;
     for (at, sku) in &old {
-        refunds.remove((*at, return_id, sku.as_str())).map_err(storage)?;
+        t.refunds.remove((*at, return_id, sku.as_str())).map_err(storage)?;
     }
-    drop((refunds, refunds_of));
     stored.paid = true;
-    save(tx, return_id, &stored)?;
+    save(t, return_id, &stored)?;
     Ok(old.len())
 }
 
 /// Lifts a customer's restrictions of `kind` in force at `at`; says how many.
-pub(super) fn lift(tx: &WriteTransaction, customer: &str, kind: &str, at: Time) -> Result<usize, ApiError> {
-    let mut kept = tx.open_table(RESTRICTIONS).map_err(storage)?;
+pub(super) fn lift(t: &mut Tables, customer: &str, kind: &str, at: Time) -> Result<usize, ApiError> {
+    let kept = &mut t.restrictions;
     let mut lifted = Vec::new();
     for entry in kept
         .range((customer, i64::MIN, "")..=(customer, i64::MAX, "\u{10ffff}"))

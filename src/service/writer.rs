@@ -21,8 +21,8 @@ use super::ingest::{self, Applied};
 use super::live::{Merchant, Policies, Version, hex};
 use super::metrics::Metrics;
 use super::store::{
-    ACTIVATIONS, LATEST, MERCHANT_POLICIES, MERCHANTS, META, POLICIES, Store, StoredMerchant, StoredPolicy, policy_at,
-    storage,
+    ACTIVATIONS, LATEST, MERCHANT_POLICIES, MERCHANTS, META, POLICIES, Store, StoredMerchant, StoredPolicy, Tables,
+    policy_at, storage,
 };
 use crate::Program;
 
@@ -194,9 +194,10 @@ fn last_commit(
         let mut tx = store.db.begin_write().map_err(storage)?;
         tx.set_durability(Durability::Immediate).map_err(storage)?;
         let mut ids = Vec::with_capacity(decisions.len());
+        let mut t = Tables::open(&tx)?;
         for (entry, _) in &decisions {
             ids.push(ingest::record_decision(
-                &tx,
+                &mut t,
                 "judge",
                 &entry.return_id,
                 &entry.customer_id,
@@ -207,8 +208,10 @@ fn last_commit(
             )?);
         }
         if let Some(keep) = keep {
-            ingest::forget(&tx, keep, FORGET_AT_ONCE)?;
+            ingest::forget(&mut t, keep, FORGET_AT_ONCE)?;
         }
+        // The index reads the log and the meta table itself.
+        drop(t);
         index.step(&tx)?;
         tx.commit().map_err(storage)?;
         Ok(ids)
@@ -295,7 +298,9 @@ fn handle(store: &Store, job: Job, live: &ArcSwap<Policies>, next: &mut Option<P
             reply,
         } => {
             let at = now();
-            let result = in_tx(store, |tx| ingest::apply(tx, &policies, &lines, &at));
+            let result = in_tx(store, |tx| {
+                ingest::apply(&mut Tables::open(tx)?, &policies, &lines, &at)
+            });
             if let Ok(applied) = &result {
                 metrics.applied(applied);
             }
@@ -348,29 +353,31 @@ fn handle(store: &Store, job: Job, live: &ArcSwap<Policies>, next: &mut Option<P
         }
         Job::Life { job, reply } => {
             let at = now();
-            let result = in_tx(store, |tx| match job {
-                LifeJob::Review {
-                    return_id,
-                    scope,
-                    decision,
-                    body,
-                } => super::life::review_by_person(tx, &return_id, scope.as_deref(), &decision, body, &at)
-                    .map(|j| LifeDone::Judged(Box::new(j))),
-                LifeJob::TimeOut { through } => {
-                    super::life::time_out(tx, through, &at, FORGET_AT_ONCE).map(|_| LifeDone::TimedOut)
-                }
-                LifeJob::Paid { return_id, scope } => {
-                    super::life::paid(tx, &return_id, scope.as_deref()).map(LifeDone::Count)
-                }
-                LifeJob::Lift { customer, kind } => {
-                    let clock = tx
-                        .open_table(META)
-                        .map_err(storage)?
-                        .get(LATEST)
-                        .map_err(storage)?
-                        .and_then(|v| chrono::DateTime::from_timestamp_micros(v.value() as i64))
-                        .unwrap_or_else(chrono::Utc::now);
-                    super::life::lift(tx, &customer, &kind, clock).map(LifeDone::Count)
+            let result = in_tx(store, |tx| {
+                let t = &mut Tables::open(tx)?;
+                match job {
+                    LifeJob::Review {
+                        return_id,
+                        scope,
+                        decision,
+                        body,
+                    } => super::life::review_by_person(t, &return_id, scope.as_deref(), &decision, body, &at)
+                        .map(|j| LifeDone::Judged(Box::new(j))),
+                    LifeJob::TimeOut { through } => {
+                        super::life::time_out(t, through, &at, FORGET_AT_ONCE).map(|_| LifeDone::TimedOut)
+                    }
+                    LifeJob::Paid { return_id, scope } => {
+                        super::life::paid(t, &return_id, scope.as_deref()).map(LifeDone::Count)
+                    }
+                    LifeJob::Lift { customer, kind } => {
+                        let clock = t
+                            .meta
+                            .get(LATEST)
+                            .map_err(storage)?
+                            .and_then(|v| chrono::DateTime::from_timestamp_micros(v.value() as i64))
+                            .unwrap_or_else(chrono::Utc::now);
+                        super::life::lift(t, &customer, &kind, clock).map(LifeDone::Count)
+                    }
                 }
             });
             answer(reply, result)

@@ -568,6 +568,73 @@ fn a_bad_line_refuses_its_whole_batch() {
     server.stop();
 }
 
+fn order_update(id: &str, at: &str, key: &str, time: &str) -> String {
+    format!(r#"{{"event":"order_update","id":"{id}","at":"{at}","{key}":"{time}"}}"#)
+}
+
+#[test]
+fn order_updates_are_held_to_the_order() {
+    let scratch = Scratch::new("updates");
+    // O-1 was placed on 2026-01-01 and delivered on 2026-01-02 (+08:00), its own times.
+    let (server, client, _) = seeded(&scratch);
+    let refused = |line: &str, path: &str, words: &str| {
+        // After an order that would be new: nothing of the batch applies.
+        let reply = client
+            .post("/v1/events", &format!("{}\n{line}\n", order2()))
+            .error(422, "invalid_line");
+        let e = reply.json();
+        assert_eq!(e["line"], json!(2), "{line}");
+        assert_eq!(e["error"]["path"], json!(path), "{line}");
+        let message = e["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(words), "{line}: {message}");
+        client
+            .post("/v1/judge", &return_on("O-2", "R-9"))
+            .error(422, "invalid_input");
+    };
+    let at = "2026-01-04T00:00:00+08:00";
+    refused(
+        &order_update("O-1", at, "shipped_at", "2025-12-31T00:00:00+08:00"),
+        "shipped_at",
+        "before the order was placed",
+    );
+    refused(
+        &order_update("O-1", at, "delivered_at", "2026-01-02T09:00:00+08:00"),
+        "delivered_at",
+        "cannot change",
+    );
+    refused(
+        &order_update("O-1", at, "shipped_at", "2026-01-03T00:00:00+08:00"),
+        "delivered_at",
+        "before the order was shipped",
+    );
+    refused(
+        &order_update("O-404", at, "shipped_at", "2026-01-03T00:00:00+08:00"),
+        "id",
+        "unknown",
+    );
+    refused(&order_update("O-1", at, "shipped_at", "soon"), "shipped_at", "");
+
+    // The order's own time again changes nothing; a new one joins it, in
+    // another writing of the line too, and is then as fixed as its own.
+    let same = order_update("O-1", at, "delivered_at", "2026-01-02T00:00:00+08:00");
+    client.post("/v1/events", &format!("{same}\n")).expect(200);
+    let spaced = r#"{ "at": "2026-01-01T12:00:00+08:00", "shipped_at": "2026-01-01T11:00:00+08:00", "id": "O-1", "event": "order_update" }"#;
+    let reply = client.post("/v1/events", &format!("{spaced}\n{same}\n")).expect(200);
+    assert_eq!(reply.json()["accepted"], json!(2));
+    refused(
+        &order_update("O-1", at, "shipped_at", "2026-01-01T11:30:00+08:00"),
+        "shipped_at",
+        "cannot change",
+    );
+    client
+        .post(
+            "/v1/events",
+            &order_update("O-1", at, "shipped_at", "2026-01-01T11:00:00+08:00"),
+        )
+        .expect(200);
+    server.stop();
+}
+
 // -- tokens ------------------------------------------------------------------------------------
 
 const ADMIN_TOKEN: &str = "adm-7f3c9e1d5b2a48c6";

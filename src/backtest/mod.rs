@@ -25,7 +25,7 @@ use std::io::{BufRead, Write};
 
 pub use events::Label;
 #[cfg(feature = "service")]
-pub(crate) use events::{Event, UPDATE_TIMES, parse_event, shown};
+pub(crate) use events::{Event, OrderUpdate, UPDATE_TIMES, parse_event, shown};
 pub use replay::{Applied, Replay, StreamEvent};
 pub use state::Judged;
 pub use summary::{Change, Comparison, Count, Invalid, Labels, LifeSummary, Move, PolicySummary, Score, Summary};

@@ -59,6 +59,18 @@ pub(super) fn apply(
         kinds: [0; 3],
     };
     for (number, text) in lines {
+        // The most common line, an order update, is read straight into its
+        // type; one that does not read so (or only mentions an update) takes
+        // the general path, which gives its errors.
+        if text.len() <= crate::limits::MAX_CASE_BYTES
+            && text.contains("\"order_update\"")
+            && let Ok(crate::backtest::Event::OrderUpdate(u)) = crate::backtest::parse_event(text)
+        {
+            update(t, &u).map_err(|e| e.at_line(*number))?;
+            applied.kinds[1] += 1;
+            applied.accepted += 1;
+            continue;
+        }
         let at_line = |e: InputError| ApiError::line(*number, e);
         let value = crate::data::parse_json(text).map_err(at_line)?;
         let kind = value.get("event").and_then(Value::as_str).unwrap_or_default();
@@ -72,7 +84,7 @@ pub(super) fn apply(
                 applied.kinds[1] += 1;
             }
             "order_update" => {
-                update(t, text).map_err(|e| e.at_line(*number))?;
+                update_line(t, text).map_err(|e| e.at_line(*number))?;
                 applied.kinds[1] += 1;
             }
             "return" => {
@@ -146,17 +158,69 @@ fn order(t: &mut Tables, line: &Value) -> Result<(), ApiError> {
     remember(t, at, "o", &o.customer_id, &o.id)
 }
 
+/// An `order_update` line read by the general path (its errors the reference's).
+fn update_line(t: &mut Tables, text: &str) -> Result<(), ApiError> {
+    match crate::backtest::parse_event(text).map_err(ApiError::input)? {
+        crate::backtest::Event::OrderUpdate(u) => update(t, &u),
+        _ => Err(ApiError::input(InputError::new("event", "expected an order_update"))),
+    }
+}
+
+/// A stored order as an update reads and rewrites it: the same JSON as
+/// [`StoredOrder`], with the order's own text kept as it is (an update
+/// changes only `updates`, and reads four times from the order).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredOrderText<'a> {
+    #[serde(borrow)]
+    customer_id: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    hash: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    order: &'a RawValue,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    updates: std::collections::BTreeMap<String, (String, String)>,
+}
+
+/// The times an update is held to, as the stored order has them (any other
+/// key is skipped, not read).
+#[derive(serde::Deserialize)]
+struct OrderTimes<'a> {
+    #[serde(borrow)]
+    placed_at: Option<&'a RawValue>,
+    #[serde(borrow)]
+    paid_at: Option<&'a RawValue>,
+    #[serde(borrow)]
+    shipped_at: Option<&'a RawValue>,
+    #[serde(borrow)]
+    delivered_at: Option<&'a RawValue>,
+    #[serde(borrow)]
+    cancelled_at: Option<&'a RawValue>,
+}
+
+impl OrderTimes<'_> {
+    /// The order's own time under `key` (one of `UPDATE_TIMES`), if it is a valid one.
+    fn own(&self, key: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+        let raw = match key {
+            "placed_at" => self.placed_at,
+            "paid_at" => self.paid_at,
+            "shipped_at" => self.shipped_at,
+            "delivered_at" => self.delivered_at,
+            "cancelled_at" => self.cancelled_at,
+            _ => None,
+        }?;
+        let text: std::borrow::Cow<str> = serde_json::from_str(raw.get()).ok()?;
+        chrono::DateTime::parse_from_rfc3339(&text).ok()
+    }
+}
+
 /// An `order_update`: the times it sets join the order, each known from the
 /// update's `at`, exactly as a backtest keeps them (docs/language.md §11): a
 /// time once set cannot change (the same time again changes nothing), none is
 /// before the order was placed, and a delivery is not before the shipping.
-fn update(t: &mut Tables, text: &str) -> Result<(), ApiError> {
+fn update(t: &mut Tables, u: &crate::backtest::OrderUpdate) -> Result<(), ApiError> {
     use crate::backtest::{UPDATE_TIMES, shown};
-    let crate::backtest::Event::OrderUpdate(u) = crate::backtest::parse_event(text).map_err(ApiError::input)? else {
-        return Err(ApiError::input(InputError::new("event", "expected an order_update")));
-    };
-    let mut stored: StoredOrder = match t.orders.get(u.id.as_str()).map_err(storage)? {
-        Some(v) => serde_json::from_slice(v.value()).map_err(storage)?,
+    let bytes = match t.orders.get(u.id.as_str()).map_err(storage)? {
+        Some(v) => v.value().to_vec(),
         None => {
             let msg = format!(
                 "order \"{}\" is unknown (never sent to this service, or forgotten)",
@@ -165,19 +229,16 @@ fn update(t: &mut Tables, text: &str) -> Result<(), ApiError> {
             return Err(ApiError::input(InputError::new("id", msg)));
         }
     };
-    let placed = stored
-        .order
-        .get("placed_at")
-        .and_then(Value::as_str)
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+    let mut stored: StoredOrderText = serde_json::from_slice(&bytes).map_err(storage)?;
+    let own: OrderTimes = serde_json::from_str(stored.order.get()).map_err(storage)?;
+    let placed = own
+        .own("placed_at")
         .ok_or_else(|| ApiError::storage(format!("order {} has lost its placed_at", u.id)))?;
-    let current = |stored: &StoredOrder, key: &str| -> Option<chrono::DateTime<chrono::FixedOffset>> {
-        let text = stored
-            .updates
-            .get(key)
-            .map(|(t, _)| t.as_str())
-            .or_else(|| stored.order.get(key).and_then(Value::as_str))?;
-        chrono::DateTime::parse_from_rfc3339(text).ok()
+    let current = |stored: &StoredOrderText, key: &str| -> Option<chrono::DateTime<chrono::FixedOffset>> {
+        match stored.updates.get(key) {
+            Some((t, _)) => chrono::DateTime::parse_from_rfc3339(t).ok(),
+            None => own.own(key),
+        }
     };
     for (key, t) in UPDATE_TIMES.iter().zip(u.times) {
         let Some(t) = t else { continue };

@@ -7,6 +7,9 @@
 //! implies. Re-sending an order or a return already stored is accepted and
 //! changes nothing; the same id with other content is a conflict.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
 use redb::ReadableTable;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -129,7 +132,7 @@ fn order(t: &mut Tables, line: &Value) -> Result<(), ApiError> {
     let body = without(line, ORDER_LINE);
     let hash = content_hash(&body);
     if let Some(stored) = t.orders.get(o.id.as_str()).map_err(storage)? {
-        let stored: StoredOrder = serde_json::from_slice(stored.value()).map_err(storage)?;
+        let stored: StoredOrderText = serde_json::from_slice(stored.value()).map_err(storage)?;
         if stored.hash == hash {
             return Ok(());
         }
@@ -351,35 +354,53 @@ pub(super) fn case_for(
         .get("requested_at")
         .ok_or_else(|| ApiError::input(InputError::new("requested_at", "missing")))?;
     let requested_at = crate::data::json::time(requested, "requested_at").map_err(ApiError::input)?;
-    let stored = tx
-        .order(order_id)?
-        .filter(|o| scope.is_none_or(|m| o.order.get("merchant_id").and_then(Value::as_str) == Some(m)));
-    let Some(stored) = stored else {
+    let bytes = tx.order(order_id)?;
+    let stored = bytes
+        .as_deref()
+        .map(serde_json::from_slice::<StoredOrderText>)
+        .transpose()
+        .map_err(storage)?;
+    // The order's fields, each kept as its stored text (in the stored
+    // order: by key).
+    let fields = stored
+        .as_ref()
+        .map(|s| serde_json::from_str::<BTreeMap<Cow<str>, &RawValue>>(s.order.get()))
+        .transpose()
+        .map_err(storage)?;
+    let string = |raw: Option<&&RawValue>| raw.and_then(|r| serde_json::from_str::<Cow<str>>(r.get()).ok());
+    let found = stored
+        .zip(fields)
+        .filter(|(_, fields)| scope.is_none_or(|m| string(fields.get("merchant_id")).as_deref() == Some(m)));
+    let Some((stored, mut fields)) = found else {
         let msg = format!("order \"{order_id}\" is unknown (never sent to this service, or forgotten)");
         return Err(ApiError::input(InputError::new("order_id", msg)));
     };
-    let mut order = stored.order;
     let before = |t: &str| chrono::DateTime::parse_from_rfc3339(t).is_ok_and(|t| t < requested_at);
-    if let Value::Object(o) = &mut order {
-        // A time the order carries is known from the moment it names; one an
-        // update set, from the update's `at`; at the request itself, not yet.
-        for key in ["paid_at", "shipped_at", "delivered_at"] {
-            if !o.get(key).and_then(Value::as_str).is_some_and(before) {
-                o.remove(key);
-            }
-            if let Some((t, since)) = stored.updates.get(key)
-                && before(since)
-            {
-                o.insert(key.to_string(), Value::String(t.clone()));
-            }
+    // A time the order carries is known from the moment it names; one an
+    // update set, from the update's `at`; at the request itself, not yet.
+    const KNOWN_LATER: [&str; 3] = ["paid_at", "shipped_at", "delivered_at"];
+    let mut set = Vec::new();
+    for key in KNOWN_LATER {
+        if let Some((t, since)) = stored.updates.get(key)
+            && before(since)
+        {
+            set.push((key, serde_json::value::to_raw_value(t).map_err(storage)?));
         }
-        // The case schema has no cancellation: it is kept, not judged on.
-        o.remove("cancelled_at");
     }
+    for key in KNOWN_LATER {
+        if !string(fields.get(key)).is_some_and(|t| before(&t)) {
+            fields.remove(key);
+        }
+    }
+    for (key, t) in &set {
+        fields.insert(Cow::Borrowed(*key), t);
+    }
+    // The case schema has no cancellation: it is kept, not judged on.
+    fields.remove("cancelled_at");
     let customer = &stored.customer_id;
     let mut text = Vec::with_capacity(4096);
     text.extend_from_slice(b"{\"order\":");
-    serde_json::to_writer(&mut text, &order).map_err(storage)?;
+    serde_json::to_writer(&mut text, &fields).map_err(storage)?;
     text.extend_from_slice(b",\"return\":");
     serde_json::to_writer(&mut text, &without(line, RETURN_LINE)).map_err(storage)?;
     text.extend_from_slice(b",\"history\":");
@@ -418,13 +439,14 @@ pub(super) fn case_for(
             parse_case_value(&value).map_err(|e| ApiError::input(relative_to_line(e)))?
         }
     };
-    Ok((case, stored.customer_id, requested_at))
+    Ok((case, stored.customer_id.into_owned(), requested_at))
 }
 
 /// What a case is read from: a write transaction while a batch applies, a
 /// read transaction for `POST /v1/judge`.
 pub(super) trait Reads {
-    fn order(&self, id: &str) -> Result<Option<StoredOrder>, ApiError>;
+    /// The stored order (a [`StoredOrder`]), as the JSON text stored.
+    fn order(&self, id: &str) -> Result<Option<Vec<u8>>, ApiError>;
     /// The customer's profile, as the JSON text stored.
     fn profile(&self, id: &str) -> Result<Option<Vec<u8>>, ApiError>;
     /// Appends the customer's orders and returns before `now` (µs) to `out`,
@@ -437,13 +459,7 @@ pub(super) trait Reads {
 type Bytes = &'static [u8];
 type HistoryKey = (&'static str, i64, &'static str);
 
-fn order_in(t: &impl ReadableTable<&'static str, Bytes>, id: &str) -> Result<Option<StoredOrder>, ApiError> {
-    let v = t.get(id).map_err(storage)?;
-    v.map(|v| serde_json::from_slice(v.value()).map_err(storage))
-        .transpose()
-}
-
-fn profile_in(t: &impl ReadableTable<&'static str, Bytes>, id: &str) -> Result<Option<Vec<u8>>, ApiError> {
+fn bytes_in(t: &impl ReadableTable<&'static str, Bytes>, id: &str) -> Result<Option<Vec<u8>>, ApiError> {
     Ok(t.get(id).map_err(storage)?.map(|v| v.value().to_vec()))
 }
 
@@ -479,11 +495,11 @@ fn restrictions_in(
 }
 
 impl Reads for Tables<'_> {
-    fn order(&self, id: &str) -> Result<Option<StoredOrder>, ApiError> {
-        order_in(&self.orders, id)
+    fn order(&self, id: &str) -> Result<Option<Vec<u8>>, ApiError> {
+        bytes_in(&self.orders, id)
     }
     fn profile(&self, id: &str) -> Result<Option<Vec<u8>>, ApiError> {
-        profile_in(&self.customers, id)
+        bytes_in(&self.customers, id)
     }
     fn history(&self, customer: &str, now: i64, out: &mut Vec<u8>) -> Result<(), ApiError> {
         history_in(&self.customer_orders, &self.customer_returns, customer, now, out)
@@ -494,11 +510,11 @@ impl Reads for Tables<'_> {
 }
 
 impl Reads for redb::ReadTransaction {
-    fn order(&self, id: &str) -> Result<Option<StoredOrder>, ApiError> {
-        order_in(&self.open_table(ORDERS).map_err(storage)?, id)
+    fn order(&self, id: &str) -> Result<Option<Vec<u8>>, ApiError> {
+        bytes_in(&self.open_table(ORDERS).map_err(storage)?, id)
     }
     fn profile(&self, id: &str) -> Result<Option<Vec<u8>>, ApiError> {
-        profile_in(&self.open_table(CUSTOMERS).map_err(storage)?, id)
+        bytes_in(&self.open_table(CUSTOMERS).map_err(storage)?, id)
     }
     fn history(&self, customer: &str, now: i64, out: &mut Vec<u8>) -> Result<(), ApiError> {
         let orders = self.open_table(CUSTOMER_ORDERS).map_err(storage)?;

@@ -4,8 +4,8 @@
 //!
 //! It reads the common case — an order, a return, a customer profile and a
 //! history — and answers `None` on anything else: any problem at all, and
-//! the parts of a return's life (`return.reviews`, a line's `inspection`,
-//! `customer.restrictions`), which the reference reads. [`parse_case`]
+//! the parts of a return's life (`return.reviews`, a line's `inspection`),
+//! which the reference reads. [`parse_case`]
 //! then asks the reference (`parse.rs`), which alone words errors, so an
 //! error is the same, path and message, whichever reader met the input
 //! first. The differential tests hold every case this path reads to the
@@ -56,8 +56,16 @@ struct CustomerDoc {
     vip: Opt<bool>,
     tags: Opt<Vec<String>>,
     attrs: Opt<LineAttrs>,
-    /// Only an empty list is read here: restrictions are the reference's.
-    restrictions: Opt<Vec<IgnoredAny>>,
+    restrictions: Opt<Vec<Obj<RestrictionDoc>>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RestrictionDoc {
+    kind: Opt<String>,
+    since: Opt<At>,
+    until: Opt<At>,
+    because: Opt<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -98,7 +106,11 @@ pub(crate) fn parse(text: &str) -> Option<Case> {
     let Obj(doc) = serde_json::from_str::<Obj<Doc>>(text).ok()?;
     let (order, ..) = typed::order(doc.order.get()?.0)?;
     let ret = ret(doc.ret.get()?.0, &order)?;
-    let mut customer = customer(doc.customer.get().map(|c| c.0).unwrap_or_default(), &order)?;
+    let mut customer = customer(
+        doc.customer.get().map(|c| c.0).unwrap_or_default(),
+        &order,
+        ret.requested_at,
+    )?;
     if customer.created_at.is_some_and(|c| c > ret.requested_at) {
         return None;
     }
@@ -170,12 +182,15 @@ fn ret(r: ReturnDoc, order: &Order) -> Option<Return> {
     })
 }
 
-fn customer(c: CustomerDoc, order: &Order) -> Option<Customer> {
-    if let Opt::Is(restrictions) = &c.restrictions
-        && !restrictions.is_empty()
-    {
-        return None;
-    }
+fn customer(c: CustomerDoc, order: &Order, requested_at: crate::data::Time) -> Option<Customer> {
+    let restrictions = match c.restrictions {
+        Opt::Is(list) if list.len() > MAX_HISTORY => return None,
+        Opt::Is(list) => list
+            .into_iter()
+            .map(|Obj(r)| restriction(r, requested_at))
+            .collect::<Option<Vec<_>>>()?,
+        Opt::Absent | Opt::Null => Vec::new(),
+    };
     let id = match c.id {
         Opt::Is(id) => id,
         // The order's customer, as the reference defaults it.
@@ -190,8 +205,29 @@ fn customer(c: CustomerDoc, order: &Order) -> Option<Customer> {
         vip: c.vip.get().unwrap_or_default(),
         tags: c.tags.get().unwrap_or_default(),
         attrs: c.attrs.get().map(|a| a.0).unwrap_or_default(),
-        restrictions: Vec::new(),
+        restrictions,
         restricted: Vec::new(),
+    })
+}
+
+/// A restriction the customer carries: of a kind rpl knows, ending no
+/// earlier than it began, and set before the request (a case holds what was
+/// known when the return was asked for).
+fn restriction(r: RestrictionDoc, requested_at: crate::data::Time) -> Option<crate::data::Restriction> {
+    let kind = r.kind.get()?;
+    if !crate::ir::life::RESTRICTION_KINDS.contains(&kind.as_str()) {
+        return None;
+    }
+    let since = r.since.get().map(|t| t.0.to_utc());
+    let until = r.until.get()?.0.to_utc();
+    if since.is_some_and(|s| until < s || s >= requested_at) {
+        return None;
+    }
+    Some(crate::data::Restriction {
+        kind,
+        since,
+        until,
+        because: r.because.get(),
     })
 }
 

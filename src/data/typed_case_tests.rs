@@ -95,6 +95,7 @@ fn keys() -> Vec<&'static str> {
         HISTORY_KEYS,
         PAST_ORDER_KEYS,
         PAST_RETURN_KEYS,
+        RESTRICTION_KEYS,
     ]
     .concat();
     keys.extend(["event", "other", "\u{0}"]);
@@ -141,6 +142,11 @@ const VALUES: &[&str] = &[
     "[{\"sku\":\"A\",\"quantity\":1}]",
     "[{\"at\":\"2026-11-20T00:00:00Z\",\"decision\":\"approve\"}]",
     "[{\"kind\":\"refund_only\",\"until\":\"2027-01-01T00:00:00Z\"}]",
+    "[{\"kind\":\"orders\",\"since\":\"2026-01-01T00:00:00Z\",\"until\":\"2026-06-01T00:00:00+08:00\",\"because\":\"abuse\"}]",
+    "[{\"kind\":\"manual_review\",\"since\":\"2027-01-01T00:00:00Z\",\"until\":\"2026-01-01T00:00:00Z\"}]",
+    "[{\"kind\":\"refund_only\",\"since\":\"2030-01-01T00:00:00Z\",\"until\":\"2031-01-01T00:00:00Z\"}]",
+    "[{\"kind\":\"refund_onl\",\"until\":\"2027-01-01T00:00:00Z\"}]",
+    "\"no_reason_returns\"",
     "{\"at\":\"2026-11-20T00:00:00Z\",\"quantity_received\":1}",
     "[{\"id\":\"H\",\"placed_at\":\"2026-01-01T00:00:00Z\",\"total\":\"1.00\"}]",
 ];
@@ -236,4 +242,50 @@ fn mutated_cases() {
         }
     }
     assert!(fast > 2_000 && other > 2_000, "fast {fast}, other {other}");
+}
+
+/// A customer's restrictions, each way the contract holds them: the fast
+/// path reads the ones the reference reads, the same, and leaves the rest.
+#[test]
+fn restrictions() {
+    let case = |restrictions: &str| {
+        format!(
+            r#"{{"order":{{"id":"O-1","customer_id":"C-1","currency":"CNY","placed_at":"2026-11-01T10:00:00+08:00","delivered_at":"2026-11-03T15:20:00+08:00","items":[{{"sku":"A","category":"apparel","unit_price":"100.00","quantity":1}}]}},"return":{{"id":"R-1","requested_at":"2026-11-10T09:00:00+08:00","type":"refund_only","reason":"changed_mind","items":[{{"sku":"A","quantity":1}}]}},"customer":{{"id":"C-1","restrictions":{restrictions}}}}}"#
+        )
+    };
+    let read = [
+        "[]",
+        "null",
+        r#"[{"kind":"refund_only","until":"2026-12-01T00:00:00Z"}]"#,
+        r#"[{"kind":"orders","since":"2026-11-01T00:00:00+08:00","until":"2026-11-05T00:00:00Z","because":"abuse"}]"#,
+        r#"[{"kind":"manual_review","since":null,"until":"2027-01-01T00:00:00Z","because":null},{"kind":"no_reason_returns","until":"2026-11-10T09:00:00+08:00"}]"#,
+        r#"[{"kind":"refund_only","since":"2026-11-10T08:59:59+08:00","until":"2026-11-10T08:59:59+08:00"}]"#,
+    ];
+    for r in read {
+        assert!(same(&case(r)), "the fast path left {r}");
+    }
+    let left = [
+        // Set at the request or after it: not known then.
+        r#"[{"kind":"refund_only","since":"2026-11-10T09:00:00+08:00","until":"2027-01-01T00:00:00Z"}]"#,
+        r#"[{"kind":"refund_only","since":"2030-01-01T00:00:00Z","until":"2031-01-01T00:00:00Z"}]"#,
+        // Ending before it began.
+        r#"[{"kind":"refund_only","since":"2026-11-02T00:00:00Z","until":"2026-11-01T00:00:00Z"}]"#,
+        r#"[{"kind":"refund_onl","until":"2027-01-01T00:00:00Z"}]"#,
+        r#"[{"kind":"refund_only"}]"#,
+        r#"[{"until":"2027-01-01T00:00:00Z"}]"#,
+        r#"[{"kind":"refund_only","until":"2027-01-01T00:00:00Z","because":1}]"#,
+        r#"[{"kind":"refund_only","until":"2027-01-01T00:00:00Z","other":1}]"#,
+        r#"[{"kind":"refund_only","until":"soon"}]"#,
+        r#"["refund_only"]"#,
+        r#"{"kind":"refund_only"}"#,
+    ];
+    for r in left {
+        assert!(!same(&case(r)), "the fast path read {r}");
+        assert!(reference(&case(r)).is_err(), "{r}");
+    }
+    let many = format!(
+        "[{}]",
+        vec![r#"{"kind":"orders","until":"2027-01-01T00:00:00Z"}"#; crate::limits::MAX_HISTORY + 1].join(",")
+    );
+    assert!(!same(&case(&many)));
 }

@@ -635,6 +635,59 @@ fn order_updates_are_held_to_the_order() {
     server.stop();
 }
 
+/// History is kept as long as the policy's longest window (risk.rpl: 90
+/// days) or the order retention, whichever is longer, in the stream's time.
+#[test]
+fn history_older_than_the_retention_is_forgotten() {
+    let scratch = Scratch::new("retention");
+    let server = Server::start(
+        &scratch.path("data"),
+        &Options::policy(RISK).arg("--order-retention-days").arg("30"),
+    );
+    let client = Client::new(&server);
+    let placed = |id: &str, at: &str| {
+        ORDER
+            .replace("O-1", id)
+            .replace(r#","delivered_at":"2026-01-02T00:00:00+08:00""#, "")
+            .replace("2026-01-01T00:00:00+08:00", at)
+    };
+    let on = |order: &str, at: &str| return_on(order, "R-9").replace("2026-01-03T00:00:00+08:00", at);
+    client
+        .post(
+            "/v1/events",
+            &format!(
+                "{CUSTOMER}\n{}\n{}\n",
+                placed("O-1", "2026-01-01T00:00:00+08:00"),
+                placed("O-2", "2026-03-01T00:00:00+08:00")
+            ),
+        )
+        .expect(200);
+    // Two months on, both are kept (the window is 90 days, longer than 30).
+    client
+        .post("/v1/judge", &on("O-1", "2026-03-02T00:00:00+08:00"))
+        .expect(200);
+    // An order placed on 2026-05-01 moves the stream's clock past 90 days after O-1.
+    client
+        .post(
+            "/v1/events",
+            &format!("{}\n", placed("O-3", "2026-05-01T00:00:00+08:00")),
+        )
+        .expect(200);
+    let gone = client
+        .post("/v1/judge", &on("O-1", "2026-05-02T00:00:00+08:00"))
+        .error(422, "invalid_input");
+    assert_eq!(gone.json()["error"]["path"], json!("order_id"));
+    assert!(gone.body.contains("forgotten"), "{}", gone.body);
+    client
+        .post("/v1/judge", &on("O-2", "2026-05-02T00:00:00+08:00"))
+        .expect(200);
+    // An update of a forgotten order names it unknown too.
+    let update = r#"{"event":"order_update","id":"O-1","at":"2026-05-03T00:00:00+08:00","shipped_at":"2026-01-01T12:00:00+08:00"}"#;
+    let reply = client.post("/v1/events", update).error(422, "invalid_line");
+    assert_eq!(reply.json()["error"]["path"], json!("id"));
+    server.stop();
+}
+
 // -- tokens ------------------------------------------------------------------------------------
 
 const ADMIN_TOKEN: &str = "adm-7f3c9e1d5b2a48c6";

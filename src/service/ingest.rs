@@ -10,15 +10,15 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use redb::ReadableTable;
+use redb::{ReadableTable, WriteTransaction};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::errors::ApiError;
 use super::live::Policies;
 use super::store::{
-    CUSTOMER_ORDERS, CUSTOMER_RETURNS, CUSTOMERS, Decision, LATEST, NEXT_DECISION, ORDERS, RESTRICTIONS, StoredOrder,
-    StoredReturn, Tables, content_hash, micros, range_json, storage, without,
+    BY_TIME, CUSTOMER_ORDERS, CUSTOMER_RETURNS, CUSTOMERS, Decision, LATEST, Log, META, NEXT_DECISION, ORDERS,
+    RESTRICTIONS, RETURNS, StoredOrder, StoredReturn, Tables, content_hash, micros, range_json, storage, without,
 };
 use crate::data::{Case, InputError, parse_case_value, parse_customer_with, parse_order_with};
 
@@ -298,27 +298,39 @@ fn remember(t: &mut Tables, at: i64, kind: &str, customer: &str, id: &str) -> Re
 
 /// Forgets orders and returns older than `keep` seconds before the latest
 /// event time, at most `max` of them; says how many went. Decisions stay.
-pub(super) fn forget(t: &mut Tables, keep: i64, max: usize) -> Result<usize, ApiError> {
-    let latest = t.meta.get(LATEST).map_err(storage)?.map_or(0, |v| v.value() as i64);
+pub(super) fn forget(tx: &WriteTransaction, keep: i64, max: usize) -> Result<usize, ApiError> {
+    let latest = {
+        let meta = tx.open_table(META).map_err(storage)?;
+        meta.get(LATEST).map_err(storage)?.map_or(0, |v| v.value() as i64)
+    };
     let cutoff = latest.saturating_sub(keep.saturating_mul(1_000_000));
+    let mut by_time = tx.open_table(BY_TIME).map_err(storage)?;
     let mut old: Vec<(i64, String, String, String)> = Vec::new();
-    for entry in t.by_time.range(..(cutoff, "", "", "")).map_err(storage)?.take(max) {
+    for entry in by_time.range(..(cutoff, "", "", "")).map_err(storage)?.take(max) {
         let (k, _) = entry.map_err(storage)?;
         let (at, kind, customer, id) = k.value();
         old.push((at, kind.to_string(), customer.to_string(), id.to_string()));
     }
+    if old.is_empty() {
+        // Most commits: nothing has aged out, and no other table is opened.
+        return Ok(0);
+    }
+    let mut orders = tx.open_table(ORDERS).map_err(storage)?;
+    let mut returns = tx.open_table(RETURNS).map_err(storage)?;
+    let mut customer_orders = tx.open_table(CUSTOMER_ORDERS).map_err(storage)?;
+    let mut customer_returns = tx.open_table(CUSTOMER_RETURNS).map_err(storage)?;
     for (at, kind, customer, id) in &old {
-        t.by_time
+        by_time
             .remove((*at, kind.as_str(), customer.as_str(), id.as_str()))
             .map_err(storage)?;
         if kind == "o" {
-            t.orders.remove(id.as_str()).map_err(storage)?;
-            t.customer_orders
+            orders.remove(id.as_str()).map_err(storage)?;
+            customer_orders
                 .remove((customer.as_str(), *at, id.as_str()))
                 .map_err(storage)?;
         } else {
-            t.returns.remove(id.as_str()).map_err(storage)?;
-            t.customer_returns
+            returns.remove(id.as_str()).map_err(storage)?;
+            customer_returns
                 .remove((customer.as_str(), *at, id.as_str()))
                 .map_err(storage)?;
         }
@@ -538,7 +550,7 @@ fn ret(t: &mut Tables, live: &Policies, line: &Value, text: &str, now: &str) -> 
             return Err(ApiError::conflict("return", &id));
         }
         // A retry: the verdict it was given the first time.
-        let Some(d) = t.decisions.get(stored.decision_id).map_err(storage)? else {
+        let Some(d) = t.log.decisions.get(stored.decision_id).map_err(storage)? else {
             return Err(ApiError::storage(format!("return {id} has lost its decision")));
         };
         let d: Decision = serde_json::from_slice(d.value()).map_err(storage)?;
@@ -576,7 +588,16 @@ fn ret(t: &mut Tables, live: &Policies, line: &Value, text: &str, now: &str) -> 
         judged.merchant_id.as_deref(),
         judged.merchant_version,
     );
-    let decision_id = record_decision(t, "events", &id, &customer_id, versions, input, verdict.clone(), now)?;
+    let decision_id = record_decision(
+        &mut t.log,
+        "events",
+        &id,
+        &customer_id,
+        versions,
+        input,
+        verdict.clone(),
+        now,
+    )?;
 
     let past = json!({
         "id": id,
@@ -629,7 +650,7 @@ pub(super) fn relative_to_line(mut e: InputError) -> InputError {
 /// the floor's, the order's merchant and its version.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn record_decision(
-    t: &mut Tables,
+    log: &mut Log,
     source: &str,
     return_id: &str,
     customer_id: &str,
@@ -638,8 +659,8 @@ pub(super) fn record_decision(
     verdict: Box<RawValue>,
     now: &str,
 ) -> Result<u64, ApiError> {
-    let id = t.meta.get(NEXT_DECISION).map_err(storage)?.map_or(1, |v| v.value());
-    t.meta.insert(NEXT_DECISION, id + 1).map_err(storage)?;
+    let id = log.meta.get(NEXT_DECISION).map_err(storage)?.map_or(1, |v| v.value());
+    log.meta.insert(NEXT_DECISION, id + 1).map_err(storage)?;
     let entry = Decision {
         decision_id: id,
         at: now.to_string(),
@@ -652,11 +673,11 @@ pub(super) fn record_decision(
         input,
         verdict,
     };
-    t.decisions
+    log.decisions
         .insert(id, serde_json::to_vec(&entry).map_err(storage)?.as_slice())
         .map_err(storage)?;
     if let Some(m) = versions.1 {
-        t.by_merchant.insert((m, id), ()).map_err(storage)?;
+        log.by_merchant.insert((m, id), ()).map_err(storage)?;
     }
     // Returns and customers are indexed from the log, in runs (`index.rs`).
     Ok(id)

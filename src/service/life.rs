@@ -70,7 +70,7 @@ fn time_of(text: &str) -> Option<Time> {
 /// The return's verdict as it stands (its latest decision).
 pub(super) fn current(t: &Tables, stored: &StoredReturn) -> Result<(Verdict, Decision), ApiError> {
     let id = stored.trail.last().copied().unwrap_or(stored.decision_id);
-    let Some(d) = t.decisions.get(id).map_err(storage)? else {
+    let Some(d) = t.log.decisions.get(id).map_err(storage)? else {
         return Err(ApiError::storage(format!("decision {id} is missing")));
     };
     let d: Decision = serde_json::from_slice(d.value()).map_err(storage)?;
@@ -225,7 +225,7 @@ fn record(
         stored.merchant_version,
     );
     let id = record_decision(
-        t,
+        &mut t.log,
         source,
         return_id,
         &stored.customer_id,
@@ -347,6 +347,7 @@ pub(super) fn inspection_line(
     let v = as_of(t, &mut stored, e.at.to_utc())?;
     let first = {
         let d = t
+            .log
             .decisions
             .get(stored.decision_id)
             .map_err(storage)?

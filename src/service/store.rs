@@ -171,15 +171,13 @@ pub(super) struct Decision {
 /// and closing it writes its root back, which, a dozen times per event, was
 /// a tenth of the writer's time.
 pub(super) struct Tables<'tx> {
-    pub meta: Table<'tx, &'static str, u64>,
+    pub log: Log<'tx>,
     pub customers: Table<'tx, &'static str, &'static [u8]>,
     pub orders: Table<'tx, &'static str, &'static [u8]>,
     pub customer_orders: Table<'tx, (&'static str, i64, &'static str), &'static [u8]>,
     pub returns: Table<'tx, &'static str, &'static [u8]>,
     pub customer_returns: Table<'tx, (&'static str, i64, &'static str), &'static [u8]>,
-    pub decisions: Table<'tx, u64, &'static [u8]>,
     pub by_time: Table<'tx, (i64, &'static str, &'static str, &'static str), ()>,
-    pub by_merchant: Table<'tx, (&'static str, u64), ()>,
     pub reviews: Table<'tx, (i64, &'static str), &'static [u8]>,
     pub review_of: Table<'tx, &'static str, i64>,
     pub timers: Table<'tx, (i64, &'static str), ()>,
@@ -188,18 +186,35 @@ pub(super) struct Tables<'tx> {
     pub restrictions: Table<'tx, (&'static str, i64, &'static str), &'static [u8]>,
 }
 
+/// The tables a verdict is logged in: the meta table (the next decision's
+/// id), the log and a merchant's index of it — all that a commit of verdicts
+/// given by `POST /v1/judge` opens.
+pub(super) struct Log<'tx> {
+    pub meta: Table<'tx, &'static str, u64>,
+    pub decisions: Table<'tx, u64, &'static [u8]>,
+    pub by_merchant: Table<'tx, (&'static str, u64), ()>,
+}
+
+impl<'tx> Log<'tx> {
+    pub fn open(tx: &'tx WriteTransaction) -> Result<Self, ApiError> {
+        Ok(Log {
+            meta: tx.open_table(META).map_err(storage)?,
+            decisions: tx.open_table(DECISIONS).map_err(storage)?,
+            by_merchant: tx.open_table(DECISIONS_BY_MERCHANT).map_err(storage)?,
+        })
+    }
+}
+
 impl<'tx> Tables<'tx> {
     pub fn open(tx: &'tx WriteTransaction) -> Result<Self, ApiError> {
         Ok(Tables {
-            meta: tx.open_table(META).map_err(storage)?,
+            log: Log::open(tx)?,
             customers: tx.open_table(CUSTOMERS).map_err(storage)?,
             orders: tx.open_table(ORDERS).map_err(storage)?,
             customer_orders: tx.open_table(CUSTOMER_ORDERS).map_err(storage)?,
             returns: tx.open_table(RETURNS).map_err(storage)?,
             customer_returns: tx.open_table(CUSTOMER_RETURNS).map_err(storage)?,
-            decisions: tx.open_table(DECISIONS).map_err(storage)?,
             by_time: tx.open_table(BY_TIME).map_err(storage)?,
-            by_merchant: tx.open_table(DECISIONS_BY_MERCHANT).map_err(storage)?,
             reviews: tx.open_table(REVIEWS).map_err(storage)?,
             review_of: tx.open_table(REVIEW_OF).map_err(storage)?,
             timers: tx.open_table(TIMERS).map_err(storage)?,
@@ -211,13 +226,9 @@ impl<'tx> Tables<'tx> {
 
     /// Moves the stream's clock on to `at` (µs), if it is later.
     pub fn advance_clock(&mut self, at: i64) -> Result<(), ApiError> {
-        if self
-            .meta
-            .get(LATEST)
-            .map_err(storage)?
-            .is_none_or(|v| v.value() < at as u64)
-        {
-            self.meta.insert(LATEST, at.max(0) as u64).map_err(storage)?;
+        let meta = &mut self.log.meta;
+        if meta.get(LATEST).map_err(storage)?.is_none_or(|v| v.value() < at as u64) {
+            meta.insert(LATEST, at.max(0) as u64).map_err(storage)?;
         }
         Ok(())
     }

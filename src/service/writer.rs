@@ -21,8 +21,8 @@ use super::ingest::{self, Applied};
 use super::live::{Merchant, Policies, Version, hex};
 use super::metrics::Metrics;
 use super::store::{
-    ACTIVATIONS, LATEST, MERCHANT_POLICIES, MERCHANTS, META, POLICIES, Store, StoredMerchant, StoredPolicy, Tables,
-    policy_at, storage,
+    ACTIVATIONS, LATEST, Log, MERCHANT_POLICIES, MERCHANTS, META, POLICIES, Store, StoredMerchant, StoredPolicy,
+    Tables, policy_at, storage,
 };
 use crate::Program;
 
@@ -194,10 +194,10 @@ fn last_commit(
         let mut tx = store.db.begin_write().map_err(storage)?;
         tx.set_durability(Durability::Immediate).map_err(storage)?;
         let mut ids = Vec::with_capacity(decisions.len());
-        let mut t = Tables::open(&tx)?;
+        let mut log = Log::open(&tx)?;
         for (entry, _) in &decisions {
             ids.push(ingest::record_decision(
-                &mut t,
+                &mut log,
                 "judge",
                 &entry.return_id,
                 &entry.customer_id,
@@ -207,11 +207,11 @@ fn last_commit(
                 &at,
             )?);
         }
+        // Forgetting and the index open the tables they need themselves.
+        drop(log);
         if let Some(keep) = keep {
-            ingest::forget(&mut t, keep, FORGET_AT_ONCE)?;
+            ingest::forget(&tx, keep, FORGET_AT_ONCE)?;
         }
-        // The index reads the log and the meta table itself.
-        drop(t);
         index.step(&tx)?;
         tx.commit().map_err(storage)?;
         Ok(ids)
@@ -371,6 +371,7 @@ fn handle(store: &Store, job: Job, live: &ArcSwap<Policies>, next: &mut Option<P
                     }
                     LifeJob::Lift { customer, kind } => {
                         let clock = t
+                            .log
                             .meta
                             .get(LATEST)
                             .map_err(storage)?

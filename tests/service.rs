@@ -592,27 +592,33 @@ fn order_updates_are_held_to_the_order() {
             .error(422, "invalid_input");
     };
     let at = "2026-01-04T00:00:00+08:00";
-    refused(
-        &order_update("O-1", at, "shipped_at", "2025-12-31T00:00:00+08:00"),
-        "shipped_at",
-        "before the order was placed",
-    );
-    refused(
-        &order_update("O-1", at, "delivered_at", "2026-01-02T09:00:00+08:00"),
-        "delivered_at",
-        "cannot change",
-    );
-    refused(
-        &order_update("O-1", at, "shipped_at", "2026-01-03T00:00:00+08:00"),
-        "delivered_at",
-        "before the order was shipped",
-    );
-    refused(
-        &order_update("O-404", at, "shipped_at", "2026-01-03T00:00:00+08:00"),
-        "id",
-        "unknown",
-    );
-    refused(&order_update("O-1", at, "shipped_at", "soon"), "shipped_at", "");
+    for (order, key, time, path, words) in [
+        (
+            "O-1",
+            "shipped_at",
+            "2025-12-31T00:00:00+08:00",
+            "shipped_at",
+            "before the order was placed",
+        ),
+        (
+            "O-1",
+            "delivered_at",
+            "2026-01-02T09:00:00+08:00",
+            "delivered_at",
+            "cannot change",
+        ),
+        (
+            "O-1",
+            "shipped_at",
+            "2026-01-03T00:00:00+08:00",
+            "delivered_at",
+            "before the order was shipped",
+        ),
+        ("O-404", "shipped_at", "2026-01-03T00:00:00+08:00", "id", "unknown"),
+        ("O-1", "shipped_at", "soon", "shipped_at", ""),
+    ] {
+        refused(&order_update(order, at, key, time), path, words);
+    }
 
     // The order's own time again changes nothing; a new one joins it, in
     // another writing of the line too, and is then as fixed as its own.

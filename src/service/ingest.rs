@@ -175,13 +175,13 @@ fn update_line(t: &mut Tables, text: &str) -> Result<(), ApiError> {
 #[derive(serde::Serialize, serde::Deserialize)]
 struct StoredOrderText<'a> {
     #[serde(borrow)]
-    customer_id: std::borrow::Cow<'a, str>,
+    customer_id: Cow<'a, str>,
     #[serde(borrow)]
-    hash: std::borrow::Cow<'a, str>,
+    hash: Cow<'a, str>,
     #[serde(borrow)]
     order: &'a RawValue,
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    updates: std::collections::BTreeMap<String, (String, String)>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    updates: BTreeMap<String, (String, String)>,
 }
 
 /// The times an update is held to, as the stored order has them (any other
@@ -201,7 +201,7 @@ struct OrderTimes<'a> {
 }
 
 impl OrderTimes<'_> {
-    /// The order's own time under `key` (one of `UPDATE_TIMES`), if it is a valid one.
+    /// The order's own time under `key` (`placed_at` or one of `UPDATE_TIMES`), if it holds a valid one.
     fn own(&self, key: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
         let raw = match key {
             "placed_at" => self.placed_at,
@@ -211,7 +211,7 @@ impl OrderTimes<'_> {
             "cancelled_at" => self.cancelled_at,
             _ => None,
         }?;
-        let text: std::borrow::Cow<str> = serde_json::from_str(raw.get()).ok()?;
+        let text: Cow<str> = serde_json::from_str(raw.get()).ok()?;
         chrono::DateTime::parse_from_rfc3339(&text).ok()
     }
 }
@@ -344,8 +344,8 @@ pub(super) fn forget(tx: &WriteTransaction, keep: i64, max: usize) -> Result<usi
 /// Its errors are the line's (`items[0]`, not the case's `return.items[0]`).
 ///
 /// The case is put together as JSON text from the bytes the store holds (the
-/// history's entries and the profile are copied, never parsed into a tree)
-/// and read by the typed case reader; whatever that reader leaves to the
+/// history's entries, the profile and each of the order's fields are copied,
+/// never parsed into a tree) and read by the typed case reader; whatever that reader leaves to the
 /// reference is read as `rpl judge` reads it, so the case and every error are
 /// the same either way.
 ///
@@ -454,8 +454,8 @@ pub(super) fn case_for(
     Ok((case, stored.customer_id.into_owned(), requested_at))
 }
 
-/// What a case is read from: a write transaction while a batch applies, a
-/// read transaction for `POST /v1/judge`.
+/// What a case is read from: a write transaction's open tables while a batch
+/// applies, a read transaction for `POST /v1/judge`.
 pub(super) trait Reads {
     /// The stored order (a [`StoredOrder`]), as the JSON text stored.
     fn order(&self, id: &str) -> Result<Option<Vec<u8>>, ApiError>;

@@ -455,12 +455,39 @@ pub(super) fn without(v: &Value, keys: &[&str]) -> Value {
 /// re-sends of one event hash alike.
 pub(super) fn content_hash(v: &Value) -> String {
     use sha2::Digest as _;
-    let canonical = serde_json::to_vec(v).unwrap_or_default();
-    let digest = sha2::Sha256::digest(&canonical);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    /// The canonical text goes straight into the hash, never into a buffer.
+    struct Hashing(sha2::Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.update(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut h = Hashing(sha2::Sha256::new());
+    // Neither a Value's serialization nor this writer can fail.
+    serde_json::to_writer(&mut h, v).ok();
+    super::live::hex(&h.0.finalize())
 }
 
 /// Microseconds since the epoch.
 pub(super) fn micros(t: chrono::DateTime<chrono::Utc>) -> i64 {
     t.timestamp_micros()
+}
+
+#[cfg(test)]
+mod tests {
+    /// The hash stored with every order and return: a store written by an
+    /// earlier build must still recognise a re-send, so its text is fixed —
+    /// the SHA-256 of the compact JSON with keys sorted, in lowercase hex.
+    #[test]
+    fn content_hash_is_the_sha256_of_the_sorted_compact_text() {
+        let v: serde_json::Value = serde_json::from_str(r#"{ "b": null, "a": [1, "x"] }"#).unwrap_or_default();
+        assert_eq!(
+            super::content_hash(&v),
+            "854ef06dc57f5dfed10206344ab2d02e0b6c84b0e19436703a5afd0f1f9f2687"
+        );
+    }
 }

@@ -523,6 +523,26 @@ fn resends_are_idempotent_and_other_content_is_a_conflict() {
     assert_eq!(conflict.json()["kind"], json!("return"));
     assert_eq!(all_decisions(&client, "").len(), 1, "R-2 was applied");
     assert_eq!(all_decisions(&client, "return_id=R-2").len(), 0);
+
+    // Lines are answered in their order: a conflict before a line that does
+    // not read is the answer, in a small batch and in a large one (read on
+    // another thread before the writer applies it).
+    for before in [0, 100] {
+        let orders: String = (0..before)
+            .map(|i| ORDER.replace("O-1", &format!("O-B{i}")) + "\n")
+            .collect();
+        let conflict = client
+            .post("/v1/events", &format!("{orders}{other_order}\nnot json\n"))
+            .error(409, "conflict");
+        assert_eq!(conflict.json()["line"], json!(before + 1));
+        let reply = client
+            .post("/v1/events", &format!("{orders}{ORDER}\nnot json\n"))
+            .error(422, "invalid_line");
+        assert_eq!(reply.json()["line"], json!(before + 2));
+    }
+    client
+        .post("/v1/judge", &return_on("O-B0", "R-9"))
+        .error(422, "invalid_input");
     server.stop();
 }
 

@@ -24,7 +24,7 @@ use tower::limit::GlobalConcurrencyLimitLayer;
 use super::Shared;
 use super::errors::ApiError;
 use super::index::{self, By};
-use super::ingest;
+use super::ingest::{self, Batch};
 use super::live::{Policies, new_token, sha256, valid_merchant_id};
 use super::metrics::ENDPOINTS;
 use super::store::{DECISIONS, DECISIONS_BY_MERCHANT, Decision, StoredMerchant, StoredPolicy, storage};
@@ -280,6 +280,10 @@ fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
 
 // -- events ------------------------------------------------------------------
 
+/// Lines a batch may hold to be read on the request's own thread; a larger
+/// one is read on a blocking thread (reading is a few µs a line).
+const PREPARE_INLINE: usize = 64;
+
 async fn events(State(s): S, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
     authorize(&s, &headers, Need::Client)?;
     let live = live(&s)?;
@@ -299,6 +303,16 @@ async fn events(State(s): S, headers: HeaderMap, body: Body) -> Result<Response,
     if lines.is_empty() {
         return Err(ApiError::input(InputError::new("", "no event in the body")));
     }
+    // Each line is read, checked and serialised here, on the runtime's
+    // threads, leaving the writer only what needs the store; a large batch
+    // is read on a blocking thread so that it holds up no other request.
+    let lines = if lines.len() > PREPARE_INLINE {
+        tokio::task::spawn_blocking(move || Batch::prepare(lines))
+            .await
+            .map_err(|_| ApiError::storage("a batch could not be read".into()))?
+    } else {
+        Batch::prepare(lines)
+    };
     let (reply, answer) = oneshot::channel();
     let applied = ask(&s, Job::Events { live, lines, reply }, answer).await?;
     #[derive(serde::Serialize)]

@@ -48,125 +48,207 @@ pub(super) struct Applied {
     pub kinds: [u64; 3],
 }
 
-/// Applies `lines` (numbered from 1 in the request) with the policies in
-/// force `live`; any error leaves the transaction to be dropped.
-pub(super) fn apply(
-    t: &mut Tables,
-    live: &Policies,
-    lines: &[(usize, String)],
-    now: &str,
-) -> Result<Applied, ApiError> {
-    let mut applied = Applied {
-        accepted: 0,
-        verdicts: Vec::new(),
-        kinds: [0; 3],
-    };
-    for (number, text) in lines {
-        // The most common line, an order update, is read straight into its
-        // type; one that does not read so (or only mentions an update) takes
-        // the general path, which gives its errors.
-        if text.len() <= crate::limits::MAX_CASE_BYTES
-            && text.contains("\"order_update\"")
-            && let Ok(crate::backtest::Event::OrderUpdate(u)) = crate::backtest::parse_event(text)
-        {
-            update(t, &u).map_err(|e| e.at_line(*number))?;
-            applied.kinds[1] += 1;
-            applied.accepted += 1;
-            continue;
-        }
-        let at_line = |e: InputError| ApiError::line(*number, e);
-        let value = crate::data::parse_json(text).map_err(at_line)?;
-        let kind = value.get("event").and_then(Value::as_str).unwrap_or_default();
-        match kind {
-            "customer" => {
-                customer(t, &value).map_err(|e| e.at_line(*number))?;
-                applied.kinds[0] += 1;
-            }
-            "order" => {
-                order(t, &value).map_err(|e| e.at_line(*number))?;
-                applied.kinds[1] += 1;
-            }
-            "order_update" => {
-                update_line(t, text).map_err(|e| e.at_line(*number))?;
-                applied.kinds[1] += 1;
-            }
-            "return" => {
-                let judged = ret(t, live, &value, text, now).map_err(|e| e.at_line(*number))?;
-                applied.verdicts.push(judged);
-                applied.kinds[2] += 1;
-            }
-            "review_decision" => {
-                let judged = super::life::review_line(t, &value, text, now).map_err(|e| e.at_line(*number))?;
-                applied.verdicts.push(judged);
-                applied.kinds[2] += 1;
-            }
-            "inspection" => {
-                let judged =
-                    super::life::inspection_line(t, live, &value, text, now).map_err(|e| e.at_line(*number))?;
-                applied.verdicts.push(judged);
-                applied.kinds[2] += 1;
-            }
-            _ => {
-                // The reference reader words it (a missing or unknown kind, with did-you-mean).
-                let e = match crate::backtest::word_event_error(text) {
-                    Some(e) => e,
-                    None => InputError::new("event", "expected \"customer\", \"order\" or \"return\""),
-                };
-                return Err(ApiError::line(*number, e));
+/// An event line made ready off the writer's thread: read, checked and
+/// serialised as far as that needs no store, so that the one writer does
+/// only what does.
+pub(super) enum Ready {
+    /// A profile, stored as sent (without `event`).
+    Customer {
+        id: String,
+        profile: Vec<u8>,
+    },
+    Order(Box<ReadyOrder>),
+    Update(Box<crate::backtest::OrderUpdate>),
+    /// A return: its line, its text (the decision's input), id and content hash.
+    Return {
+        line: Value,
+        text: String,
+        id: String,
+        hash: String,
+    },
+    Review {
+        line: Value,
+        text: String,
+    },
+    Inspection {
+        line: Value,
+        text: String,
+    },
+}
+
+/// An order as it is stored, and as its customer's history lists it.
+pub(super) struct ReadyOrder {
+    id: String,
+    customer_id: String,
+    /// `placed_at`, in µs.
+    at: i64,
+    hash: String,
+    /// The [`StoredOrder`]'s bytes.
+    stored: Vec<u8>,
+    /// The history's entry.
+    past: Vec<u8>,
+}
+
+/// A batch made ready: its lines up to the first that is not, and that
+/// line's error. Applying it applies the lines before the error first, so
+/// that an earlier line's conflict is still the answer, as when each line
+/// was read in turn.
+pub(super) struct Batch {
+    lines: Vec<(usize, Ready)>,
+    error: Option<ApiError>,
+}
+
+impl Batch {
+    /// Reads `lines` (numbered from 1 in the request) until one is bad.
+    pub(super) fn prepare(lines: Vec<(usize, String)>) -> Batch {
+        let mut ready = Vec::with_capacity(lines.len());
+        for (number, text) in lines {
+            match prepare(text) {
+                Ok(line) => ready.push((number, line)),
+                Err(e) => {
+                    return Batch {
+                        lines: ready,
+                        error: Some(e.at_line(number)),
+                    };
+                }
             }
         }
-        applied.accepted += 1;
+        Batch {
+            lines: ready,
+            error: None,
+        }
     }
-    Ok(applied)
 }
 
-fn customer(t: &mut Tables, line: &Value) -> Result<(), ApiError> {
-    let c = parse_customer_with(line, "", None, CUSTOMER_LINE).map_err(ApiError::input)?;
-    let profile = serde_json::to_vec(&without(line, CUSTOMER_LINE)).map_err(storage)?;
-    t.customers.insert(c.id.as_str(), profile.as_slice()).map_err(storage)?;
-    Ok(())
+fn prepare(text: String) -> Result<Ready, ApiError> {
+    // The most common line, an order update, is read straight into its
+    // type; one that does not read so (or only mentions an update) takes
+    // the general path, which gives its errors.
+    if text.len() <= crate::limits::MAX_CASE_BYTES
+        && text.contains("\"order_update\"")
+        && let Ok(crate::backtest::Event::OrderUpdate(u)) = crate::backtest::parse_event(&text)
+    {
+        return Ok(Ready::Update(u));
+    }
+    let line = crate::data::parse_json(&text).map_err(ApiError::input)?;
+    let kind = line.get("event").and_then(Value::as_str).unwrap_or_default();
+    match kind {
+        "customer" => {
+            let c = parse_customer_with(&line, "", None, CUSTOMER_LINE).map_err(ApiError::input)?;
+            let profile = serde_json::to_vec(&without(&line, CUSTOMER_LINE)).map_err(storage)?;
+            Ok(Ready::Customer { id: c.id, profile })
+        }
+        "order" => Ok(Ready::Order(Box::new(ready_order(&line)?))),
+        "order_update" => match crate::backtest::parse_event(&text).map_err(ApiError::input)? {
+            crate::backtest::Event::OrderUpdate(u) => Ok(Ready::Update(u)),
+            _ => Err(ApiError::input(InputError::new("event", "expected an order_update"))),
+        },
+        "return" => {
+            let id = match line.get("id").and_then(Value::as_str) {
+                Some(id) => id.to_string(),
+                None => return Err(ApiError::input(InputError::new("id", "missing, or not a string"))),
+            };
+            let hash = content_hash(&without(&line, &["event"]));
+            Ok(Ready::Return { line, text, id, hash })
+        }
+        "review_decision" => Ok(Ready::Review { line, text }),
+        "inspection" => Ok(Ready::Inspection { line, text }),
+        _ => {
+            // The reference reader words it (a missing or unknown kind, with did-you-mean).
+            let e = match crate::backtest::word_event_error(&text) {
+                Some(e) => e,
+                None => InputError::new("event", "expected \"customer\", \"order\" or \"return\""),
+            };
+            Err(ApiError::input(e))
+        }
+    }
 }
 
-fn order(t: &mut Tables, line: &Value) -> Result<(), ApiError> {
+fn ready_order(line: &Value) -> Result<ReadyOrder, ApiError> {
     let o = parse_order_with(line, "", ORDER_LINE).map_err(ApiError::input)?;
     let body = without(line, ORDER_LINE);
     let hash = content_hash(&body);
-    if let Some(stored) = t.orders.get(o.id.as_str()).map_err(storage)? {
-        let stored: StoredOrderText = serde_json::from_slice(stored.value()).map_err(storage)?;
-        if stored.hash == hash {
-            return Ok(());
-        }
-        return Err(ApiError::conflict("order", &o.id));
-    }
     let stored = StoredOrder {
         customer_id: o.customer_id.clone(),
-        hash,
+        hash: hash.clone(),
         order: body,
         updates: Default::default(),
     };
-    t.orders
-        .insert(o.id.as_str(), serde_json::to_vec(&stored).map_err(storage)?.as_slice())
-        .map_err(storage)?;
     let past = json!({
         "id": o.id,
         "placed_at": line.get("placed_at"),
         "total": o.total.to_string(),
         "tags": o.tags,
     });
-    let at = micros(o.placed_at);
-    let key = (o.customer_id.as_str(), at, o.id.as_str());
-    t.customer_orders
-        .insert(key, serde_json::to_vec(&past).map_err(storage)?.as_slice())
-        .map_err(storage)?;
-    remember(t, at, "o", &o.customer_id, &o.id)
+    Ok(ReadyOrder {
+        at: micros(o.placed_at),
+        stored: serde_json::to_vec(&stored).map_err(storage)?,
+        past: serde_json::to_vec(&past).map_err(storage)?,
+        id: o.id,
+        customer_id: o.customer_id,
+        hash,
+    })
 }
 
-/// An `order_update` line read by the general path (its errors the reference's).
-fn update_line(t: &mut Tables, text: &str) -> Result<(), ApiError> {
-    match crate::backtest::parse_event(text).map_err(ApiError::input)? {
-        crate::backtest::Event::OrderUpdate(u) => update(t, &u),
-        _ => Err(ApiError::input(InputError::new("event", "expected an order_update"))),
+/// Applies a prepared batch with the policies in force `live`; any error
+/// leaves the transaction to be dropped.
+pub(super) fn apply(t: &mut Tables, live: &Policies, batch: Batch, now: &str) -> Result<Applied, ApiError> {
+    let mut applied = Applied {
+        accepted: 0,
+        verdicts: Vec::new(),
+        kinds: [0; 3],
+    };
+    for (number, line) in batch.lines {
+        let at = |e: ApiError| e.at_line(number);
+        match line {
+            Ready::Customer { id, profile } => {
+                t.customers.insert(id.as_str(), profile.as_slice()).map_err(storage)?;
+                applied.kinds[0] += 1;
+            }
+            Ready::Order(o) => {
+                order(t, &o).map_err(at)?;
+                applied.kinds[1] += 1;
+            }
+            Ready::Update(u) => {
+                update(t, &u).map_err(at)?;
+                applied.kinds[1] += 1;
+            }
+            Ready::Return { line, text, id, hash } => {
+                let judged = ret(t, live, &line, &text, id, hash, now).map_err(at)?;
+                applied.verdicts.push(judged);
+                applied.kinds[2] += 1;
+            }
+            Ready::Review { line, text } => {
+                let judged = super::life::review_line(t, &line, &text, now).map_err(at)?;
+                applied.verdicts.push(judged);
+                applied.kinds[2] += 1;
+            }
+            Ready::Inspection { line, text } => {
+                let judged = super::life::inspection_line(t, live, &line, &text, now).map_err(at)?;
+                applied.verdicts.push(judged);
+                applied.kinds[2] += 1;
+            }
+        }
+        applied.accepted += 1;
     }
+    match batch.error {
+        Some(e) => Err(e),
+        None => Ok(applied),
+    }
+}
+
+fn order(t: &mut Tables, o: &ReadyOrder) -> Result<(), ApiError> {
+    if let Some(stored) = t.orders.get(o.id.as_str()).map_err(storage)? {
+        let stored: StoredOrderText = serde_json::from_slice(stored.value()).map_err(storage)?;
+        if stored.hash == o.hash {
+            return Ok(());
+        }
+        return Err(ApiError::conflict("order", &o.id));
+    }
+    t.orders.insert(o.id.as_str(), o.stored.as_slice()).map_err(storage)?;
+    let key = (o.customer_id.as_str(), o.at, o.id.as_str());
+    t.customer_orders.insert(key, o.past.as_slice()).map_err(storage)?;
+    remember(t, o.at, "o", &o.customer_id, &o.id)
 }
 
 /// A stored order as an update reads and rewrites it: the same JSON as
@@ -538,12 +620,15 @@ impl Reads for redb::ReadTransaction {
     }
 }
 
-fn ret(t: &mut Tables, live: &Policies, line: &Value, text: &str, now: &str) -> Result<Judged, ApiError> {
-    let id = match line.get("id").and_then(Value::as_str) {
-        Some(id) => id.to_string(),
-        None => return Err(ApiError::input(InputError::new("id", "missing, or not a string"))),
-    };
-    let hash = content_hash(&without(line, &["event"]));
+fn ret(
+    t: &mut Tables,
+    live: &Policies,
+    line: &Value,
+    text: &str,
+    id: String,
+    hash: String,
+    now: &str,
+) -> Result<Judged, ApiError> {
     let stored = super::life::stored_return(t, &id)?;
     if let Some(stored) = stored {
         if stored.hash != hash {

@@ -49,7 +49,7 @@ pub(super) enum Job {
     /// Apply a batch of event lines with the policies the request started with.
     Events {
         live: Arc<Policies>,
-        lines: Vec<(usize, String)>,
+        lines: ingest::Batch,
         reply: oneshot::Sender<Result<Applied, ApiError>>,
     },
     /// Log a verdict given without recording the return.
@@ -298,9 +298,7 @@ fn handle(store: &Store, job: Job, live: &ArcSwap<Policies>, next: &mut Option<P
             reply,
         } => {
             let at = now();
-            let result = in_tx(store, |tx| {
-                ingest::apply(&mut Tables::open(tx)?, &policies, &lines, &at)
-            });
+            let result = in_tx(store, |tx| ingest::apply(&mut Tables::open(tx)?, &policies, lines, &at));
             if let Ok(applied) = &result {
                 metrics.applied(applied);
             }
